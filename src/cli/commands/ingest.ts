@@ -1,0 +1,67 @@
+import type { Command } from 'commander';
+import type { App } from '../../app.ts';
+import { fileAway, listingFilesIn } from '../../ingest/inbox.ts';
+import { ingestFiles, type FileResult, type IngestReport } from '../../ingest/ingest.ts';
+import { EXIT_FAILED, EXIT_OK, emit, type CommonOptions } from '../output.ts';
+import { createProgress } from '../progress.ts';
+import { runCommand } from '../run-command.ts';
+
+export function registerIngest(program: Command): void {
+  program
+    .command('ingest')
+    .description('ingest listing files (HF dump text, HF API JSON, arXiv Atom); with no paths, every file in PAPERBOY_INBOX')
+    .argument('[paths...]', 'listing files to ingest')
+    .option('--json', 'print one JSON document on stdout')
+    .option('-v, --verbose', 'debug logs and stack traces')
+    .addHelpText('after', '\nInbox files are moved to archive/ (or failed/) beside them afterwards. Exit 1 if any file failed.')
+    .action((paths: string[], options: CommonOptions) =>
+      runCommand(options, (app) => {
+        const report = paths.length > 0 ? ingestPaths(app, paths) : ingestInbox(app);
+        emit(options, report, () => describeIngest(report));
+        return report.totals.failed > 0 ? EXIT_FAILED : EXIT_OK;
+      }),
+    );
+}
+
+export function ingestPaths(app: App, paths: string[]): IngestReport {
+  const progress = createProgress(paths.length, 'ingest');
+  const report = ingestFiles(paths, { store: app.store, clock: app.clock, maxListingBytes: app.config.maxListingBytes }, (result) => {
+    progress.tick();
+    logResult(app, result);
+  });
+  progress.stop();
+  return report;
+}
+
+export function ingestInbox(app: App): IngestReport {
+  const paths = listingFilesIn(app.config.inboxDir);
+  app.logger.info({ inbox: app.config.inboxDir, files: paths.length }, 'ingesting inbox');
+  const report = ingestPaths(app, paths);
+  const stamp = app.clock.now().toISOString();
+  for (const file of report.files) {
+    const movedTo = fileAway(file.path, app.config.inboxDir, file.status, stamp);
+    app.logger.debug({ file: file.path, movedTo }, 'filed away');
+  }
+  return report;
+}
+
+function logResult(app: App, result: FileResult): void {
+  for (const warning of result.warnings) {
+    app.logger.warn({ file: result.path, line: warning.line }, `${result.path}${warning.line ? `:${warning.line}` : ''}: ${warning.message}`);
+  }
+  if (result.status === 'failed') app.logger.error({ file: result.path }, result.error ?? 'failed');
+  else app.logger.debug({ file: result.path, status: result.status, papers: result.papers, new: result.new }, 'listing done');
+}
+
+export function describeIngest(report: IngestReport): string {
+  if (report.files.length === 0) return 'Nothing to ingest: the inbox is empty.';
+  const lines = report.files.map((file) => {
+    if (file.status === 'failed') return `failed    ${file.error}`;
+    if (file.status === 'already-ingested') return `skipped   ${file.path}: already ingested`;
+    const warned = file.warnings.length > 0 ? `, ${file.warnings.length} warning${file.warnings.length === 1 ? '' : 's'}` : '';
+    return `ingested  ${file.path} (${file.format}): ${file.papers} papers, ${file.new} new, ${file.updated} updated${warned}`;
+  });
+  const { totals } = report;
+  lines.push(`\n${totals.files} files: ${totals.papers} papers read, ${totals.new} new, ${totals.updated} updated, ${totals.failed} failed`);
+  return lines.join('\n');
+}

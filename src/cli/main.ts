@@ -1,0 +1,24 @@
+import { Command, CommanderError } from 'commander';
+import { registerIngest } from './commands/ingest.ts';
+import { registerPapers } from './commands/papers.ts';
+import { registerStart } from './commands/start.ts';
+import { EXIT_USAGE } from './output.ts';
+
+const program = new Command()
+  .name('paperboy')
+  .description('Self-hosted research-paper digest: ingest listings, file papers by topic, mail subscribers what is new to them.')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+registerStart(program);
+registerIngest(program);
+registerPapers(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (!(error instanceof CommanderError)) throw error;
+  // Commander has already printed its message; help and version are successes, the rest usage errors.
+  process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
+}

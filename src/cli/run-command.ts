@@ -1,0 +1,21 @@
+import { openApp, type App } from '../app.ts';
+import { isPaperboyError, oneLine } from '../errors.ts';
+import { EXIT_FAILED, EXIT_USAGE, type CommonOptions } from './output.ts';
+
+/**
+ * Opens the app for one command, runs it, and turns any error into one line on stderr
+ * (a stack trace only with --verbose). The command returns its exit code.
+ */
+export async function runCommand(options: CommonOptions, command: (app: App) => Promise<number> | number): Promise<void> {
+  let app: App | undefined;
+  try {
+    app = openApp({ verbose: options.verbose });
+    process.exitCode = await command(app);
+  } catch (error) {
+    process.stderr.write(`paperboy: ${oneLine(error)}\n`);
+    if (options.verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    process.exitCode = isPaperboyError(error, 'CONFIG_INVALID') || isPaperboyError(error, 'USAGE') ? EXIT_USAGE : EXIT_FAILED;
+  } finally {
+    app?.close();
+  }
+}

@@ -1,0 +1,79 @@
+import { createHash } from 'node:crypto';
+import { titleKey } from './identity.ts';
+import type { PaperLinks, PaperRecord } from './records.ts';
+
+/** The stored description of one paper, whatever listings it came from. */
+export interface PaperFields {
+  /** Public id: the arXiv id when known, else `title-` and a hash of the title key. */
+  key: string;
+  arxivId: string | null;
+  titleKey: string;
+  title: string;
+  abstract: string;
+  authors: string[];
+  authorCount: number | null;
+  organization: string | null;
+  publishedOn: string | null;
+  upvotes: number | null;
+  comments: number | null;
+  keywords: string[];
+  categories: string[];
+  links: PaperLinks;
+}
+
+export function titleKeyedId(key: string): string {
+  return `title-${createHash('sha1').update(key).digest('hex').slice(0, 10)}`;
+}
+
+export function fieldsFromRecord(record: PaperRecord): PaperFields {
+  const key = titleKey(record.title);
+  return {
+    key: record.arxivId ?? titleKeyedId(key),
+    arxivId: record.arxivId,
+    titleKey: key,
+    title: record.title,
+    abstract: record.abstract,
+    authors: record.authors,
+    authorCount: record.authorCount,
+    organization: record.organization,
+    publishedOn: record.publishedOn,
+    upvotes: record.upvotes,
+    comments: record.comments,
+    keywords: record.keywords,
+    categories: record.categories,
+    links: record.links,
+  };
+}
+
+/**
+ * A paper seen again: the newer listing's text and counts win where it has them (a revised
+ * abstract replaces the old one), and what only the older source knew is kept. A partial
+ * abstract from a truncated dump never replaces a whole one. A title-keyed paper that now
+ * arrives with an arXiv id takes that id as its key.
+ */
+export function mergePaper(existing: PaperFields, record: PaperRecord): { fields: PaperFields; changed: boolean } {
+  const arxivId = existing.arxivId ?? record.arxivId;
+  const keepAbstract = record.abstract === '' || (record.truncated && existing.abstract !== '');
+  const fields: PaperFields = {
+    key: arxivId ?? existing.key,
+    arxivId,
+    // Lookups by title must keep finding this paper, so its first title key stays.
+    titleKey: existing.titleKey,
+    title: record.title || existing.title,
+    abstract: keepAbstract ? existing.abstract : record.abstract,
+    authors: record.authors.length > 0 ? record.authors : existing.authors,
+    authorCount: record.authorCount ?? existing.authorCount,
+    organization: record.organization ?? existing.organization,
+    publishedOn: record.publishedOn ?? existing.publishedOn,
+    upvotes: record.upvotes ?? existing.upvotes,
+    comments: record.comments ?? existing.comments,
+    keywords: record.keywords.length > 0 ? record.keywords : existing.keywords,
+    categories: record.categories.length > 0 ? record.categories : existing.categories,
+    links: { ...existing.links, ...record.links },
+  };
+  return { fields, changed: !sameFields(existing, fields) };
+}
+
+function sameFields(a: PaperFields, b: PaperFields): boolean {
+  return (Object.keys(b) as (keyof PaperFields)[]).every((name) => JSON.stringify(a[name]) === JSON.stringify(b[name]));
+}

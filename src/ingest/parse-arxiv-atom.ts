@@ -1,0 +1,73 @@
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { PaperboyError } from '../errors.ts';
+import { dayOf } from './dates.ts';
+import { arxivIdFromUrl } from './identity.ts';
+import { emptyRecord, type PaperRecord, type ParsedListing, type ParseWarning } from './records.ts';
+import { tidyAbstract, unwrap } from './text.ts';
+
+/** arXiv API Atom feed (FORMATS.md §3), read with a real XML parser. */
+
+type XmlNode = Record<string, unknown>;
+
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  // Older feeds declare namespaces per element (`<arxiv:primary_category xmlns:arxiv=…>`).
+  removeNSPrefix: true,
+  isArray: (name) => ['entry', 'author', 'category', 'link'].includes(name),
+  textNodeName: '#text',
+  parseTagValue: false,
+});
+
+export function looksLikeAtom(text: string): boolean {
+  return /^(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*<feed[\s>]/.test(text);
+}
+
+export function parseArxivAtom(text: string): ParsedListing {
+  const valid = XMLValidator.validate(text);
+  if (valid !== true) {
+    throw new PaperboyError('INPUT_MALFORMED', `XML line ${valid.err.line}: ${valid.err.msg}`);
+  }
+  const feed = (parser.parse(text) as XmlNode).feed as XmlNode | undefined;
+  if (!feed) throw new PaperboyError('INPUT_MALFORMED', 'no <feed> element');
+  const warnings: ParseWarning[] = [];
+  const papers: PaperRecord[] = [];
+
+  ((feed.entry as XmlNode[] | undefined) ?? []).forEach((entry, index) => {
+    const title = unwrap(textOf(entry.title));
+    if (title === '') {
+      warnings.push({ message: `<entry> ${index + 1} has no <title>; skipped` });
+      return;
+    }
+    const categories = categoriesOf(entry);
+    const pdf = ((entry.link as XmlNode[] | undefined) ?? []).find((link) => link['@title'] === 'pdf')?.['@href'];
+    const record = emptyRecord(title);
+    const authors = ((entry.author as XmlNode[] | undefined) ?? []).map((author) => unwrap(textOf(author.name))).filter(Boolean);
+    Object.assign(record, {
+      arxivId: arxivIdFromUrl(textOf(entry.id)),
+      abstract: tidyAbstract(textOf(entry.summary)),
+      authors,
+      authorCount: authors.length || null,
+      publishedOn: dayOf(textOf(entry.published)),
+      categories,
+      links: typeof pdf === 'string' ? { pdf } : {},
+    } satisfies Partial<PaperRecord>);
+    if (!record.arxivId) warnings.push({ message: `<entry> ${index + 1} id "${textOf(entry.id)}" is not an arXiv URL; keyed by title` });
+    papers.push(record);
+  });
+
+  return { format: 'arxiv-atom', listedOn: dayOf(textOf(feed.updated)), papers, warnings };
+}
+
+function textOf(node: unknown): string {
+  if (typeof node === 'string') return node;
+  if (node && typeof node === 'object' && '#text' in node) return String((node as XmlNode)['#text']);
+  return '';
+}
+
+/** Primary category first, then the others in feed order, without repeats. */
+function categoriesOf(entry: XmlNode): string[] {
+  const primary = (entry.primary_category as XmlNode | undefined)?.['@term'];
+  const all = ((entry.category as XmlNode[] | undefined) ?? []).map((category) => category['@term']);
+  return [...new Set([primary, ...all].filter((term): term is string => typeof term === 'string' && term !== ''))];
+}
