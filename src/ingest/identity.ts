@@ -4,6 +4,7 @@
  */
 
 const NEW_STYLE_ID = /^(\d{4}\.\d{4,5})(v\d+)?$/;
+const ASCII_ONLY = /^[\x00-\x7f]*$/;
 const OLD_STYLE_ID = /^([a-z-]+(?:\.[A-Z]{2})?\/\d{7})(v\d+)?$/;
 
 /** `2401.01234v2` → `2401.01234`; `quant-ph/0210005v1` → `quant-ph/0210005`; else null. */
@@ -24,8 +25,8 @@ export function arxivIdFromUrl(url: string): string | null {
  * so `Socratic-Zero : X` and `Socratic-Zero: X` meet.
  */
 export function titleKey(title: string): string {
-  return title
-    .normalize('NFKC')
+  // NFKC leaves plain ASCII as it is; skipping it there halves the cost on typical titles.
+  return (ASCII_ONLY.test(title) ? title : title.normalize('NFKC'))
     .toLowerCase()
     .replace(/[^\p{L}\p{N}]+/gu, ' ')
     .trim();

@@ -131,10 +131,11 @@ function storeListing(path: string, contentHash: string, parsed: ParsedListing, 
     const created = new Set<number>();
     const updated = new Set<number>();
     parsed.papers.forEach((record, position) => {
-      const existing = store.findPaperFor(record.arxivId, titleKey(record.title));
+      const key = titleKey(record.title);
+      const existing = store.findPaperFor(record.arxivId, key);
       let paperId: number;
       if (!existing) {
-        paperId = store.insertPaper(fieldsFromRecord(record), now);
+        paperId = store.insertPaper(fieldsFromRecord(record, key), now);
         created.add(paperId);
       } else {
         paperId = existing.id;

@@ -25,8 +25,7 @@ export function titleKeyedId(key: string): string {
   return `title-${createHash('sha1').update(key).digest('hex').slice(0, 10)}`;
 }
 
-export function fieldsFromRecord(record: PaperRecord): PaperFields {
-  const key = titleKey(record.title);
+export function fieldsFromRecord(record: PaperRecord, key = titleKey(record.title)): PaperFields {
   return {
     key: record.arxivId ?? titleKeyedId(key),
     arxivId: record.arxivId,

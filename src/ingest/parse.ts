@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { PaperboyError } from '../errors.ts';
 import { looksLikeAtom, parseArxivAtom } from './parse-arxiv-atom.ts';
 import { looksLikeHfApi, parseHfApi } from './parse-hf-api.ts';
@@ -35,12 +36,10 @@ export function parseListing(input: string | Uint8Array, options: { now: Date })
 function decodeUtf8(bytes: Uint8Array): string {
   const sample = bytes.subarray(0, 8192);
   if (sample.includes(0)) throw new PaperboyError('INPUT_BINARY', 'the file is binary (it contains NUL bytes)');
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    const offset = firstInvalidUtf8Offset(bytes);
-    throw new PaperboyError('INPUT_ENCODING', `the file is not valid UTF-8 (first bad byte at offset ${offset})`);
+  if (!isUtf8(bytes)) {
+    throw new PaperboyError('INPUT_ENCODING', `the file is not valid UTF-8 (first bad byte at offset ${firstInvalidUtf8Offset(bytes)})`);
   }
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 }
 
 function firstInvalidUtf8Offset(bytes: Uint8Array): number {

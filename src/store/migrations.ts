@@ -23,7 +23,7 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE papers (
     id            INTEGER PRIMARY KEY,
     key           TEXT NOT NULL UNIQUE,
-    arxiv_id      TEXT UNIQUE,
+    arxiv_id      TEXT,
     title_key     TEXT NOT NULL,
     title         TEXT NOT NULL,
     abstract      TEXT NOT NULL,
@@ -40,6 +40,8 @@ export const MIGRATIONS: readonly string[] = [
     last_seen     TEXT NOT NULL,
     updated_at    TEXT NOT NULL
   );
+  -- Partial: most dump papers have no arXiv id, and NULLs need no index entry.
+  CREATE UNIQUE INDEX papers_by_arxiv_id ON papers (arxiv_id) WHERE arxiv_id IS NOT NULL;
   CREATE INDEX papers_by_title_key ON papers (title_key);
   CREATE INDEX papers_by_first_seen ON papers (first_seen);
 

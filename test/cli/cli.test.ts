@@ -1,0 +1,106 @@
+import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.ts';
+import { DUMP_FILES, tempDir } from '../helpers/paths.ts';
+
+let dir: string;
+let settings: Record<string, string>;
+
+beforeEach(() => {
+  dir = tempDir();
+  settings = { PAPERBOY_DB: join(dir, 'paperboy.db'), PAPERBOY_INBOX: join(dir, 'inbox') };
+});
+
+describe('paperboy ingest (subprocess)', () => {
+  it('ingests the five dumps: 290 entries, 241 new; a second run adds nothing', () => {
+    const first = runCli(['ingest', ...DUMP_FILES, '--json'], settings);
+    expect(first.status).toBe(0);
+    expect(first.json().totals).toEqual({ files: 5, papers: 290, new: 241, updated: 6, failed: 0 });
+    expect(first.json().files[1]).toMatchObject({ path: DUMP_FILES[1], format: 'hf-dump', papers: 56, new: 52, updated: 4, status: 'ingested', error: null });
+
+    const second = runCli(['ingest', ...DUMP_FILES, '--json'], settings);
+    expect(second.status).toBe(0);
+    expect(second.json().totals).toEqual({ files: 5, papers: 0, new: 0, updated: 0, failed: 0 });
+    expect(second.json().files.map((file: { status: string }) => file.status)).toEqual(Array(5).fill('already-ingested'));
+  });
+
+  it('says "already ingested" in its human summary', () => {
+    runCli(['ingest', DUMP_FILES[0]!], settings);
+    const again = runCli(['ingest', DUMP_FILES[0]!], settings);
+    expect(again.stdout).toContain(`skipped   ${DUMP_FILES[0]}: already ingested`);
+  });
+
+  it('exits 1 when a file fails, names it in one stderr line, and still ingests the rest', () => {
+    const empty = join(dir, 'empty.txt');
+    writeFileSync(empty, '');
+    const result = runCli(['ingest', empty, DUMP_FILES[0]!, '--json'], settings);
+    expect(result.status).toBe(1);
+    expect(result.json().totals).toEqual({ files: 2, papers: 20, new: 20, updated: 0, failed: 1 });
+    expect(result.json().files[0]).toMatchObject({ status: 'failed', error: `${empty}: the file is empty` });
+    expect(result.stderr.trim().split('\n')).toEqual([expect.stringContaining(`${empty}: the file is empty`)]);
+  });
+
+  it('with no paths, ingests the inbox and files each listing away', () => {
+    const inbox = settings.PAPERBOY_INBOX!;
+    mkdirSync(inbox, { recursive: true });
+    copyFileSync(DUMP_FILES[0]!, join(inbox, basename(DUMP_FILES[0]!)));
+    writeFileSync(join(inbox, 'page.html'), '<html><body>oops</body></html>');
+    const result = runCli(['ingest', '--json'], settings);
+    expect(result.status).toBe(1);
+    expect(result.json().totals).toMatchObject({ files: 2, papers: 20, new: 20, failed: 1 });
+    expect(readdirSync(inbox).sort()).toEqual(['archive', 'failed']);
+    expect(readdirSync(join(inbox, 'archive'))).toEqual([basename(DUMP_FILES[0]!)]);
+    expect(readdirSync(join(inbox, 'failed'))).toEqual(['page.html']);
+  });
+});
+
+describe('paperboy papers', () => {
+  it('lists stored papers with id, title, first_seen and sources', () => {
+    runCli(['ingest', DUMP_FILES[0]!, DUMP_FILES[4]!], settings);
+    const result = runCli(['papers', '--json', '--limit', '3'], settings);
+    expect(result.status).toBe(0);
+    const { papers, count } = result.json();
+    expect(count).toBe(3);
+    expect(Object.keys(papers[0]).sort()).toEqual(
+      ['arxiv_id', 'author_count', 'authors', 'comments', 'first_seen', 'id', 'last_seen', 'organization', 'published_on', 'sources', 'title', 'upvotes'].sort(),
+    );
+    const all = runCli(['papers', '--json'], settings).json();
+    expect(all.count).toBe(78);
+    const shared = all.papers.filter((paper: { sources: string[] }) => paper.sources.length === 2);
+    expect(shared).toHaveLength(4);
+    expect(shared[0].sources).toEqual([DUMP_FILES[0], DUMP_FILES[4]]);
+  });
+
+  it('filters by --since', () => {
+    runCli(['ingest', DUMP_FILES[0]!], settings);
+    expect(runCli(['papers', '--json', '--since', '2999-01-01'], settings).json()).toEqual({ papers: [], count: 0 });
+  });
+});
+
+describe('usage and configuration errors', () => {
+  it.each([
+    [['ingest', '--bogus']],
+    [['papers', '--limit', 'many']],
+    [['papers', '--since', 'yesterday']],
+    [['frobnicate']],
+  ])('%j exits 2', (args) => {
+    const result = runCli(args, settings);
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe('');
+  });
+
+  it('an invalid PAPERBOY_* value exits 2 with one line naming the variable', () => {
+    const result = runCli(['papers'], { ...settings, PAPERBOY_MAX_LISTING_BYTES: 'lots' });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe('paperboy: PAPERBOY_MAX_LISTING_BYTES="lots" is invalid: expected a size such as 20MB, 512KB or 1048576 (see .env.example)\n');
+    expect(existsSync(settings.PAPERBOY_DB!)).toBe(false);
+  });
+
+  it.each([['ingest'], ['papers'], ['start']])('%s --help exits 0 and documents --json', (command) => {
+    const result = runCli([command, '--help'], settings);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(`Usage: paperboy ${command}`);
+    expect(result.stdout).toContain('--json');
+  });
+});
