@@ -1,7 +1,18 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { systemClock, type Clock } from './clock.ts';
+import type { DigestContext } from './digest/prepare.ts';
+import { createRenderer, type Renderer } from './digest/render.ts';
+import { createFileMailer } from './delivery/file-mailer.ts';
+import type { Mailer } from './delivery/mailer.ts';
+import { createSmtpMailer } from './delivery/smtp-mailer.ts';
 import { loadConfig, type Config } from './config/config.ts';
 import { createLogger, type Logger } from './log.ts';
 import { Store } from './store/store.ts';
+import { createClassifier, type Classifier } from './topics/classify.ts';
+import { filePendingPapers } from './topics/file-papers.ts';
+import { loadTaxonomy, type Taxonomy } from './topics/taxonomy.ts';
 
 /**
  * The composition root: the one place that wires config, store, clock and logger.
@@ -12,7 +23,18 @@ export interface App {
   store: Store;
   clock: Clock;
   logger: Logger;
-  close(): void;
+  /** The taxonomy and its compiled classifier, loaded on first use (a broken file fails here). */
+  topics(): { taxonomy: Taxonomy; classify: Classifier };
+  /** Files every paper that is new, changed, or filed by an older taxonomy version. */
+  filePapers(): number;
+  /** PAPERBOY_SECRET, or (embedded default) one generated once and kept beside the database. */
+  secret(): string;
+  /** The MJML templates, compiled once per process on first use. */
+  renderer(): Promise<Renderer>;
+  digestContext(): DigestContext;
+  /** SMTP pool from PAPERBOY_SMTP_URL, or the file outbox; opened on first use. */
+  mailer(): Mailer;
+  close(): Promise<void>;
 }
 
 export interface AppOptions {
@@ -25,11 +47,50 @@ export function openApp(options: AppOptions = {}): App {
   const config = loadConfig(options.env);
   const logger = createLogger(config.logLevel, options.verbose);
   const store = new Store(config.dbPath);
-  return {
+  let topics: { taxonomy: Taxonomy; classify: Classifier } | undefined;
+  let secret: string | undefined;
+  let renderer: Promise<Renderer> | undefined;
+  let mailer: Mailer | undefined;
+  const app: App = {
     config,
     store,
     clock: options.clock ?? systemClock,
     logger,
-    close: () => store.close(),
+    topics: () => {
+      if (!topics) {
+        const taxonomy = loadTaxonomy(config.topicsPath);
+        topics = { taxonomy, classify: createClassifier(taxonomy) };
+      }
+      return topics;
+    },
+    filePapers: () => {
+      const { taxonomy, classify } = app.topics();
+      const filed = filePendingPapers(store, classify, taxonomy.version);
+      if (filed > 0) logger.info({ filed, taxonomyVersion: taxonomy.version }, `filed ${filed} papers by topic`);
+      return filed;
+    },
+    secret: () => (secret ??= config.secret ?? persistedSecret(join(dirname(config.dbPath), 'secret'))),
+    renderer: () => (renderer ??= createRenderer({ templatesDir: config.templatesDir })),
+    digestContext: () => ({
+      store,
+      taxonomy: app.topics().taxonomy,
+      publicUrl: config.publicUrl,
+      secret: app.secret(),
+      rules: config.digest,
+    }),
+    mailer: () => (mailer ??= config.delivery.smtpUrl ? createSmtpMailer(config.delivery) : createFileMailer(config.delivery.outboxDir)),
+    close: async () => {
+      await mailer?.close();
+      store.close();
+    },
   };
+  return app;
+}
+
+/** The embedded default needs no setup: a random secret is made once and reused (mode 0600). */
+function persistedSecret(path: string): string {
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  const secret = randomBytes(32).toString('hex');
+  writeFileSync(path, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  return secret;
 }

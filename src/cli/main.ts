@@ -1,7 +1,13 @@
 import { Command, CommanderError } from 'commander';
+import { registerExplain } from './commands/explain.ts';
 import { registerIngest } from './commands/ingest.ts';
 import { registerPapers } from './commands/papers.ts';
+import { registerPreview } from './commands/preview.ts';
+import { registerRun } from './commands/run.ts';
 import { registerStart } from './commands/start.ts';
+import { registerStatus } from './commands/status.ts';
+import { registerSubscribers } from './commands/subscribers.ts';
+import { registerTopics } from './commands/topics.ts';
 import { EXIT_USAGE } from './output.ts';
 
 const program = new Command()
@@ -14,6 +20,12 @@ const program = new Command()
 registerStart(program);
 registerIngest(program);
 registerPapers(program);
+registerTopics(program);
+registerExplain(program);
+registerSubscribers(program);
+registerPreview(program);
+registerRun(program);
+registerStatus(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,6 +1,9 @@
 import { openApp, type App } from '../app.ts';
-import { isPaperboyError, oneLine } from '../errors.ts';
+import { isPaperboyError, oneLine, type ErrorCode } from '../errors.ts';
 import { EXIT_FAILED, EXIT_USAGE, type CommonOptions } from './output.ts';
+
+/** Errors in how Paperboy was called or configured: exit 2, like a usage error. */
+const SETUP_ERRORS = new Set<ErrorCode>(['USAGE', 'CONFIG_INVALID', 'TAXONOMY_INVALID']);
 
 /**
  * Opens the app for one command, runs it, and turns any error into one line on stderr
@@ -14,8 +17,8 @@ export async function runCommand(options: CommonOptions, command: (app: App) => 
   } catch (error) {
     process.stderr.write(`paperboy: ${oneLine(error)}\n`);
     if (options.verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
-    process.exitCode = isPaperboyError(error, 'CONFIG_INVALID') || isPaperboyError(error, 'USAGE') ? EXIT_USAGE : EXIT_FAILED;
+    process.exitCode = isPaperboyError(error) && SETUP_ERRORS.has(error.code) ? EXIT_USAGE : EXIT_FAILED;
   } finally {
-    app?.close();
+    await app?.close();
   }
 }

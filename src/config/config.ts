@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -19,6 +19,29 @@ const byteSize = z
     return Math.round(Number(number) * UNITS[unit!.toLowerCase()]!);
   });
 
+function wholeNumber(min: number, max: number) {
+  return z
+    .string()
+    .regex(/^\d+$/, `a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .refine((value) => value >= min && value <= max, `a whole number from ${min} to ${max}`);
+}
+
+/** `Name <address>` or a bare address; no control characters (they would reach a header). */
+const mailbox = z
+  .string()
+  .trim()
+  .regex(/^(?:[^<>\u0000-\u001f\u007f]*<[^\s<>@]+@[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+)$/, 'an address such as "Paperboy <digest@example.org>"');
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /**
@@ -31,7 +54,37 @@ const EnvSchema = z.object({
   PAPERBOY_SAMPLE_LISTINGS: z.string().min(1).default(join(PACKAGE_ROOT, 'data/listings')),
   PAPERBOY_TOPICS: z.string().min(1).default(join(PACKAGE_ROOT, 'data/topics.yaml')),
   PAPERBOY_MAX_LISTING_BYTES: byteSize.default(20 * 1024 ** 2),
-  PAPERBOY_LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
+  PAPERBOY_LOG_LEVEL: z.enum(LOG_LEVELS, `one of ${LOG_LEVELS.join(', ')}`).optional(),
+  PAPERBOY_TEMPLATES: z.string().min(1).default(join(PACKAGE_ROOT, 'templates')),
+  PAPERBOY_DEMO_SUBSCRIBERS: z.string().min(1).default(join(PACKAGE_ROOT, 'data/demo-subscribers.csv')),
+  PAPERBOY_PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'an http(s) URL such as https://digest.example.org' }).default('http://localhost:8080'),
+  PAPERBOY_SECRET: z.string().min(32, 'at least 32 characters (e.g. `openssl rand -hex 32`)').optional(),
+  PAPERBOY_TZ: z
+    .string()
+    .refine((zone) => isTimeZone(zone), 'an IANA time zone such as Europe/Berlin or UTC')
+    .default('UTC'),
+  PAPERBOY_BACKFILL_DAYS: wholeNumber(0, 365).default(7),
+  PAPERBOY_MAX_PER_TOPIC: wholeNumber(1, 1000).default(10),
+  PAPERBOY_MAX_PER_DIGEST: wholeNumber(1, 1000).default(50),
+  PAPERBOY_SEND_EMPTY: z.enum(['true', 'false'], 'true or false').default('false'),
+  PAPERBOY_SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'an smtp:// or smtps:// URL such as smtps://user:pass@mail.example.org:465' }).optional(),
+  PAPERBOY_OUTBOX_DIR: z.string().min(1).default('data/outbox'),
+  PAPERBOY_FROM: mailbox.default('Paperboy <paperboy@localhost>'),
+  PAPERBOY_REPLY_TO: mailbox.optional(),
+  PAPERBOY_UNSUBSCRIBE_MAILTO: z.email('an email address that receives unsubscribe requests').optional(),
+  PAPERBOY_SMTP_POOL: wholeNumber(1, 50).default(5),
+  PAPERBOY_SMTP_RATE: wholeNumber(0, 10_000).default(0),
+  PAPERBOY_SMTP_HOURLY_CAP: wholeNumber(0, 10_000_000).default(0),
+  PAPERBOY_MAX_ATTEMPTS: wholeNumber(1, 100).default(6),
+  PAPERBOY_RETRY_BASE_MS: wholeNumber(1, 3_600_000).default(2000),
+  PAPERBOY_RETRY_WAIT_MS: wholeNumber(0, 3_600_000).default(60_000),
+  PAPERBOY_BOUNCE_LIMIT: wholeNumber(1, 100).default(1),
+  PAPERBOY_PAUSE_ERROR_RATE: z.string().regex(/^(0(\.\d+)?|1(\.0+)?)$/, 'a fraction from 0 to 1, such as 0.5').transform(Number).default(0.5),
+  PAPERBOY_PAUSE_MIN_ATTEMPTS: wholeNumber(1, 100_000).default(20),
+  PAPERBOY_LEASE_SECONDS: wholeNumber(5, 86_400).default(120),
+  PAPERBOY_DKIM_DOMAIN: z.string().min(1).optional(),
+  PAPERBOY_DKIM_SELECTOR: z.string().min(1).optional(),
+  PAPERBOY_DKIM_PRIVATE_KEY: z.string().min(1).optional(),
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -44,6 +97,38 @@ export interface Config {
   maxListingBytes: number;
   /** Unset means: info on a terminal, warnings and errors otherwise. */
   logLevel: (typeof LOG_LEVELS)[number] | undefined;
+  templatesDir: string;
+  demoSubscribersPath: string;
+  /** Base of every link in mail and pages, without a trailing slash. */
+  publicUrl: string;
+  /** Unset: a secret is generated once and kept beside the database (embedded default). */
+  secret: string | undefined;
+  timeZone: string;
+  digest: { backfillDays: number; maxPerTopic: number; maxPerDigest: number; sendEmpty: boolean };
+  delivery: DeliveryConfig;
+}
+
+export interface DeliveryConfig {
+  /** Unset: mail is written to `outboxDir` as .eml files (the embedded default). */
+  smtpUrl: string | undefined;
+  outboxDir: string;
+  from: string;
+  replyTo: string | undefined;
+  unsubscribeMailto: string;
+  poolSize: number;
+  /** Messages per second; 0 = no limit. */
+  ratePerSecond: number;
+  /** Messages per rolling hour; 0 = no cap. */
+  hourlyCap: number;
+  maxAttempts: number;
+  retryBaseMs: number;
+  /** A run waits in-process for retries due within this long; later ones wait for the next run. */
+  retryWaitMs: number;
+  bounceLimit: number;
+  pauseErrorRate: number;
+  pauseMinAttempts: number;
+  leaseSeconds: number;
+  dkim: { domainName: string; keySelector: string; privateKey: string } | undefined;
 }
 
 /**
@@ -60,7 +145,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     const issue = parsed.error.issues[0]!;
     const variable = issue.path.join('.');
     const got = blanksRemoved[variable];
-    throw new PaperboyError('CONFIG_INVALID', `${variable}=${JSON.stringify(got)} is invalid: expected ${issue.message} (see .env.example)`);
+    const shown = variable === 'PAPERBOY_SECRET' ? '(hidden)' : JSON.stringify(got);
+    throw new PaperboyError('CONFIG_INVALID', `${variable}=${shown} is invalid: expected ${issue.message} (see .env.example)`);
   }
   const values = parsed.data;
   return {
@@ -70,5 +156,59 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     topicsPath: resolve(cwd, values.PAPERBOY_TOPICS),
     maxListingBytes: values.PAPERBOY_MAX_LISTING_BYTES,
     logLevel: values.PAPERBOY_LOG_LEVEL,
+    templatesDir: resolve(cwd, values.PAPERBOY_TEMPLATES),
+    demoSubscribersPath: resolve(cwd, values.PAPERBOY_DEMO_SUBSCRIBERS),
+    publicUrl: values.PAPERBOY_PUBLIC_URL.replace(/\/+$/, ''),
+    secret: values.PAPERBOY_SECRET,
+    timeZone: values.PAPERBOY_TZ,
+    digest: {
+      backfillDays: values.PAPERBOY_BACKFILL_DAYS,
+      maxPerTopic: values.PAPERBOY_MAX_PER_TOPIC,
+      maxPerDigest: values.PAPERBOY_MAX_PER_DIGEST,
+      sendEmpty: values.PAPERBOY_SEND_EMPTY === 'true',
+    },
+    delivery: {
+      smtpUrl: values.PAPERBOY_SMTP_URL,
+      outboxDir: resolve(cwd, values.PAPERBOY_OUTBOX_DIR),
+      from: values.PAPERBOY_FROM,
+      replyTo: values.PAPERBOY_REPLY_TO,
+      unsubscribeMailto: values.PAPERBOY_UNSUBSCRIBE_MAILTO ?? addressOf(values.PAPERBOY_FROM),
+      poolSize: values.PAPERBOY_SMTP_POOL,
+      ratePerSecond: values.PAPERBOY_SMTP_RATE,
+      hourlyCap: values.PAPERBOY_SMTP_HOURLY_CAP,
+      maxAttempts: values.PAPERBOY_MAX_ATTEMPTS,
+      retryBaseMs: values.PAPERBOY_RETRY_BASE_MS,
+      retryWaitMs: values.PAPERBOY_RETRY_WAIT_MS,
+      bounceLimit: values.PAPERBOY_BOUNCE_LIMIT,
+      pauseErrorRate: values.PAPERBOY_PAUSE_ERROR_RATE,
+      pauseMinAttempts: values.PAPERBOY_PAUSE_MIN_ATTEMPTS,
+      leaseSeconds: values.PAPERBOY_LEASE_SECONDS,
+      dkim: dkimConfig(values, cwd),
+    },
   };
+}
+
+/** The bare address of `Name <address>`. */
+export function addressOf(mailboxText: string): string {
+  return /<([^>]+)>/.exec(mailboxText)?.[1] ?? mailboxText;
+}
+
+/** All three DKIM settings or none; the key may be PEM text or a path to a PEM file. */
+function dkimConfig(values: z.output<typeof EnvSchema>, cwd: string): DeliveryConfig['dkim'] {
+  const { PAPERBOY_DKIM_DOMAIN: domainName, PAPERBOY_DKIM_SELECTOR: keySelector, PAPERBOY_DKIM_PRIVATE_KEY: key } = values;
+  const given = [domainName, keySelector, key].filter(Boolean).length;
+  if (given === 0) return undefined;
+  if (!domainName || !keySelector || !key) {
+    throw new PaperboyError('CONFIG_INVALID', 'PAPERBOY_DKIM_DOMAIN, PAPERBOY_DKIM_SELECTOR and PAPERBOY_DKIM_PRIVATE_KEY go together: set all three or none');
+  }
+  const privateKey = key.includes('-----BEGIN') ? key.replace(/\\n/g, '\n') : readKeyFile(resolve(cwd, key));
+  return { domainName, keySelector, privateKey };
+}
+
+function readKeyFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    throw new PaperboyError('CONFIG_INVALID', `PAPERBOY_DKIM_PRIVATE_KEY: cannot read the key file ${path}`);
+  }
 }

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import type { FileStatus } from './ingest.ts';
+import { ingestFiles, type FileResult, type FileStatus, type IngestDeps, type IngestReport } from './ingest.ts';
 
 export const ARCHIVE_DIR = 'archive';
 export const FAILED_DIR = 'failed';
@@ -28,4 +28,12 @@ export function fileAway(path: string, inboxDir: string, status: FileStatus, sta
   }
   renameSync(path, target);
   return target;
+}
+
+/** Ingests every listing waiting in the inbox, then files each away (archive/ or failed/). */
+export function ingestInbox(inboxDir: string, deps: IngestDeps, onFileDone?: (result: FileResult) => void): IngestReport {
+  const report = ingestFiles(listingFilesIn(inboxDir), deps, onFileDone);
+  const stamp = deps.clock.now().toISOString();
+  for (const file of report.files) fileAway(file.path, inboxDir, file.status, stamp);
+  return report;
 }

@@ -3,7 +3,7 @@ import { PaperboyError } from '../errors.ts';
 import { dayOf } from './dates.ts';
 import { arxivIdFromUrl } from './identity.ts';
 import { emptyRecord, type PaperRecord, type ParsedListing, type ParseWarning } from './records.ts';
-import { tidyAbstract, unwrap } from './text.ts';
+import { repairMojibake, tidyAbstract, unwrap } from './text.ts';
 
 /** arXiv API Atom feed (FORMATS.md §3), read with a real XML parser. */
 
@@ -34,7 +34,7 @@ export function parseArxivAtom(text: string): ParsedListing {
   const papers: PaperRecord[] = [];
 
   ((feed.entry as XmlNode[] | undefined) ?? []).forEach((entry, index) => {
-    const title = unwrap(textOf(entry.title));
+    const title = repairMojibake(unwrap(textOf(entry.title)));
     if (title === '') {
       warnings.push({ message: `<entry> ${index + 1} has no <title>; skipped` });
       return;
@@ -42,10 +42,10 @@ export function parseArxivAtom(text: string): ParsedListing {
     const categories = categoriesOf(entry);
     const pdf = ((entry.link as XmlNode[] | undefined) ?? []).find((link) => link['@title'] === 'pdf')?.['@href'];
     const record = emptyRecord(title);
-    const authors = ((entry.author as XmlNode[] | undefined) ?? []).map((author) => unwrap(textOf(author.name))).filter(Boolean);
+    const authors = ((entry.author as XmlNode[] | undefined) ?? []).map((author) => repairMojibake(unwrap(textOf(author.name)))).filter(Boolean);
     Object.assign(record, {
       arxivId: arxivIdFromUrl(textOf(entry.id)),
-      abstract: tidyAbstract(textOf(entry.summary)),
+      abstract: repairMojibake(tidyAbstract(textOf(entry.summary))),
       authors,
       authorCount: authors.length || null,
       publishedOn: dayOf(textOf(entry.published)),

@@ -20,3 +20,13 @@ export function tidyAbstract(text: string): string {
   }
   return unwrapped;
 }
+
+/** UTF-8 read as Latin-1 and encoded again: `RamÃ­rez` for `Ramírez` (seen in real arXiv feeds). */
+const MOJIBAKE = /[\u00c2-\u00f4][\u0080-\u00bf]/;
+
+/** Repairs doubly encoded UTF-8 when the whole string decodes cleanly; anything else is left as it is. */
+export function repairMojibake(text: string): string {
+  if (!MOJIBAKE.test(text) || /[^\u0000-\u00ff]/.test(text)) return text;
+  const repaired = Buffer.from(text, 'latin1').toString('utf8');
+  return repaired.includes('\uFFFD') ? text : repaired;
+}

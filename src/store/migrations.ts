@@ -53,4 +53,115 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX paper_listings_by_listing ON paper_listings (listing_id);
   `,
+  /* 2: topic assignments, and which taxonomy version made them */ `
+  ALTER TABLE papers ADD COLUMN topics_version TEXT;
+  ALTER TABLE papers ADD COLUMN primary_topic TEXT;
+  CREATE INDEX papers_by_topics_version ON papers (topics_version);
+  CREATE INDEX papers_by_primary_topic ON papers (primary_topic, first_seen);
+
+  -- The topics a paper is filed under: rank 0 is the primary, 1 and 2 secondaries.
+  CREATE TABLE paper_topics (
+    paper_id  INTEGER NOT NULL REFERENCES papers (id) ON DELETE CASCADE,
+    topic_id  TEXT NOT NULL,
+    rank      INTEGER NOT NULL,
+    score     REAL NOT NULL,
+    evidence  TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (paper_id, topic_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX paper_topics_by_topic ON paper_topics (topic_id, paper_id);
+  `,
+  /* 3: subscribers, and which papers each has been delivered */ `
+  CREATE TABLE subscribers (
+    id               INTEGER PRIMARY KEY,
+    email            TEXT NOT NULL UNIQUE,
+    name             TEXT,
+    status           TEXT NOT NULL CHECK (status IN ('pending', 'active', 'unsubscribed', 'bounced')),
+    -- JSON array of topic ids; NULL means every topic, including ones added later.
+    topics           TEXT,
+    frequency        TEXT NOT NULL CHECK (frequency IN ('daily', 'weekly')),
+    -- Weekly subscribers: 0 = Sunday … 6 = Saturday, in PAPERBOY_TZ.
+    weekday          INTEGER CHECK (weekday BETWEEN 0 AND 6),
+    created_at       TEXT NOT NULL,
+    confirmed_at     TEXT,
+    unsubscribed_at  TEXT,
+    -- The window of the next digest starts here; NULL until the first digest.
+    last_digest_at   TEXT,
+    hard_bounces     INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX subscribers_by_status ON subscribers (status, id);
+
+  -- "Previously sent": written only once the SMTP server accepted the message.
+  CREATE TABLE deliveries (
+    subscriber_id  INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+    paper_id       INTEGER NOT NULL REFERENCES papers (id) ON DELETE CASCADE,
+    message_id     TEXT NOT NULL,
+    delivered_at   TEXT NOT NULL,
+    PRIMARY KEY (subscriber_id, paper_id)
+  ) WITHOUT ROWID;
+  `,
+  /* 4: runs, the outbox, and the delivery lease */ `
+  CREATE TABLE runs (
+    id           INTEGER PRIMARY KEY,
+    trigger      TEXT NOT NULL CHECK (trigger IN ('scheduled', 'manual', 'start', 'catch-up')),
+    started_at   TEXT NOT NULL,
+    finished_at  TEXT,
+    status       TEXT NOT NULL CHECK (status IN ('running', 'done', 'paused', 'failed', 'interrupted')),
+    ingested     INTEGER NOT NULL DEFAULT 0,
+    due          INTEGER NOT NULL DEFAULT 0,
+    queued       INTEGER NOT NULL DEFAULT 0,
+    sent         INTEGER NOT NULL DEFAULT 0,
+    failed       INTEGER NOT NULL DEFAULT 0,
+    deferred     INTEGER NOT NULL DEFAULT 0,
+    error        TEXT
+  );
+
+  -- A rendered message and its state. Written with its paper reservations in one
+  -- transaction; marked sent with its deliveries in one transaction after the 250.
+  CREATE TABLE outbox (
+    id               INTEGER PRIMARY KEY,
+    run_id           INTEGER REFERENCES runs (id) ON DELETE SET NULL,
+    subscriber_id    INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+    kind             TEXT NOT NULL CHECK (kind IN ('digest', 'empty')),
+    message_id       TEXT NOT NULL UNIQUE,
+    recipient        TEXT NOT NULL,
+    recipient_name   TEXT,
+    subject          TEXT NOT NULL,
+    html             TEXT NOT NULL,
+    text             TEXT NOT NULL,
+    unsubscribe_url  TEXT NOT NULL,
+    -- The subscriber's window start before this digest: restored if the message fails.
+    window_since     TEXT,
+    status           TEXT NOT NULL CHECK (status IN ('queued', 'sent', 'failed')),
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  TEXT NOT NULL,
+    last_error       TEXT,
+    created_at       TEXT NOT NULL,
+    sent_at          TEXT
+  );
+  CREATE INDEX outbox_by_status ON outbox (status, next_attempt_at);
+  CREATE INDEX outbox_by_subscriber ON outbox (subscriber_id, status);
+  CREATE INDEX outbox_by_sent_at ON outbox (sent_at) WHERE sent_at IS NOT NULL;
+
+  -- Papers a queued message carries: reserved, so no other digest selects them meanwhile.
+  CREATE TABLE outbox_papers (
+    subscriber_id  INTEGER NOT NULL,
+    paper_id       INTEGER NOT NULL,
+    outbox_id      INTEGER NOT NULL REFERENCES outbox (id) ON DELETE CASCADE,
+    PRIMARY KEY (subscriber_id, paper_id, outbox_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX outbox_papers_by_outbox ON outbox_papers (outbox_id);
+
+  -- One row per lease name: who may deliver now, and until when.
+  CREATE TABLE leases (
+    name        TEXT PRIMARY KEY,
+    holder      TEXT NOT NULL,
+    expires_at  TEXT NOT NULL
+  );
+
+  -- Small facts that must survive restarts (the last scheduled run).
+  CREATE TABLE state (
+    key    TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+  );
+  `,
 ];

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { PaperboyError } from '../errors.ts';
 import type { PaperFields } from '../ingest/merge.ts';
 import type { ListingFormat, ParseWarning } from '../ingest/records.ts';
+import type { Subscriber, SubscriberInput, SubscriberStatus } from '../subscribers/subscriber.ts';
 import { MIGRATIONS } from './migrations.ts';
 
 /**
@@ -15,11 +16,39 @@ export interface StoredPaper extends PaperFields {
   id: number;
   firstSeen: string;
   lastSeen: string;
+  /** Null until the classifier has filed the paper. */
+  primaryTopic: string | null;
+}
+
+export interface AssignedTopic {
+  topicId: string;
+  score: number;
+  evidence: string[];
 }
 
 export interface PaperListItem extends StoredPaper {
   /** Paths of the listings the paper appeared in, oldest first. */
   sources: string[];
+  /** The topics the paper is filed under, primary first. */
+  topics: AssignedTopic[];
+}
+
+export interface PaperToClassify {
+  id: number;
+  title: string;
+  abstract: string;
+  keywords: string[];
+  categories: string[];
+}
+
+export interface TopicCount {
+  topicId: string;
+  /** Papers whose primary topic this is. */
+  papers: number;
+  /** Papers that carry it as a secondary topic. */
+  secondary: number;
+  /** Newest titles filed under it. */
+  examples: string[];
 }
 
 export interface ListingRow {
@@ -51,10 +80,75 @@ export interface ListingOutcome {
   warnings: ParseWarning[];
 }
 
+/** A paper a subscriber could be sent, with one of the topics it is filed under. */
+export interface CandidateRow
+  extends Pick<PaperFields, 'key' | 'arxivId' | 'title' | 'abstract' | 'authors' | 'authorCount' | 'organization' | 'publishedOn' | 'upvotes' | 'comments'> {
+  paperId: number;
+  firstSeen: string;
+  topicId: string;
+  /** 0 for the paper's primary topic, 1–2 for secondaries. */
+  topicRank: number;
+  topicScore: number;
+}
+
+export type OutboxStatus = 'queued' | 'sent' | 'failed';
+export type RunTrigger = 'scheduled' | 'manual' | 'start' | 'catch-up';
+export type RunStatus = 'running' | 'done' | 'paused' | 'failed' | 'interrupted';
+
+export interface NewOutboxMessage {
+  runId: number | null;
+  subscriberId: number;
+  kind: 'digest' | 'empty';
+  messageId: string;
+  recipient: string;
+  recipientName: string | null;
+  subject: string;
+  html: string;
+  text: string;
+  unsubscribeUrl: string;
+  windowSince: string | null;
+  now: string;
+}
+
+export interface OutboxRow {
+  id: number;
+  runId: number | null;
+  subscriberId: number;
+  kind: 'digest' | 'empty';
+  messageId: string;
+  recipient: string;
+  recipientName: string | null;
+  subject: string;
+  html: string;
+  text: string;
+  unsubscribeUrl: string;
+  status: OutboxStatus;
+  attempts: number;
+  nextAttemptAt: string;
+  lastError: string | null;
+  createdAt: string;
+  sentAt: string | null;
+}
+
+export interface RunRow {
+  id: number;
+  trigger: RunTrigger;
+  startedAt: string;
+  finishedAt: string | null;
+  status: RunStatus;
+  ingested: number;
+  due: number;
+  queued: number;
+  sent: number;
+  failed: number;
+  deferred: number;
+  error: string | null;
+}
+
 type Row = Record<string, unknown>;
 
 const PAPER_COLUMNS = `id, key, arxiv_id, title_key, title, abstract, authors, author_count, organization,
-  published_on, upvotes, comments, keywords, categories, links, first_seen, last_seen`;
+  published_on, upvotes, comments, keywords, categories, links, first_seen, last_seen, primary_topic`;
 
 function prepareAll(db: Database.Database) {
   const prepare = (sql: string) => db.prepare(sql);
@@ -86,7 +180,7 @@ function prepareAll(db: Database.Database) {
       UPDATE papers SET key = @key, arxiv_id = @arxivId, title = @title, abstract = @abstract, authors = @authors,
         author_count = @authorCount, organization = @organization, published_on = @publishedOn, upvotes = @upvotes,
         comments = @comments, keywords = @keywords, categories = @categories, links = @links,
-        last_seen = @now, updated_at = @now
+        last_seen = @now, updated_at = @now, topics_version = NULL
       WHERE id = @id`),
     touchPaper: prepare(`UPDATE papers SET last_seen = ? WHERE id = ?`),
     linkPaper: prepare(`INSERT OR IGNORE INTO paper_listings (paper_id, listing_id, position) VALUES (?, ?, ?)`),
@@ -94,12 +188,103 @@ function prepareAll(db: Database.Database) {
       SELECT ${PAPER_COLUMNS},
         (SELECT json_group_array(path) FROM (
            SELECT l.path FROM paper_listings pl JOIN listings l ON l.id = pl.listing_id
-           WHERE pl.paper_id = p.id ORDER BY l.id)) AS sources
+           WHERE pl.paper_id = p.id ORDER BY l.id)) AS sources,
+        (SELECT json_group_array(json_object('topicId', topic_id, 'score', score, 'evidence', json(evidence))) FROM (
+           SELECT * FROM paper_topics WHERE paper_id = p.id ORDER BY rank)) AS topics
       FROM papers p
       WHERE (@since IS NULL OR p.first_seen >= @since)
+        AND (@topic IS NULL OR p.primary_topic = @topic)
       ORDER BY p.first_seen DESC, p.id DESC
       LIMIT @limit`),
+    papersToClassify: prepare(`
+      SELECT id, title, abstract, keywords, categories FROM papers
+      WHERE topics_version IS NULL OR topics_version <> ? ORDER BY id LIMIT ?`),
+    deletePaperTopics: prepare(`DELETE FROM paper_topics WHERE paper_id = ?`),
+    insertPaperTopic: prepare(`INSERT INTO paper_topics (paper_id, topic_id, rank, score, evidence) VALUES (?, ?, ?, ?, ?)`),
+    markClassified: prepare(`UPDATE papers SET topics_version = ?, primary_topic = ? WHERE id = ?`),
+    topicCounts: prepare(`
+      SELECT pt.topic_id AS topic_id,
+        sum(pt.rank = 0) AS papers,
+        sum(pt.rank > 0) AS secondary,
+        (SELECT json_group_array(title) FROM (
+           SELECT title FROM papers WHERE primary_topic = pt.topic_id ORDER BY first_seen DESC, id DESC LIMIT @examples)) AS examples
+      FROM paper_topics pt GROUP BY pt.topic_id`),
     countPapers: prepare(`SELECT count(*) AS n FROM papers`),
+    insertSubscriber: prepare(`
+      INSERT INTO subscribers (email, name, status, topics, frequency, weekday, created_at, confirmed_at)
+      VALUES (@email, @name, @status, @topics, @frequency, @weekday, @now, CASE WHEN @status = 'active' THEN @now END)
+      ON CONFLICT (email) DO NOTHING`),
+    subscriberByEmail: prepare(`SELECT * FROM subscribers WHERE email = ?`),
+    subscriberById: prepare(`SELECT * FROM subscribers WHERE id = ?`),
+    deleteSubscriber: prepare(`DELETE FROM subscribers WHERE id = ?`),
+    listSubscribers: prepare(`
+      SELECT * FROM subscribers WHERE (@status IS NULL OR status = @status) AND id > @after ORDER BY id LIMIT @limit`),
+    countSubscribers: prepare(`SELECT status, count(*) AS n FROM subscribers GROUP BY status`),
+    resubscribe: prepare(`
+      UPDATE subscribers SET status = 'pending', name = @name, topics = @topics, frequency = @frequency, weekday = @weekday,
+        created_at = @now, confirmed_at = NULL, unsubscribed_at = NULL
+      WHERE id = @id`),
+    confirmSubscriber: prepare(`
+      UPDATE subscribers SET status = 'active', confirmed_at = @now WHERE id = @id AND status = 'pending'`),
+    unsubscribe: prepare(`
+      UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = @now WHERE id = @id AND status IN ('pending', 'active')`),
+    expirePending: prepare(`DELETE FROM subscribers WHERE status = 'pending' AND created_at < ?`),
+    updatePreferences: prepare(`
+      UPDATE subscribers SET name = @name, topics = @topics, frequency = @frequency, weekday = @weekday WHERE id = @id`),
+    digestCandidates: prepare(`
+      SELECT p.id AS paper_id, p.key, p.arxiv_id, p.title, p.abstract, p.authors, p.author_count, p.organization,
+        p.published_on, p.upvotes, p.comments, p.first_seen, pt.topic_id, pt.rank AS topic_rank, pt.score AS topic_score
+      FROM papers p JOIN paper_topics pt ON pt.paper_id = p.id
+      WHERE p.first_seen > @since
+        AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.subscriber_id = @subscriberId AND d.paper_id = p.id)
+        AND NOT EXISTS (
+          SELECT 1 FROM outbox_papers op JOIN outbox o ON o.id = op.outbox_id
+          WHERE op.subscriber_id = @subscriberId AND op.paper_id = p.id AND o.status = 'queued')`),
+    insertOutbox: prepare(`
+      INSERT INTO outbox (run_id, subscriber_id, kind, message_id, recipient, recipient_name, subject, html, text,
+        unsubscribe_url, window_since, status, next_attempt_at, created_at)
+      VALUES (@runId, @subscriberId, @kind, @messageId, @recipient, @recipientName, @subject, @html, @text,
+        @unsubscribeUrl, @windowSince, 'queued', @now, @now)`),
+    reservePaper: prepare(`INSERT INTO outbox_papers (subscriber_id, paper_id, outbox_id) VALUES (?, ?, ?)`),
+    advanceWindow: prepare(`UPDATE subscribers SET last_digest_at = ? WHERE id = ?`),
+    dueOutbox: prepare(`
+      SELECT o.* FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id
+      WHERE o.status = 'queued' AND o.next_attempt_at <= ? AND s.status = 'active'
+      ORDER BY o.next_attempt_at, o.id LIMIT ?`),
+    nextRetryAt: prepare(`SELECT min(next_attempt_at) AS at FROM outbox WHERE status = 'queued'`),
+    markSent: prepare(`UPDATE outbox SET status = 'sent', sent_at = @now, attempts = attempts + 1, last_error = NULL WHERE id = @id AND status = 'queued'`),
+    deliverReserved: prepare(`
+      INSERT OR IGNORE INTO deliveries (subscriber_id, paper_id, message_id, delivered_at)
+      SELECT op.subscriber_id, op.paper_id, @messageId, @now FROM outbox_papers op WHERE op.outbox_id = @id`),
+    markRetry: prepare(`UPDATE outbox SET attempts = attempts + 1, next_attempt_at = @nextAt, last_error = @error WHERE id = @id AND status = 'queued'`),
+    markFailed: prepare(`UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = @error WHERE id = @id AND status = 'queued'`),
+    restoreWindow: prepare(`
+      UPDATE subscribers SET last_digest_at = (SELECT window_since FROM outbox WHERE id = @id)
+      WHERE id = (SELECT subscriber_id FROM outbox WHERE id = @id) AND last_digest_at = (SELECT created_at FROM outbox WHERE id = @id)`),
+    failQueuedOf: prepare(`UPDATE outbox SET status = 'failed', last_error = @error WHERE subscriber_id = @subscriberId AND status = 'queued'`),
+    hardBounce: prepare(`
+      UPDATE subscribers SET hard_bounces = hard_bounces + 1,
+        status = CASE WHEN hard_bounces + 1 >= @limit AND status = 'active' THEN 'bounced' ELSE status END
+      WHERE id = @id RETURNING status`),
+    subscribersWithQueued: prepare(`SELECT DISTINCT subscriber_id FROM outbox WHERE status = 'queued'`),
+    sentSince: prepare(`SELECT count(*) AS n FROM outbox WHERE sent_at >= ?`),
+    outboxCounts: prepare(`SELECT status, count(*) AS n FROM outbox GROUP BY status`),
+    outboxById: prepare(`SELECT * FROM outbox WHERE id = ?`),
+    insertRun: prepare(`INSERT INTO runs (trigger, started_at, status) VALUES (?, ?, 'running')`),
+    updateRun: prepare(`
+      UPDATE runs SET status = @status, finished_at = @finishedAt, ingested = @ingested, due = @due, queued = @queued,
+        sent = @sent, failed = @failed, deferred = @deferred, error = @error WHERE id = @id`),
+    interruptRuns: prepare(`UPDATE runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'`),
+    recentRuns: prepare(`SELECT * FROM runs ORDER BY id DESC LIMIT ?`),
+    acquireLease: prepare(`
+      INSERT INTO leases (name, holder, expires_at) VALUES (@name, @holder, @expiresAt)
+      ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+      WHERE leases.holder = excluded.holder OR leases.expires_at <= @now OR leases.holder = @staleHolder`),
+    leaseByName: prepare(`SELECT * FROM leases WHERE name = ?`),
+    releaseLease: prepare(`DELETE FROM leases WHERE name = ? AND holder = ?`),
+    getState: prepare(`SELECT value FROM state WHERE key = ?`),
+    setState: prepare(`INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`),
+    insertDelivery: prepare(`INSERT OR IGNORE INTO deliveries (subscriber_id, paper_id, message_id, delivered_at) VALUES (?, ?, ?, ?)`),
     countPaperListings: prepare(`SELECT count(*) AS n FROM paper_listings`),
   };
 }
@@ -201,9 +386,228 @@ export class Store {
     this.sql.linkPaper.run(paperId, listingId, position);
   }
 
-  listPapers(options: { since?: string | null; limit?: number | null }): PaperListItem[] {
-    const rows = this.sql.listPapers.all({ since: options.since ?? null, limit: options.limit ?? -1 }) as Row[];
-    return rows.map((row) => ({ ...toPaper(row), sources: JSON.parse(row.sources as string) as string[] }));
+  listPapers(options: { since?: string | null; limit?: number | null; topic?: string | null }): PaperListItem[] {
+    const rows = this.sql.listPapers.all({ since: options.since ?? null, limit: options.limit ?? -1, topic: options.topic ?? null }) as Row[];
+    return rows.map((row) => ({
+      ...toPaper(row),
+      sources: JSON.parse(row.sources as string) as string[],
+      topics: JSON.parse(row.topics as string) as AssignedTopic[],
+    }));
+  }
+
+  /** Papers never classified, changed since, or classified by another taxonomy version. */
+  papersToClassify(taxonomyVersion: string, limit: number): PaperToClassify[] {
+    return (this.sql.papersToClassify.all(taxonomyVersion, limit) as Row[]).map((row) => ({
+      id: row.id as number,
+      title: row.title as string,
+      abstract: row.abstract as string,
+      keywords: JSON.parse(row.keywords as string) as string[],
+      categories: JSON.parse(row.categories as string) as string[],
+    }));
+  }
+
+  /** Replaces a paper's topics with `topics` (primary first) and records the taxonomy version. */
+  saveClassification(paperId: number, taxonomyVersion: string, topics: AssignedTopic[]): void {
+    this.sql.deletePaperTopics.run(paperId);
+    topics.forEach((topic, rank) => this.sql.insertPaperTopic.run(paperId, topic.topicId, rank, topic.score, JSON.stringify(topic.evidence)));
+    this.sql.markClassified.run(taxonomyVersion, topics[0]?.topicId ?? null, paperId);
+  }
+
+  topicCounts(examples: number): TopicCount[] {
+    return (this.sql.topicCounts.all({ examples }) as Row[]).map((row) => ({
+      topicId: row.topic_id as string,
+      papers: row.papers as number,
+      secondary: row.secondary as number,
+      examples: JSON.parse(row.examples as string) as string[],
+    }));
+  }
+
+  /** Adds a subscriber; null when the address is already subscribed (in any status). */
+  insertSubscriber(input: SubscriberInput, status: SubscriberStatus, now: string): Subscriber | null {
+    const result = this.sql.insertSubscriber.run({ ...input, topics: input.topics && JSON.stringify(input.topics), status, now });
+    return result.changes === 0 ? null : this.subscriberById(Number(result.lastInsertRowid))!;
+  }
+
+  subscriberByEmail(email: string): Subscriber | undefined {
+    const row = this.sql.subscriberByEmail.get(email) as Row | undefined;
+    return row && toSubscriber(row);
+  }
+
+  subscriberById(id: number): Subscriber | undefined {
+    const row = this.sql.subscriberById.get(id) as Row | undefined;
+    return row && toSubscriber(row);
+  }
+
+  /** Removes the subscriber and, with them, the record of what they were sent. */
+  deleteSubscriber(id: number): void {
+    this.sql.deleteSubscriber.run(id);
+  }
+
+  /** Keyset pagination: subscribers with id > `after`, in id order. */
+  listSubscribers(options: { status?: SubscriberStatus | null; after?: number; limit?: number }): Subscriber[] {
+    const rows = this.sql.listSubscribers.all({ status: options.status ?? null, after: options.after ?? 0, limit: options.limit ?? -1 }) as Row[];
+    return rows.map(toSubscriber);
+  }
+
+  subscriberCounts(): Record<SubscriberStatus, number> {
+    const counts: Record<SubscriberStatus, number> = { pending: 0, active: 0, unsubscribed: 0, bounced: 0 };
+    for (const row of this.sql.countSubscribers.all() as { status: SubscriberStatus; n: number }[]) counts[row.status] = row.n;
+    return counts;
+  }
+
+  /** An unsubscribed (or still pending) address signs up again: pending, with the new choices, until confirmed. */
+  resubscribe(id: number, input: Omit<SubscriberInput, 'email'>, now: string): void {
+    this.sql.resubscribe.run({ id, ...input, topics: input.topics && JSON.stringify(input.topics), now });
+  }
+
+  /** pending → active; false if the subscriber was not pending (already confirmed, or gone). */
+  confirmSubscriber(id: number, now: string): boolean {
+    return this.sql.confirmSubscriber.run({ id, now }).changes === 1;
+  }
+
+  /** Idempotent: an unsubscribed or bounced subscriber stays as they are. */
+  unsubscribe(id: number, now: string): boolean {
+    return this.transaction(() => {
+      const changed = this.sql.unsubscribe.run({ id, now }).changes === 1;
+      // Mail queued before they left is not sent after it.
+      if (changed) this.sql.failQueuedOf.run({ subscriberId: id, error: 'subscriber unsubscribed' });
+      return changed;
+    });
+  }
+
+  /** Forgets sign-ups never confirmed since `before`; returns how many. */
+  expirePending(before: string): number {
+    return this.sql.expirePending.run(before).changes;
+  }
+
+  updatePreferences(id: number, input: Omit<SubscriberInput, 'email'>): void {
+    this.sql.updatePreferences.run({ id, ...input, topics: input.topics && JSON.stringify(input.topics) });
+  }
+
+  /**
+   * Papers first seen after `since` that were never delivered to the subscriber, one row per
+   * (paper, topic it is filed under). Uses the first_seen index and the deliveries primary key.
+   */
+  digestCandidates(subscriberId: number, since: string): CandidateRow[] {
+    return (this.sql.digestCandidates.all({ subscriberId, since }) as Row[]).map((row) => ({
+      ...(camelCase(row) as Omit<CandidateRow, 'authors'>),
+      authors: JSON.parse(row.authors as string) as string[],
+    }));
+  }
+
+  recordDeliveries(subscriberId: number, paperIds: readonly number[], messageId: string, now: string): void {
+    for (const paperId of paperIds) this.sql.insertDelivery.run(subscriberId, paperId, messageId, now);
+  }
+
+  /**
+   * Queues a rendered digest: the outbox row, the reservation of its papers, and the
+   * subscriber's next window start, all in the caller's transaction.
+   */
+  queueMessage(message: NewOutboxMessage, paperIds: readonly number[]): number {
+    const id = Number(this.sql.insertOutbox.run(message).lastInsertRowid);
+    for (const paperId of paperIds) this.sql.reservePaper.run(message.subscriberId, paperId, id);
+    this.sql.advanceWindow.run(message.now, message.subscriberId);
+    return id;
+  }
+
+  /** Queued messages whose time has come, for subscribers still active. */
+  dueOutbox(now: string, limit: number): OutboxRow[] {
+    return (this.sql.dueOutbox.all(now, limit) as Row[]).map(toOutbox);
+  }
+
+  outboxById(id: number): OutboxRow | undefined {
+    const row = this.sql.outboxById.get(id) as Row | undefined;
+    return row && toOutbox(row);
+  }
+
+  nextRetryAt(): string | null {
+    return (this.sql.nextRetryAt.get() as { at: string | null }).at;
+  }
+
+  /** After the server's 250: the message is sent and its papers delivered, in one transaction. */
+  markSent(id: number, messageId: string, now: string): void {
+    this.transaction(() => {
+      if (this.sql.markSent.run({ id, now }).changes === 1) this.sql.deliverReserved.run({ id, messageId, now });
+    });
+  }
+
+  markRetry(id: number, nextAt: string, error: string): void {
+    this.sql.markRetry.run({ id, nextAt, error });
+  }
+
+  /** For good: the papers are released and the subscriber's window goes back to where it was. */
+  markFailed(id: number, error: string): void {
+    this.transaction(() => {
+      if (this.sql.markFailed.run({ id, error }).changes === 1) this.sql.restoreWindow.run({ id });
+    });
+  }
+
+  /** Counts a hard bounce; at `limit` the subscriber is bounced and their queued mail failed. Returns the status. */
+  recordHardBounce(subscriberId: number, limit: number): SubscriberStatus {
+    return this.transaction(() => {
+      const { status } = this.sql.hardBounce.get({ id: subscriberId, limit }) as { status: SubscriberStatus };
+      if (status === 'bounced') this.sql.failQueuedOf.run({ subscriberId, error: 'subscriber bounced' });
+      return status;
+    });
+  }
+
+  subscribersWithQueuedMail(): Set<number> {
+    return new Set((this.sql.subscribersWithQueued.all() as { subscriber_id: number }[]).map((row) => row.subscriber_id));
+  }
+
+  sentSince(since: string): number {
+    return (this.sql.sentSince.get(since) as { n: number }).n;
+  }
+
+  outboxCounts(): Record<OutboxStatus, number> {
+    const counts: Record<OutboxStatus, number> = { queued: 0, sent: 0, failed: 0 };
+    for (const row of this.sql.outboxCounts.all() as { status: OutboxStatus; n: number }[]) counts[row.status] = row.n;
+    return counts;
+  }
+
+  insertRun(trigger: RunTrigger, now: string): number {
+    return Number(this.sql.insertRun.run(trigger, now).lastInsertRowid);
+  }
+
+  updateRun(run: RunRow): void {
+    this.sql.updateRun.run(run);
+  }
+
+  /** Runs still marked running when a new run takes the lease died with their process. */
+  interruptRuns(now: string): number {
+    return this.sql.interruptRuns.run(now).changes;
+  }
+
+  recentRuns(limit: number): RunRow[] {
+    return (this.sql.recentRuns.all(limit) as Row[]).map(toRun);
+  }
+
+  /**
+   * Takes (or renews) a lease unless someone else holds it unexpired. `staleHolder` names a
+   * holder known to be dead (its process is gone), whose lease may be taken at once.
+   */
+  acquireLease(name: string, holder: string, now: string, expiresAt: string, staleHolder: string | null = null): boolean {
+    return this.transaction(() => {
+      this.sql.acquireLease.run({ name, holder, now, expiresAt, staleHolder });
+      return (this.sql.leaseByName.get(name) as { holder: string }).holder === holder;
+    });
+  }
+
+  leaseHolder(name: string): { holder: string; expiresAt: string } | undefined {
+    const row = this.sql.leaseByName.get(name) as Row | undefined;
+    return row && { holder: row.holder as string, expiresAt: row.expires_at as string };
+  }
+
+  releaseLease(name: string, holder: string): void {
+    this.sql.releaseLease.run(name, holder);
+  }
+
+  getState(key: string): string | undefined {
+    return (this.sql.getState.get(key) as { value: string } | undefined)?.value;
+  }
+
+  setState(key: string, value: string): void {
+    this.sql.setState.run(key, value);
   }
 
   counts(): { papers: number; paperListings: number } {
@@ -239,40 +643,29 @@ function paperParams(fields: PaperFields, now: string) {
   };
 }
 
+/** `first_seen` → `firstSeen`: rows become the camelCase objects the rest of the code reads. */
+function camelCase(row: Row): Row {
+  return Object.fromEntries(Object.entries(row).map(([name, value]) => [name.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase()), value]));
+}
+
 function toPaper(row: Row): StoredPaper {
+  const { sources: _sources, topics: _topics, ...columns } = camelCase(row);
   return {
-    id: row.id as number,
-    key: row.key as string,
-    arxivId: row.arxiv_id as string | null,
-    titleKey: row.title_key as string,
-    title: row.title as string,
-    abstract: row.abstract as string,
+    ...(columns as unknown as StoredPaper),
     authors: JSON.parse(row.authors as string) as string[],
-    authorCount: row.author_count as number | null,
-    organization: row.organization as string | null,
-    publishedOn: row.published_on as string | null,
-    upvotes: row.upvotes as number | null,
-    comments: row.comments as number | null,
     keywords: JSON.parse(row.keywords as string) as string[],
     categories: JSON.parse(row.categories as string) as string[],
     links: JSON.parse(row.links as string) as PaperFields['links'],
-    firstSeen: row.first_seen as string,
-    lastSeen: row.last_seen as string,
   };
 }
 
-function toListing(row: Row): ListingRow {
-  return {
-    id: row.id as number,
-    path: row.path as string,
-    contentHash: row.content_hash as string,
-    format: row.format as ListingFormat | null,
-    listedOn: row.listed_on as string | null,
-    ingestedAt: row.ingested_at as string,
-    status: row.status as ListingRow['status'],
-    error: row.error as string | null,
-    paperCount: row.paper_count as number,
-    newCount: row.new_count as number,
-    updatedCount: row.updated_count as number,
-  };
+function toSubscriber(row: Row): Subscriber {
+  return { ...(camelCase(row) as unknown as Subscriber), topics: row.topics === null ? null : (JSON.parse(row.topics as string) as string[]) };
 }
+
+const toOutbox = (row: Row) => camelCase(row) as unknown as OutboxRow;
+const toRun = (row: Row) => camelCase(row) as unknown as RunRow;
+const toListing = (row: Row) => {
+  const { warnings: _warnings, ...columns } = camelCase(row);
+  return columns as unknown as ListingRow;
+};

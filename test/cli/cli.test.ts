@@ -1,8 +1,9 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { basename, join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.ts';
-import { DUMP_FILES, tempDir } from '../helpers/paths.ts';
+import { DUMP_FILES, REPO_ROOT, tempDir } from '../helpers/paths.ts';
 
 let dir: string;
 let settings: Record<string, string>;
@@ -63,8 +64,14 @@ describe('paperboy papers', () => {
     const { papers, count } = result.json();
     expect(count).toBe(3);
     expect(Object.keys(papers[0]).sort()).toEqual(
-      ['arxiv_id', 'author_count', 'authors', 'comments', 'first_seen', 'id', 'last_seen', 'organization', 'published_on', 'sources', 'title', 'upvotes'].sort(),
+      ['arxiv_id', 'author_count', 'authors', 'comments', 'evidence', 'first_seen', 'id', 'last_seen', 'organization', 'primary_topic', 'published_on', 'sources', 'title', 'topics', 'upvotes'].sort(),
     );
+    for (const paper of papers) {
+      expect(paper.topics[0]).toBe(paper.primary_topic);
+      expect(paper.topics.length).toBeLessThanOrEqual(3);
+      expect(Object.keys(paper.evidence)).toEqual(paper.topics);
+      expect(paper.evidence[paper.primary_topic].length).toBeGreaterThan(0);
+    }
     const all = runCli(['papers', '--json'], settings).json();
     expect(all.count).toBe(78);
     const shared = all.papers.filter((paper: { sources: string[] }) => paper.sources.length === 2);
@@ -75,6 +82,67 @@ describe('paperboy papers', () => {
   it('filters by --since', () => {
     runCli(['ingest', DUMP_FILES[0]!], settings);
     expect(runCli(['papers', '--json', '--since', '2999-01-01'], settings).json()).toEqual({ papers: [], count: 0 });
+  });
+});
+
+describe('paperboy topics, papers --topic, explain', () => {
+  it('counts papers per topic, lists one topic, and explains a paper', () => {
+    runCli(['ingest', ...DUMP_FILES], settings);
+    const topics = runCli(['topics', '--json'], settings).json();
+    expect(topics.topics.map((topic: { id: string }) => topic.id)).toEqual([
+      'reasoning', 'code', 'agents', 'data', 'efficiency', 'multimodal', 'generative', 'rl-alignment',
+      'sciml', 'optimization', 'graphs', 'theory', 'nlp', 'speech-audio', 'robotics', 'other',
+    ]);
+    expect(topics.topics.reduce((sum: number, topic: { papers: number }) => sum + topic.papers, 0)).toBe(241);
+    const sciml = topics.topics.find((topic: { id: string }) => topic.id === 'sciml');
+    expect(sciml.examples.length).toBe(3);
+
+    const listed = runCli(['papers', '--topic', 'sciml', '--json'], settings).json();
+    expect(listed.count).toBe(sciml.papers);
+    expect(listed.papers.every((paper: { primary_topic: string }) => paper.primary_topic === 'sciml')).toBe(true);
+
+    const paper = listed.papers[0];
+    const explained = runCli(['explain', paper.id, '--json'], settings).json();
+    expect(explained).toMatchObject({ id: paper.id, title: paper.title, primary_topic: 'sciml', taxonomy_version: topics.taxonomy_version });
+    expect(explained.scores[0]).toMatchObject({ topic: 'sciml', evidence: paper.evidence.sciml });
+    expect(runCli(['explain', paper.title, '--json'], settings).json().id).toBe(paper.id);
+
+    const unknown = runCli(['papers', '--topic', 'astrology'], settings);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/^paperboy: unknown topic "astrology"; topics are: reasoning, code, /);
+    expect(runCli(['explain', 'no-such-paper'], settings).stderr).toBe('paperboy: no stored paper "no-such-paper" (ids are listed by `paperboy papers`)\n');
+  });
+});
+
+describe('reclassification', () => {
+  it('files every paper again when the topic file changes, and records the new version', () => {
+    runCli(['ingest', DUMP_FILES[0]!], settings);
+    const before = runCli(['papers', '--json'], settings).json().papers;
+    const topicsFile = join(dir, 'topics.yaml');
+    // An operator adds a term: "Bayesian" now counts strongly for graphs.
+    const original = readFileSync(join(REPO_ROOT, 'data/topics.yaml'), 'utf8');
+    const edited = original.replace(/(- id: graphs[\s\S]*?strong: \[)/, '$1Bayesian, ');
+    expect(edited).not.toBe(original);
+    writeFileSync(topicsFile, edited);
+    const changed = { ...settings, PAPERBOY_TOPICS: topicsFile };
+    const ingestAgain = runCli(['ingest', DUMP_FILES[0]!, '--json'], changed).json();
+    expect(ingestAgain.filed).toBe(20);
+    const db = new Database(settings.PAPERBOY_DB!, { readonly: true });
+    const versions = db.prepare('SELECT DISTINCT topics_version FROM papers').all();
+    db.close();
+    expect(versions).toEqual([{ topics_version: runCli(['topics', '--json'], changed).json().taxonomy_version }]);
+    const after = runCli(['papers', '--json'], changed).json().papers;
+    const tensorPaper = after.find((paper: { title: string }) => paper.title.startsWith('Functional Bayesian Tucker Decomposition'));
+    expect(tensorPaper.topics).toContain('graphs');
+    expect(before.find((paper: { id: string }) => paper.id === tensorPaper.id).evidence).not.toEqual(tensorPaper.evidence);
+  });
+
+  it('a broken topic file stops the command with the line and field at fault', () => {
+    const topicsFile = join(dir, 'topics.yaml');
+    writeFileSync(topicsFile, readFileSync(join(REPO_ROOT, 'data/topics.yaml'), 'utf8').replace('- id: graphs', '- id: Graphs!'));
+    const result = runCli(['topics'], { ...settings, PAPERBOY_TOPICS: topicsFile });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(new RegExp(`^paperboy: ${topicsFile.replace(/[.]/g, '\\.')}:\\d+: topics\\[10\\]\\.id: `));
   });
 });
 

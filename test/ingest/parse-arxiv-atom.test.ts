@@ -24,6 +24,8 @@ describe('arXiv Atom feed', () => {
       links: { pdf: 'https://arxiv.org/pdf/2202.12139v1' },
     });
     expect(listing.papers[2]!.categories).toEqual(['cs.SE', 'cs.CR', 'cs.LG']);
+    // The feed itself double-encodes these names (UTF-8 read as Latin-1): they are repaired.
+    expect(listing.papers[1]!.authors).toEqual(['Aurora Ramírez', 'Mario Berrios', 'José Raúl Romero', 'Robert Feldt']);
   });
 
   it('reads an old feed: per-element namespaces, old-style ids, indented wrapped text, entities', () => {

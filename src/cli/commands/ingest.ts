@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { App } from '../../app.ts';
-import { fileAway, listingFilesIn } from '../../ingest/inbox.ts';
+import { ingestInbox } from '../../ingest/inbox.ts';
 import { ingestFiles, type FileResult, type IngestReport } from '../../ingest/ingest.ts';
 import { EXIT_FAILED, EXIT_OK, emit, type CommonOptions } from '../output.ts';
 import { createProgress } from '../progress.ts';
@@ -16,8 +16,9 @@ export function registerIngest(program: Command): void {
     .addHelpText('after', '\nInbox files are moved to archive/ (or failed/) beside them afterwards. Exit 1 if any file failed.')
     .action((paths: string[], options: CommonOptions) =>
       runCommand(options, (app) => {
-        const report = paths.length > 0 ? ingestPaths(app, paths) : ingestInbox(app);
-        emit(options, report, () => describeIngest(report));
+        const ingested = paths.length > 0 ? ingestPaths(app, paths) : ingestInboxOf(app);
+        const report = { ...ingested, filed: app.filePapers() };
+        emit(options, report, () => `${describeIngest(report)}\n${report.filed} papers filed by topic`);
         return report.totals.failed > 0 ? EXIT_FAILED : EXIT_OK;
       }),
     );
@@ -25,27 +26,24 @@ export function registerIngest(program: Command): void {
 
 export function ingestPaths(app: App, paths: string[]): IngestReport {
   const progress = createProgress(paths.length, 'ingest');
-  const report = ingestFiles(paths, { store: app.store, clock: app.clock, maxListingBytes: app.config.maxListingBytes }, (result) => {
+  const report = ingestFiles(paths, ingestDeps(app), (result) => {
     progress.tick();
-    logResult(app, result);
+    logIngestResult(app, result);
   });
   progress.stop();
   return report;
 }
 
-export function ingestInbox(app: App): IngestReport {
-  const paths = listingFilesIn(app.config.inboxDir);
-  app.logger.info({ inbox: app.config.inboxDir, files: paths.length }, 'ingesting inbox');
-  const report = ingestPaths(app, paths);
-  const stamp = app.clock.now().toISOString();
-  for (const file of report.files) {
-    const movedTo = fileAway(file.path, app.config.inboxDir, file.status, stamp);
-    app.logger.debug({ file: file.path, movedTo }, 'filed away');
-  }
-  return report;
+export function ingestInboxOf(app: App): IngestReport {
+  app.logger.info({ inbox: app.config.inboxDir }, 'ingesting inbox');
+  return ingestInbox(app.config.inboxDir, ingestDeps(app), (result) => logIngestResult(app, result));
 }
 
-function logResult(app: App, result: FileResult): void {
+function ingestDeps(app: App) {
+  return { store: app.store, clock: app.clock, maxListingBytes: app.config.maxListingBytes };
+}
+
+export function logIngestResult(app: App, result: FileResult): void {
   for (const warning of result.warnings) {
     app.logger.warn({ file: result.path, line: warning.line }, `${result.path}${warning.line ? `:${warning.line}` : ''}: ${warning.message}`);
   }

@@ -1,30 +1,42 @@
+import { existsSync } from 'node:fs';
+import { relative } from 'node:path';
 import type { Command } from 'commander';
+import { runDigests } from '../../delivery/run.ts';
 import { listingFilesIn } from '../../ingest/inbox.ts';
-import { totalsOf } from '../../ingest/ingest.ts';
 import { EXIT_FAILED, EXIT_OK, emit, type CommonOptions } from '../output.ts';
 import { runCommand } from '../run-command.ts';
-import { describeIngest, ingestInbox, ingestPaths } from './ingest.ts';
+import { describeIngest, ingestPaths } from './ingest.ts';
+import { describeRun } from './run.ts';
+import { importSubscribers } from './subscribers.ts';
 
 export function registerStart(program: Command): void {
   program
     .command('start')
-    .description('the main job on embedded defaults: ingest the sample listings and the inbox, then summarize')
+    .description('the main job on embedded defaults: sample listings, demo subscribers, a full run to the local outbox')
     .option('--json', 'print one JSON document on stdout')
     .option('-v, --verbose', 'debug logs and stack traces')
+    .addHelpText('after', '\nThis is what `npm start` runs. With PAPERBOY_SMTP_URL set, the run sends real mail.')
     .action((options: CommonOptions) =>
-      runCommand(options, (app) => {
+      runCommand(options, async (app) => {
         const samples = ingestPaths(app, listingFilesIn(app.config.sampleListingsDir));
-        const inbox = listingFilesIn(app.config.inboxDir).length > 0 ? ingestInbox(app) : { files: [], totals: totalsOf([]) };
-        const files = [...samples.files, ...inbox.files];
-        const report = { files, totals: totalsOf(files), store: { path: app.config.dbPath, ...app.store.counts() } };
-        emit(options, report, () =>
+        const noSubscribers = Object.values(app.store.subscriberCounts()).every((count) => count === 0);
+        const demo = noSubscribers && existsSync(app.config.demoSubscribersPath) ? importSubscribers(app, app.config.demoSubscribersPath) : null;
+        const run = await runDigests(app, { trigger: 'start' });
+        const where = app.config.delivery.smtpUrl ? app.mailer().description : relative(process.cwd(), app.config.delivery.outboxDir) || '.';
+        emit(options, { samples, demo_subscribers: demo?.added ?? 0, run }, () =>
           [
-            describeIngest(report),
-            `\nThe store ${report.store.path} now holds ${report.store.papers} distinct papers.`,
-            'Next: `npx paperboy papers` lists them.',
+            describeIngest(samples),
+            ...(demo ? [`\nAdded ${demo.added} demo subscribers from ${relative(process.cwd(), app.config.demoSubscribersPath)}.`] : []),
+            '',
+            describeRun(run),
+            '',
+            `Look at the results: the messages are in ${where}/ (.eml as sent, .html to open in a browser);`,
+            '`npx paperboy status` shows the run, `npx paperboy topics` the papers by topic,',
+            '`npx paperboy preview ada@example.com --out digest.html` renders a digest without sending.',
+            'Run `npm start` again tomorrow (or after dropping a new listing into data/inbox/) for the next digest.',
           ].join('\n'),
         );
-        return report.totals.failed > 0 ? EXIT_FAILED : EXIT_OK;
+        return samples.totals.failed > 0 || run.status !== 'done' ? EXIT_FAILED : EXIT_OK;
       }),
     );
 }

@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import type { RunRow } from '../../store/store.ts';
+import { EXIT_OK, emit, positiveInteger, table, type CommonOptions } from '../output.ts';
+import { runCommand } from '../run-command.ts';
+
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description('recent runs, the outbox, subscribers, and who holds the delivery lease')
+    .option('--limit <n>', 'how many runs to show', positiveInteger('--limit'), 10)
+    .option('--json', 'print one JSON document on stdout')
+    .option('-v, --verbose', 'debug logs and stack traces')
+    .action((options: CommonOptions & { limit: number }) =>
+      runCommand(options, (app) => {
+        const runs = app.store.recentRuns(options.limit).map(runJson);
+        const document = {
+          runs,
+          outbox: app.store.outboxCounts(),
+          subscribers: app.store.subscriberCounts(),
+          papers: app.store.counts().papers,
+          lease: app.store.leaseHolder('delivery') ?? null,
+          mailer: app.config.delivery.smtpUrl ? 'smtp' : `files in ${app.config.delivery.outboxDir}`,
+        };
+        emit(options, document, () =>
+          [
+            runs.length === 0
+              ? 'No runs yet: `paperboy run` (or `npm start`) makes the first.'
+              : table(
+                  ['RUN', 'TRIGGER', 'STARTED', 'STATUS', 'DUE', 'QUEUED', 'SENT', 'FAILED', 'DEFERRED', 'SECONDS'],
+                  runs.map((run) => [
+                    String(run.id), run.trigger, run.started_at.slice(0, 19).replace('T', ' '), run.status,
+                    String(run.due), String(run.queued), String(run.sent), String(run.failed), String(run.deferred),
+                    run.duration_ms === null ? '' : (run.duration_ms / 1000).toFixed(1),
+                  ]),
+                ),
+            '',
+            `outbox: ${document.outbox.queued} queued, ${document.outbox.sent} sent, ${document.outbox.failed} failed`,
+            `subscribers: ${Object.entries(document.subscribers).map(([status, count]) => `${count} ${status}`).join(', ')}`,
+            `papers: ${document.papers}; mail goes to ${document.mailer}`,
+            document.lease ? `delivery lease held by ${document.lease.holder} until ${document.lease.expiresAt}` : 'no run is delivering now',
+            ...runs.filter((run) => run.error).slice(0, 3).map((run) => `run ${run.id}: ${run.error}`),
+          ].join('\n'),
+        );
+        return EXIT_OK;
+      }),
+    );
+}
+
+function runJson(run: RunRow) {
+  return {
+    id: run.id,
+    trigger: run.trigger,
+    started_at: run.startedAt,
+    finished_at: run.finishedAt,
+    status: run.status,
+    ingested: run.ingested,
+    due: run.due,
+    queued: run.queued,
+    sent: run.sent,
+    failed: run.failed,
+    deferred: run.deferred,
+    duration_ms: run.finishedAt ? Date.parse(run.finishedAt) - Date.parse(run.startedAt) : null,
+    error: run.error,
+  };
+}

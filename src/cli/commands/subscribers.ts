@@ -1,0 +1,157 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { App } from '../../app.ts';
+import { PaperboyError } from '../../errors.ts';
+import { parseSubscriberCsv, subscribersToCsv } from '../../subscribers/csv.ts';
+import { WEEKDAYS, parseEmail, subscriberInput, type Subscriber, type SubscriberStatus } from '../../subscribers/subscriber.ts';
+import { EXIT_FAILED, EXIT_OK, emit, table, type CommonOptions } from '../output.ts';
+import { runCommand } from '../run-command.ts';
+
+const STATUSES: SubscriberStatus[] = ['pending', 'active', 'unsubscribed', 'bounced'];
+
+interface AddOptions extends CommonOptions {
+  name?: string;
+  topics?: string;
+  frequency?: string;
+  weekday?: string;
+}
+
+export function registerSubscribers(program: Command): void {
+  const subscribers = program.command('subscribers').description('manage subscribers (admin): add, remove, list, import, export');
+  const common = (command: Command) =>
+    command.option('--json', 'print one JSON document on stdout').option('-v, --verbose', 'debug logs and stack traces');
+
+  common(
+    subscribers
+      .command('add')
+      .description('add an active subscriber (an admin add skips double opt-in: you vouch for their consent)')
+      .argument('<email>')
+      .option('--name <name>', 'how to greet them')
+      .option('--topics <ids>', '"all" or topic ids separated by commas (see `paperboy topics`)', 'all')
+      .option('--frequency <daily|weekly>', 'how often they get a digest', 'daily')
+      .option('--weekday <day>', 'weekly digests go out on this day (mon … sun)', 'mon'),
+  ).action((email: string, options: AddOptions) =>
+    runCommand(options, (app) => {
+      const input = subscriberInput({ email, ...options }, topicIds(app));
+      const added = app.store.insertSubscriber(input, 'active', app.clock.now().toISOString());
+      if (!added) throw new PaperboyError('SUBSCRIBER_INVALID', `${input.email} is already a subscriber (${app.store.subscriberByEmail(input.email)?.status})`);
+      emit(options, { subscriber: subscriberJson(added) }, () => `added ${describe(added)}`);
+      return EXIT_OK;
+    }),
+  );
+
+  common(subscribers.command('remove').description('delete a subscriber and the record of what they were sent').argument('<email>')).action(
+    (email: string, options: CommonOptions) =>
+      runCommand(options, (app) => {
+        const subscriber = app.store.subscriberByEmail(parseEmail(email));
+        if (!subscriber) throw new PaperboyError('NOT_FOUND', `no subscriber ${email}`);
+        app.store.deleteSubscriber(subscriber.id);
+        emit(options, { removed: subscriber.email }, () => `removed ${subscriber.email}`);
+        return EXIT_OK;
+      }),
+  );
+
+  common(
+    subscribers
+      .command('list')
+      .description('list subscribers')
+      .option('--status <status>', `only this status (${STATUSES.join(', ')})`),
+  ).action((options: CommonOptions & { status?: string }) =>
+    runCommand(options, (app) => {
+      const status = options.status ? requireStatus(options.status) : null;
+      const list = app.store.listSubscribers({ status });
+      emit(options, { subscribers: list.map(subscriberJson), count: list.length, by_status: app.store.subscriberCounts() }, () =>
+        list.length === 0
+          ? 'No subscribers.'
+          : `${table(
+              ['EMAIL', 'STATUS', 'FREQUENCY', 'TOPICS', 'NAME'],
+              list.map((s) => [s.email, s.status, frequencyText(s), s.topics ? s.topics.join(',') : 'all', s.name ?? '']),
+            )}\n\n${list.length} subscribers`,
+      );
+      return EXIT_OK;
+    }),
+  );
+
+  common(
+    subscribers
+      .command('import')
+      .description('add subscribers from a CSV file (columns: email, name, topics, frequency, weekday); all or nothing')
+      .argument('<file>'),
+  ).action((file: string, options: CommonOptions) =>
+    runCommand(options, (app) => {
+      const report = importSubscribers(app, file);
+      emit(options, report, () =>
+        report.errors.length > 0
+          ? [`${file}: nothing imported; fix these rows and run again:`, ...report.errors.map((e) => `  line ${e.line}: ${e.message}`)].join('\n')
+          : `${file}: ${report.added} added, ${report.existing} already subscribed (left as they are)`,
+      );
+      if (report.errors.length > 0) {
+        process.stderr.write(`paperboy: ${file}: ${report.errors.length} bad row(s); nothing imported\n`);
+        return EXIT_FAILED;
+      }
+      return EXIT_OK;
+    }),
+  );
+
+  common(
+    subscribers
+      .command('export')
+      .description('write every subscriber as CSV (to stdout, or --out FILE); the file imports as it is')
+      .option('--out <file>', 'write to this file instead of stdout'),
+  ).action((options: CommonOptions & { out?: string }) =>
+    runCommand(options, (app) => {
+      const list = app.store.listSubscribers({});
+      const csv = subscribersToCsv(list);
+      if (options.out) writeFileSync(options.out, csv);
+      if (options.json) emit(options, { subscribers: list.map(subscriberJson), count: list.length, out: options.out ?? null }, () => '');
+      else process.stdout.write(options.out ? `wrote ${list.length} subscribers to ${options.out}\n` : csv);
+      return EXIT_OK;
+    }),
+  );
+}
+
+/** All or nothing: every row is validated first, and the file is written in one transaction. */
+export function importSubscribers(app: App, file: string) {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new PaperboyError('INPUT_MISSING', `${file}: cannot read the file`);
+  }
+  const { rows, errors } = parseSubscriberCsv(text, topicIds(app));
+  if (errors.length > 0) return { file, added: 0, existing: 0, errors };
+  const now = app.clock.now().toISOString();
+  const added = app.store.transaction(() => rows.filter((row) => app.store.insertSubscriber(row, 'active', now) !== null).length);
+  return { file, added, existing: rows.length - added, errors };
+}
+
+function topicIds(app: App): string[] {
+  return app.topics().taxonomy.topics.map((topic) => topic.id);
+}
+
+function requireStatus(status: string): SubscriberStatus {
+  if ((STATUSES as string[]).includes(status)) return status as SubscriberStatus;
+  throw new PaperboyError('USAGE', `--status must be one of ${STATUSES.join(', ')}, got "${status}"`);
+}
+
+function frequencyText(subscriber: Subscriber): string {
+  return subscriber.frequency === 'weekly' ? `weekly (${WEEKDAYS[subscriber.weekday ?? 1]})` : 'daily';
+}
+
+function describe(subscriber: Subscriber): string {
+  return `${subscriber.email} (${subscriber.status}, ${frequencyText(subscriber)}, topics: ${subscriber.topics ? subscriber.topics.join(', ') : 'all'})`;
+}
+
+export function subscriberJson(subscriber: Subscriber) {
+  return {
+    email: subscriber.email,
+    name: subscriber.name,
+    status: subscriber.status,
+    topics: subscriber.topics ?? 'all',
+    frequency: subscriber.frequency,
+    weekday: subscriber.weekday === null ? null : WEEKDAYS[subscriber.weekday],
+    created_at: subscriber.createdAt,
+    confirmed_at: subscriber.confirmedAt,
+    last_digest_at: subscriber.lastDigestAt,
+  };
+}

@@ -1,0 +1,33 @@
+/**
+ * The two small interfaces delivery depends on (as listmonk's manager does): a Mailer that
+ * hands one message to a transport, and the outcome in words the retry logic branches on.
+ * Adapters (SMTP pool, file outbox) implement Mailer; nothing else knows nodemailer.
+ */
+
+export interface OutgoingMessage {
+  /** `<local@domain>`: assigned when queued, reused by every resend. */
+  messageId: string;
+  from: string;
+  replyTo?: string;
+  to: { email: string; name: string | null };
+  subject: string;
+  html: string;
+  text: string;
+  date: Date;
+  /** RFC 2369 / 8058 list headers; absent on mails that are not list mail (a confirmation). */
+  list?: { id: string; unsubscribeUrl: string; unsubscribeMailto: string };
+}
+
+export type SendOutcome =
+  | { status: 'sent'; response: string }
+  /** 4xx, a dropped connection, a timeout: worth trying again later. */
+  | { status: 'temporary'; code: number | null; response: string }
+  /** 5xx: the server refused this message or recipient for good. */
+  | { status: 'permanent'; code: number | null; response: string };
+
+export interface Mailer {
+  /** Where mail goes, for logs and `status` (never includes credentials). */
+  readonly description: string;
+  send(message: OutgoingMessage): Promise<SendOutcome>;
+  close(): Promise<void>;
+}

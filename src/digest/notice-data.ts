@@ -1,0 +1,24 @@
+import type { DigestData } from './digest-data.ts';
+
+/**
+ * The data the two subscription notices are rendered from. As with `DigestData`, every
+ * string is raw (unescaped) text.
+ */
+
+/** Double opt-in: sent on sign-up; nothing else is sent until `confirmUrl` is visited. */
+export interface ConfirmationData {
+  email: string;
+  frequency: DigestData['frequency'];
+  /** Names of the topics the person picked. */
+  topics: string[];
+  confirmUrl: string;
+}
+
+/** Sent once the address is confirmed. */
+export interface WelcomeData {
+  email: string;
+  frequency: DigestData['frequency'];
+  /** Names of the topics the subscriber follows. */
+  topics: string[];
+  links: Pick<DigestData['links'], 'preferences' | 'unsubscribe'>;
+}

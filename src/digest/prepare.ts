@@ -1,0 +1,55 @@
+import type { Store } from '../store/store.ts';
+import type { Subscriber } from '../subscribers/subscriber.ts';
+import type { Taxonomy } from '../topics/taxonomy.ts';
+import { signToken } from '../tokens.ts';
+import { composeDigest } from './compose.ts';
+import type { DigestData, DigestLinks } from './digest-data.ts';
+import { selectDigest, type Selection } from './select.ts';
+
+export interface DigestContext {
+  store: Pick<Store, 'digestCandidates'>;
+  taxonomy: Taxonomy;
+  publicUrl: string;
+  secret: string;
+  rules: { backfillDays: number; maxPerTopic: number; maxPerDigest: number };
+}
+
+export interface PreparedDigest {
+  data: DigestData;
+  selection: Selection;
+  /** Start of the window: papers first seen after this. */
+  since: string;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * A subscriber's next digest as it stands at `now`: papers first seen since their last
+ * digest (a new subscriber: within the backfill window) and never delivered to them.
+ * Reads only; nothing is recorded.
+ */
+export function prepareDigest(context: DigestContext, subscriber: Subscriber, now: Date): PreparedDigest {
+  const since = subscriber.lastDigestAt ?? new Date(now.getTime() - context.rules.backfillDays * DAY_MS).toISOString();
+  const topicOrder = context.taxonomy.topics.map((topic) => topic.id);
+  const selection = selectDigest(context.store.digestCandidates(subscriber.id, since), {
+    topics: subscriber.topics,
+    topicOrder,
+    maxPerTopic: context.rules.maxPerTopic,
+    maxPerDigest: context.rules.maxPerDigest,
+  });
+  const data = composeDigest(subscriber, selection, {
+    topicNames: new Map(context.taxonomy.topics.map((topic) => [topic.id, topic.name])),
+    links: subscriberLinks(context, subscriber.id),
+    now,
+  });
+  return { data, selection, since };
+}
+
+/** The manage and unsubscribe links of every mail to a subscriber. They do not expire. */
+export function subscriberLinks(context: Pick<DigestContext, 'publicUrl' | 'secret'>, subscriberId: number): DigestLinks {
+  return {
+    preferences: `${context.publicUrl}/preferences?token=${signToken(context.secret, 'preferences', subscriberId)}`,
+    unsubscribe: `${context.publicUrl}/unsubscribe?token=${signToken(context.secret, 'unsubscribe', subscriberId)}`,
+    archive: 'https://huggingface.co/papers',
+  };
+}

@@ -1,0 +1,60 @@
+import type { DigestData } from './digest-data.ts';
+import type { ConfirmationData, WelcomeData } from './notice-data.ts';
+import { compileHandlebars, compileMjml, type FillTemplate } from './template-compiler.ts';
+import { confirmationText, digestText, welcomeText } from './text.ts';
+import {
+  confirmationView,
+  digestView,
+  welcomeView,
+  type ConfirmationView,
+  type DigestView,
+  type MessageView,
+  type WelcomeView,
+} from './views.ts';
+
+export interface RenderedMessage {
+  /** Plain text without control characters: safe to put in a header as is. */
+  subject: string;
+  /** The inbox preview line; also hidden at the top of `html`. */
+  preheader: string;
+  html: string;
+  text: string;
+}
+
+/** Renders one message per call, synchronously; create one per process (or worker). */
+export interface Renderer {
+  renderDigest(data: DigestData): RenderedMessage;
+  renderConfirmation(data: ConfirmationData): RenderedMessage;
+  renderWelcome(data: WelcomeData): RenderedMessage;
+}
+
+export interface RendererOptions {
+  /** Folder holding `digest.mjml`, `confirm.mjml`, `welcome.mjml` and their `partials/`. */
+  templatesDir: string;
+}
+
+/** Compiles every template once, up front, so a broken template fails at start-up. */
+export async function createRenderer(options: RendererOptions): Promise<Renderer> {
+  const [digest, confirmation, welcome] = await Promise.all([
+    compileTemplate<DigestView>(options.templatesDir, 'digest.mjml'),
+    compileTemplate<ConfirmationView>(options.templatesDir, 'confirm.mjml'),
+    compileTemplate<WelcomeView>(options.templatesDir, 'welcome.mjml'),
+  ]);
+  return {
+    renderDigest: (data) => message(digestView(data), digest, digestText),
+    renderConfirmation: (data) => message(confirmationView(data), confirmation, confirmationText),
+    renderWelcome: (data) => message(welcomeView(data), welcome, welcomeText),
+  };
+}
+
+async function compileTemplate<View>(templatesDir: string, file: string): Promise<FillTemplate<View>> {
+  return compileHandlebars<View>(await compileMjml(templatesDir, file), file);
+}
+
+function message<View extends MessageView>(
+  view: View,
+  fillHtml: FillTemplate<View>,
+  text: (view: View) => string,
+): RenderedMessage {
+  return { subject: view.subject, preheader: view.preheader, html: fillHtml(view), text: text(view) };
+}

@@ -1,0 +1,313 @@
+import type { IncomingMessage } from 'node:http';
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { methodNotAllowed } from 'hono/method-not-allowed';
+import { secureHeaders } from 'hono/secure-headers';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { Clock } from '../clock.ts';
+import type { Mailer } from '../delivery/mailer.ts';
+import { subscriberLinks } from '../digest/prepare.ts';
+import type { Renderer } from '../digest/render.ts';
+import type { Store } from '../store/store.ts';
+import type { Subscriber, SubscriberInput } from '../subscribers/subscriber.ts';
+import type { Taxonomy } from '../topics/taxonomy.ts';
+import { signToken, verifyToken, type TokenCheck, type TokenPurpose } from '../tokens.ts';
+import { BLANK_FORM, formValues, parsePreferences, parseSignUp, subscriberValues, type FieldErrors, type FormBody, type FormValues } from './form.ts';
+import { createNotices, type NoticeLogger, type Recipient } from './notices.ts';
+import {
+  checkInboxPage,
+  messagePage,
+  preferencesPage,
+  subscribePage,
+  unsubscribedPage,
+  unsubscribePromptPage,
+  welcomePage,
+  type Message,
+} from './pages.ts';
+import { RateLimiter } from './rate-limit.ts';
+
+/** The admin API, built elsewhere; mounted at /admin when given. */
+export type AdminRoutes = Hono;
+
+export interface WebDeps {
+  store: Store;
+  taxonomy: Taxonomy;
+  renderer: Renderer;
+  /** Sends the confirmation and welcome mails directly (transactional, not digests). */
+  mailer: Mailer;
+  clock: Clock;
+  secret: string;
+  /** Base of every link, without a trailing slash. */
+  publicUrl: string;
+  /** From header of the notices, e.g. `Paperboy <digest@example.org>`. */
+  from: string;
+  /** Confirm links expire, and unconfirmed sign-ups are dropped, after this many hours. */
+  pendingTtlHours: number;
+  /** Sign-ups allowed per client IP and per address within any hour. */
+  rateLimit: { perIpPerHour: number; perAddressPerHour: number };
+  admin?: AdminRoutes;
+  logger?: NoticeLogger;
+  /** Behind one reverse proxy: take the client IP from the last X-Forwarded-For hop. */
+  trustProxy?: boolean;
+}
+
+const HOUR_MS = 60 * 60 * 1000;
+/** A form here is a few hundred bytes; anything far larger is not a person filling it in. */
+const MAX_BODY_BYTES = 64 * 1024;
+
+const BACK_TO_FORM = { href: '/', text: 'Go to the sign-up form' };
+const SIGN_UP_AGAIN = { href: '/', text: 'Sign up again' };
+
+const MESSAGES = {
+  badLink: {
+    title: 'This link does not work',
+    text: 'It may have been cut short or changed on its way to you. Copy the whole link from the email into your browser, or start again from the sign-up form.',
+    link: BACK_TO_FORM,
+  },
+  unknownSubscription: {
+    title: 'We could not find this subscription',
+    text: 'It may have expired before it was confirmed, or it was removed. You are welcome to sign up again.',
+    link: SIGN_UP_AGAIN,
+  },
+  noLongerConfirmable: {
+    title: 'This link is no longer valid',
+    text: 'This subscription cannot be confirmed any more. Sign up again to start a new one.',
+    link: SIGN_UP_AGAIN,
+  },
+  notFound: { title: 'Page not found', text: 'There is nothing at this address.', link: BACK_TO_FORM },
+  methodNotAllowed: { title: 'Not allowed', text: 'This page does not take that kind of request.', link: BACK_TO_FORM },
+  badRequest: { title: 'Bad request', text: 'The form could not be read. Please try again from the sign-up form.', link: BACK_TO_FORM },
+  tooLarge: { title: 'Too much data', text: 'That was far more than the form sends. Please try again from the sign-up form.', link: BACK_TO_FORM },
+  serverError: { title: 'Something went wrong', text: 'Sorry, we could not handle that. The problem has been logged; please try again in a moment.', link: BACK_TO_FORM },
+} satisfies Record<string, Message>;
+
+/**
+ * The subscription pages: sign-up with double opt-in, confirm, preferences, unsubscribe
+ * (with RFC 8058 one-click). Everything they do goes through the store's methods and the
+ * notices; the pages answer the same way for every address, whatever its status.
+ */
+export function createWebApp(deps: WebDeps): Hono {
+  const { store, clock, secret } = deps;
+  const logger: NoticeLogger = deps.logger ?? console;
+  const topics = deps.taxonomy.topics;
+  const topicIds = topics.map((topic) => topic.id);
+  const topicNames = (ids: string[]) => topics.filter((topic) => ids.includes(topic.id)).map((topic) => topic.name);
+  const notices = createNotices({ ...deps, logger });
+  const limits = {
+    ip: new RateLimiter({ limit: deps.rateLimit.perIpPerHour, windowMs: HOUR_MS, clock }),
+    address: new RateLimiter({ limit: deps.rateLimit.perAddressPerHour, windowMs: HOUR_MS, clock }),
+  };
+
+  const page = (c: Context, status: ContentfulStatusCode, message: Message, headers?: Record<string, string>) =>
+    c.html(messagePage(message), status, headers);
+
+  const linkProblem = (c: Context, reason: Extract<TokenCheck, { ok: false }>['reason']) =>
+    reason === 'expired'
+      ? page(c, 400, {
+          title: 'This link has expired',
+          text: `Confirmation links work for ${deps.pendingTtlHours} hours, and this one is older. Sign up again and we will send you a fresh one.`,
+          link: SIGN_UP_AGAIN,
+        })
+      : page(c, 400, MESSAGES.badLink);
+
+  /** The subscriber a token names, or the page that says why there is none. */
+  const tokenSubscriber = (c: Context, token: string, purpose: TokenPurpose): Subscriber | Response => {
+    const check = verifyToken(secret, token, purpose, clock.now());
+    if (!check.ok) return linkProblem(c, check.reason);
+    return store.subscriberById(check.subscriberId) ?? page(c, 404, MESSAGES.unknownSubscription);
+  };
+
+  const clientIp = (c: Context): string => {
+    if (deps.trustProxy) {
+      // The proxy appends the address it saw; anything before that the client wrote itself.
+      const forwarded = c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim();
+      if (forwarded) return forwarded;
+    }
+    return (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket?.remoteAddress ?? 'unknown';
+  };
+
+  const tooManyAttempts = (c: Context, retryAfterSeconds: number) => {
+    const minutes = Math.ceil(retryAfterSeconds / 60);
+    return page(
+      c,
+      429,
+      {
+        title: 'Too many attempts',
+        text: `There have been too many sign-ups from here or for this address in the last hour. Please try again in about ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+        link: BACK_TO_FORM,
+      },
+      { 'Retry-After': String(retryAfterSeconds) },
+    );
+  };
+
+  /**
+   * Stores a sign-up; returns who to send a confirmation to. Active and bounced addresses
+   * are left exactly as they are and get nothing: the page must not tell them apart.
+   */
+  const signUp = (input: SubscriberInput, now: Date): Recipient | null =>
+    store.transaction(() => {
+      store.expirePending(new Date(now.getTime() - deps.pendingTtlHours * HOUR_MS).toISOString());
+      const added = store.insertSubscriber(input, 'pending', now.toISOString());
+      if (added) return added;
+      const existing = store.subscriberByEmail(input.email);
+      if (existing?.status !== 'pending' && existing?.status !== 'unsubscribed') return null;
+      store.resubscribe(existing.id, input, now.toISOString());
+      return { ...input, id: existing.id };
+    });
+
+  const preferences = (subscriber: Subscriber, token: string, values: FormValues, errors: FieldErrors, saved: boolean) =>
+    preferencesPage({
+      token,
+      unsubscribeToken: signToken(secret, 'unsubscribe', subscriber.id),
+      email: subscriber.email,
+      status: subscriber.status,
+      values,
+      errors,
+      saved,
+      topics,
+    });
+
+  const app = new Hono();
+
+  app.use(
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'none'"],
+        styleSrc: ["'unsafe-inline'"],
+        formAction: ["'self'"],
+        baseUri: ["'none'"],
+        frameAncestors: ["'none'"],
+      },
+      xFrameOptions: 'DENY',
+      referrerPolicy: 'no-referrer',
+      // HSTS is the TLS terminator's decision (it knows whether every subdomain has HTTPS).
+      strictTransportSecurity: false,
+    }),
+  );
+  // Pages carry tokens and personal choices: no cache, shared or private, may keep them.
+  app.use(async (c, next) => {
+    await next();
+    c.res.headers.set('Cache-Control', 'no-store');
+  });
+  app.use(
+    methodNotAllowed({
+      app,
+      onMethodNotAllowed: (c, methods) => page(c, 405, MESSAGES.methodNotAllowed, { Allow: methods.join(', ') }),
+    }),
+  );
+  app.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => page(c, 413, MESSAGES.tooLarge) }));
+
+  app.get('/', (c) => c.html(subscribePage(BLANK_FORM, {}, topics)));
+  // Where a browser lands on reload after a failed sign-up.
+  app.get('/subscribe', (c) => c.redirect('/', 303));
+
+  app.post('/subscribe', async (c) => {
+    const byIp = limits.ip.hit(clientIp(c));
+    if (!byIp.allowed) return tooManyAttempts(c, byIp.retryAfterSeconds);
+    const values = formValues(await readForm(c));
+    const result = parseSignUp(values, topicIds);
+    if (!result.ok) return c.html(subscribePage(values, result.errors, topics), 400);
+    const byAddress = limits.address.hit(result.input.email);
+    if (!byAddress.allowed) return tooManyAttempts(c, byAddress.retryAfterSeconds);
+    const now = clock.now();
+    const recipient = signUp(result.input, now);
+    if (recipient) notices.sendConfirmation(recipient, now);
+    return c.html(checkInboxPage(deps.pendingTtlHours));
+  });
+
+  app.get('/confirm', (c) => {
+    const subscriber = tokenSubscriber(c, c.req.query('token') ?? '', 'confirm');
+    if (subscriber instanceof Response) return subscriber;
+    const now = clock.now();
+    // Confirming twice shows the same welcome; only the first confirmation sends the mail.
+    if (subscriber.status === 'pending' && store.confirmSubscriber(subscriber.id, now.toISOString())) notices.sendWelcome(subscriber, now);
+    else if (subscriber.status !== 'active') return page(c, 400, MESSAGES.noLongerConfirmable);
+    return c.html(
+      welcomePage(
+        subscriber.email,
+        {
+          topics: subscriber.topics && topicNames(subscriber.topics),
+          frequency: subscriber.frequency,
+          weekday: subscriber.weekday,
+        },
+        subscriberLinks(deps, subscriber.id).preferences,
+      ),
+    );
+  });
+
+  app.get('/preferences', (c) => {
+    const token = c.req.query('token') ?? '';
+    const subscriber = tokenSubscriber(c, token, 'preferences');
+    if (subscriber instanceof Response) return subscriber;
+    return c.html(preferences(subscriber, token, subscriberValues(subscriber, topicIds), {}, false));
+  });
+
+  app.post('/preferences', async (c) => {
+    const body = await readForm(c);
+    const token = typeof body.token === 'string' ? body.token : '';
+    const subscriber = tokenSubscriber(c, token, 'preferences');
+    if (subscriber instanceof Response) return subscriber;
+    const values = formValues(body);
+    const result = parsePreferences(values, subscriber.email, topicIds);
+    if (!result.ok) return c.html(preferences(subscriber, token, values, result.errors, false), 400);
+    store.updatePreferences(subscriber.id, result.input);
+    return c.html(preferences(subscriber, token, subscriberValues({ ...subscriber, ...result.input }, topicIds), {}, true));
+  });
+
+  // A GET never unsubscribes: mail scanners fetch every link in a message.
+  app.get('/unsubscribe', (c) => {
+    const token = c.req.query('token') ?? '';
+    const check = verifyToken(secret, token, 'unsubscribe', clock.now());
+    if (!check.ok) return linkProblem(c, check.reason);
+    const subscriber = store.subscriberById(check.subscriberId);
+    if (subscriber?.status === 'pending' || subscriber?.status === 'active') return c.html(unsubscribePromptPage(token, subscriber.email));
+    return c.html(unsubscribedPage(subscriber?.email ?? null));
+  });
+
+  // The page's button, and RFC 8058 one-click from a mail client (token in the query string).
+  app.post('/unsubscribe', async (c) => {
+    const body = await readForm(c);
+    const oneClick = body['List-Unsubscribe'] === 'One-Click';
+    const token = c.req.query('token') ?? (typeof body.token === 'string' ? body.token : '');
+    const now = clock.now();
+    const check = verifyToken(secret, token, 'unsubscribe', now);
+    if (!check.ok) return oneClick ? c.text('This unsubscribe link is not valid.', 400) : linkProblem(c, check.reason);
+    // Idempotent; a subscriber already deleted gets no mail either, so this too is a success.
+    store.unsubscribe(check.subscriberId, now.toISOString());
+    if (oneClick) return c.text('Unsubscribed.');
+    return c.html(unsubscribedPage(store.subscriberById(check.subscriberId)?.email ?? null));
+  });
+
+  app.get('/healthz', (c) => {
+    try {
+      store.schemaVersion();
+    } catch (error) {
+      logger.error({ err: error }, 'health check: the store does not answer');
+      return c.json({ status: 'error' }, 503);
+    }
+    return c.json({ status: 'ok' });
+  });
+
+  if (deps.admin) app.route('/admin', deps.admin);
+
+  app.notFound((c) => page(c, 404, MESSAGES.notFound));
+  app.onError((error, c) => {
+    // A response made for the refusal (bearer auth's 401 with WWW-Authenticate) goes out as is.
+    if (error instanceof HTTPException && error.status < 500) return error.res ?? page(c, error.status, MESSAGES.badRequest);
+    // The path only: query strings carry tokens, and logs outlive them.
+    logger.error({ err: error, method: c.req.method, path: c.req.path }, 'web request failed');
+    return page(c, 500, MESSAGES.serverError);
+  });
+
+  return app;
+}
+
+/** Urlencoded or multipart; a body that claims to be a form and is not is the client's error. */
+async function readForm(c: Context): Promise<FormBody> {
+  try {
+    return await c.req.parseBody({ all: true });
+  } catch (error) {
+    throw new HTTPException(400, { message: 'unreadable form body', cause: error });
+  }
+}

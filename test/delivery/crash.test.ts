@@ -1,0 +1,69 @@
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCli, runCliAsync } from '../helpers/cli.ts';
+import { DUMP_FILES, REPO_ROOT, tempDir } from '../helpers/paths.ts';
+import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
+
+let sink: SmtpSink | undefined;
+afterEach(async () => sink?.close());
+
+describe('crash safety', () => {
+  it('after kill -9 mid-delivery, the next run resumes: exactly one digest per subscriber at the server', async () => {
+    const dir = tempDir();
+    let holdFired!: () => void;
+    const held = new Promise<void>((resolve) => (holdFired = resolve));
+    let crashed = false;
+    // Accept three messages, then hold the fourth in DATA (no 250) until the sender is killed.
+    sink = await startSmtpSink({
+      beforeAccept: () => {
+        if (!crashed && sink!.accepted.length === 3) {
+          holdFired();
+          return new Promise<'drop'>(() => {});
+        }
+        return undefined;
+      },
+    });
+    const settings = {
+      PAPERBOY_DB: join(dir, 'paperboy.db'),
+      PAPERBOY_INBOX: join(dir, 'inbox'),
+      PAPERBOY_SMTP_URL: sink.url,
+      PAPERBOY_SMTP_POOL: '1',
+      PAPERBOY_SECRET: 'crash-test-secret-0123456789abcdef0123',
+    };
+    const emails = Array.from({ length: 8 }, (_, i) => `reader${i}@example.org`);
+    writeFileSync(join(dir, 'subscribers.csv'), `email\n${emails.join('\n')}\n`);
+    expect(runCli(['subscribers', 'import', join(dir, 'subscribers.csv')], settings).status).toBe(0);
+    mkdirSync(settings.PAPERBOY_INBOX, { recursive: true });
+    copyFileSync(DUMP_FILES[0]!, join(settings.PAPERBOY_INBOX, basename(DUMP_FILES[0]!)));
+
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('PAPERBOY_')));
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/paperboy.js'), 'run'], { env: { ...inherited, ...settings }, stdio: 'ignore' });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    await held;
+    crashed = true;
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    // The held message was never accepted: the server saw three.
+    expect(sink.accepted).toHaveLength(3);
+
+    const db = new Database(settings.PAPERBOY_DB, { readonly: true });
+    expect(db.prepare(`SELECT status, count(*) AS n FROM outbox GROUP BY status ORDER BY status`).all()).toEqual([
+      { status: 'queued', n: 5 },
+      { status: 'sent', n: 3 },
+    ]);
+    db.close();
+
+    const rerun = await runCliAsync(['run', '--json'], settings);
+    expect(rerun.status).toBe(0);
+    expect(rerun.json()).toMatchObject({ due: 0, queued: 0, resumed: 5, delivery: { sent: 5, failed: 0, deferred: 0 } });
+    const perRecipient = Object.fromEntries([...sink.byRecipient()].map(([to, mails]) => [to, mails.length]));
+    expect(perRecipient).toEqual(Object.fromEntries(emails.map((email) => [email, 1])));
+
+    const status = runCli(['status', '--json'], settings).json();
+    expect(status.runs.map((run: { status: string }) => run.status)).toEqual(['done', 'interrupted']);
+    expect(status.outbox).toEqual({ queued: 0, sent: 8, failed: 0 });
+  });
+});

@@ -1,0 +1,215 @@
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { ParsedMail } from 'mailparser';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openApp, type App } from '../../src/app.ts';
+import type { Clock } from '../../src/clock.ts';
+import { runDigests } from '../../src/delivery/run.ts';
+import { isPaperboyError } from '../../src/errors.ts';
+import { DUMP_FILES, tempDir } from '../helpers/paths.ts';
+import { startSmtpSink, type SinkBehaviour, type SmtpSink } from '../helpers/smtp-sink.ts';
+
+/** Real time plus an offset the test can move forward (retries wait in real time). */
+function travellingClock(): Clock & { travel(ms: number): void } {
+  let offset = 0;
+  return { now: () => new Date(Date.now() + offset), travel: (ms) => (offset += ms) };
+}
+
+const DAY = 24 * 60 * 60 * 1000;
+let dir: string;
+let sink: SmtpSink;
+let app: App;
+let clock: ReturnType<typeof travellingClock>;
+
+async function setUp(behaviour: SinkBehaviour = {}, settings: Record<string, string> = {}) {
+  dir = tempDir();
+  sink = await startSmtpSink(behaviour);
+  clock = travellingClock();
+  app = openApp({
+    clock,
+    env: {
+      PAPERBOY_DB: join(dir, 'paperboy.db'),
+      PAPERBOY_INBOX: join(dir, 'inbox'),
+      PAPERBOY_SMTP_URL: sink.url,
+      PAPERBOY_FROM: 'Paperboy Digest <digest@papers.example.org>',
+      PAPERBOY_PUBLIC_URL: 'https://papers.example.org',
+      PAPERBOY_SECRET: 'delivery-tests-secret-0123456789abcdef',
+      PAPERBOY_RETRY_BASE_MS: '20',
+      PAPERBOY_RETRY_WAIT_MS: '10000',
+      PAPERBOY_LOG_LEVEL: 'silent',
+      ...settings,
+    },
+  });
+}
+
+function dropIntoInbox(file: string) {
+  mkdirSync(app.config.inboxDir, { recursive: true });
+  copyFileSync(file, join(app.config.inboxDir, basename(file)));
+}
+
+function subscribe(email: string, topics: string[] | null = null, name: string | null = null) {
+  return app.store.insertSubscriber({ email, name, topics, frequency: 'daily', weekday: null }, 'active', clock.now().toISOString())!;
+}
+
+function deliveredTitles(subscriberId: number): string[] {
+  return (
+    app.store.db
+      .prepare('SELECT p.title FROM deliveries d JOIN papers p ON p.id = d.paper_id WHERE d.subscriber_id = ? ORDER BY p.title')
+      .all(subscriberId) as { title: string }[]
+  ).map((row) => row.title);
+}
+
+const header = (mail: ParsedMail, name: string) => mail.headerLines.filter((line) => line.key === name).map((line) => line.line);
+
+afterEach(async () => {
+  await app?.close();
+  await sink?.close();
+});
+
+describe('a run against a real SMTP server', () => {
+  beforeEach(() => setUp());
+
+  it('delivers one digest per due subscriber with the standard headers, both parts and the right papers', async () => {
+    const ada = subscribe('ada@example.org', null, 'Ada Lovelace');
+    const grace = subscribe('grace@example.org', ['code', 'agents', 'reasoning']);
+    dropIntoInbox(DUMP_FILES[0]!);
+    const report = await runDigests(app, { trigger: 'manual' });
+    expect(report).toMatchObject({ status: 'done', due: 2, queued: 2, delivery: { sent: 2, failed: 0, deferred: 0 } });
+    expect(report.ingest).toMatchObject({ files: 1, new: 20 });
+
+    const mails = sink.byRecipient();
+    expect([...mails.keys()].sort()).toEqual(['ada@example.org', 'grace@example.org']);
+    const adaMail = mails.get('ada@example.org')![0]!;
+    expect(adaMail.from?.text).toBe('"Paperboy Digest" <digest@papers.example.org>');
+    expect(adaMail.to && !Array.isArray(adaMail.to) && adaMail.to.text).toBe('"Ada Lovelace" <ada@example.org>');
+    expect(adaMail.messageId).toMatch(/^<[a-z0-9]+\.1\.[0-9a-f]{12}@papers\.example\.org>$/);
+    expect(adaMail.date).toBeInstanceOf(Date);
+    expect(header(adaMail, 'list-id')).toEqual(['List-ID: "Paperboy digest" <digest.papers.example.org>']);
+    const list = adaMail.headers.get('list') as { unsubscribe: { url: string; mail: string } };
+    const unsubscribe = list.unsubscribe;
+    expect(unsubscribe.url).toMatch(/^https:\/\/papers\.example\.org\/unsubscribe\?token=[\w-]+\.[\w-]+$/);
+    expect(unsubscribe.mail).toBe('digest@papers.example.org?subject=unsubscribe');
+    expect(header(adaMail, 'list-unsubscribe-post')).toEqual(['List-Unsubscribe-Post: List-Unsubscribe=One-Click']);
+    expect(adaMail.headers.get('content-type')).toMatchObject({ value: 'multipart/alternative' });
+    expect(adaMail.text).toContain('https://papers.example.org/unsubscribe?token=');
+    expect(adaMail.html).toContain('<html');
+
+    // Every paper recorded as delivered is in the mail, and the mail has no other.
+    expect(deliveredTitles(ada.id)).toHaveLength(20);
+    for (const title of deliveredTitles(ada.id)) expect(adaMail.text).toContain(title.slice(0, 40));
+    const graceTitles = deliveredTitles(grace.id);
+    expect(graceTitles.length).toBeGreaterThan(0);
+    expect(graceTitles.length).toBeLessThan(20);
+    const graceMail = mails.get('grace@example.org')![0]!;
+    for (const title of deliveredTitles(ada.id).filter((title) => !graceTitles.includes(title))) {
+      expect(graceMail.text).not.toContain(title.slice(0, 40));
+    }
+  });
+
+  it('sends nothing on a second run, and only the new papers after a new listing', async () => {
+    const ada = subscribe('ada@example.org');
+    dropIntoInbox(DUMP_FILES[0]!);
+    await runDigests(app, { trigger: 'scheduled' });
+    expect(sink.accepted).toHaveLength(1);
+
+    const again = await runDigests(app, { trigger: 'scheduled' });
+    expect(again).toMatchObject({ due: 0, queued: 0, delivery: { sent: 0 } });
+    const forced = await runDigests(app, { trigger: 'manual', force: true });
+    expect(forced).toMatchObject({ due: 1, queued: 0, nothing_new: 1 });
+    expect(sink.accepted).toHaveLength(1);
+
+    clock.travel(DAY);
+    dropIntoInbox(DUMP_FILES[4]!); // 62 entries; 4 of them were in dump 000
+    const next = await runDigests(app, { trigger: 'scheduled' });
+    expect(next).toMatchObject({ due: 1, queued: 1, delivery: { sent: 1 } });
+    expect(sink.accepted).toHaveLength(2);
+    const delivered = deliveredTitles(ada.id);
+    expect(new Set(delivered).size).toBe(delivered.length);
+    // 58 papers are new; the per-topic cap (10) leaves some out, noted as "N more".
+    expect(next.papers).toBeGreaterThan(30);
+    expect(next.papers + next.nothing_new).toBeLessThanOrEqual(50);
+    expect(delivered.length).toBe(20 + next.papers);
+    expect(sink.accepted[1]!.subject).toMatch(new RegExp(`^${next.papers} new papers: `));
+    const secondText = sink.accepted[1]!.text ?? '';
+    // Each delivered paper is in exactly one of the two digests.
+    for (const title of deliveredTitles(ada.id)) expect(sink.accepted[0]!.text?.includes(title.slice(0, 40)) !== secondText.includes(title.slice(0, 40))).toBe(true);
+  });
+
+  it('a dry run renders and reports, and sends and records nothing', async () => {
+    subscribe('ada@example.org');
+    dropIntoInbox(DUMP_FILES[0]!);
+    await runDigests(app, { trigger: 'manual' });
+    clock.travel(DAY);
+    dropIntoInbox(DUMP_FILES[1]!);
+    const tables = () =>
+      app.store.db.prepare(`SELECT (SELECT count(*) FROM runs) r, (SELECT count(*) FROM outbox) o, (SELECT count(*) FROM deliveries) d, (SELECT count(*) FROM papers) p`).get();
+    const before = tables();
+    const dry = await runDigests(app, { trigger: 'manual', dryRun: true });
+    expect(dry).toMatchObject({ dry_run: true, run_id: null, due: 1, queued: 0, ingest: { pending_files: 1 } });
+    expect(tables()).toEqual(before);
+    expect(sink.accepted).toHaveLength(1);
+  });
+
+  it('refuses a second run while one holds the lease', async () => {
+    subscribe('ada@example.org');
+    const other = openApp({ clock, env: { ...process.env, PAPERBOY_DB: app.config.dbPath, PAPERBOY_LOG_LEVEL: 'silent' } });
+    try {
+      expect(other.store.acquireLease('delivery', 'other-host:1:abcd', clock.now().toISOString(), new Date(clock.now().getTime() + 60_000).toISOString())).toBe(true);
+      const error = await runDigests(app, { trigger: 'manual' }).catch((caught: unknown) => caught);
+      expect(isPaperboyError(error, 'LEASE_HELD')).toBe(true);
+      expect((error as Error).message).toMatch(/^another run is delivering \(pid 1 on other-host, lease until /);
+      expect(sink.accepted).toHaveLength(0);
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+describe('faults', () => {
+  it('451s are retried, a dropped connection is retried, a 550 bounces: every good subscriber gets exactly one digest', async () => {
+    await setUp({
+      rcpt: (address, attempt) => (address.startsWith('slow') && attempt <= 2 ? 451 : address === 'gone@example.org' ? 550 : undefined),
+      beforeAccept: (to, attempt) => (to === 'flaky@example.org' && attempt === 1 ? 'drop' : undefined),
+    });
+    const emails = ['ok1@example.org', 'slow1@example.org', 'slow2@example.org', 'gone@example.org', 'flaky@example.org', 'ok2@example.org'];
+    const ids = new Map(emails.map((email) => [email, subscribe(email).id]));
+    dropIntoInbox(DUMP_FILES[0]!);
+    const report = await runDigests(app, { trigger: 'scheduled' });
+
+    const counts = Object.fromEntries([...sink.byRecipient()].map(([to, mails]) => [to, mails.length]));
+    expect(counts).toEqual({ 'ok1@example.org': 1, 'slow1@example.org': 1, 'slow2@example.org': 1, 'flaky@example.org': 1, 'ok2@example.org': 1 });
+    expect(report.delivery).toMatchObject({ sent: 5, failed: 1, bounced: 1, deferred: 0 });
+    expect(report.delivery!.retried).toBeGreaterThanOrEqual(4);
+    expect(app.store.subscriberById(ids.get('gone@example.org')!)).toMatchObject({ status: 'bounced', hardBounces: 1 });
+    expect(deliveredTitles(ids.get('gone@example.org')!)).toEqual([]);
+    for (const email of emails.filter((email) => email !== 'gone@example.org')) expect(deliveredTitles(ids.get(email)!)).toHaveLength(20);
+    expect(app.store.recentRuns(1)[0]).toMatchObject({ status: 'done', sent: 5, failed: 1 });
+
+    const again = await runDigests(app, { trigger: 'scheduled' });
+    expect(again.due).toBe(0);
+    expect(sink.accepted).toHaveLength(5);
+  });
+
+  it('pauses instead of burning through the list when most attempts fail', async () => {
+    await setUp({ rcpt: () => 550 }, { PAPERBOY_PAUSE_MIN_ATTEMPTS: '3', PAPERBOY_PAUSE_ERROR_RATE: '0.5', PAPERBOY_SMTP_POOL: '1' });
+    for (let i = 0; i < 8; i++) subscribe(`reader${i}@example.org`);
+    dropIntoInbox(DUMP_FILES[0]!);
+    const report = await runDigests(app, { trigger: 'scheduled' });
+    expect(report.status).toBe('paused');
+    expect(report.delivery).toMatchObject({ failed: 3, paused: true, deferred: 5 });
+    expect(report.delivery!.pauseReason).toBe('3 of 3 attempts failed (over 50%): delivery paused');
+    expect(sink.attempts.size).toBe(3);
+  });
+
+  it('keeps CR/LF in stored names and subjects out of the headers', async () => {
+    await setUp();
+    const victim = subscribe('victim@example.org');
+    app.store.db.prepare('UPDATE subscribers SET name = ? WHERE id = ?').run('Eve\r\nBcc: attacker@example.org', victim.id);
+    dropIntoInbox(DUMP_FILES[0]!);
+    await runDigests(app, { trigger: 'scheduled' });
+    const [mail] = sink.accepted;
+    expect(mail!.headers.has('bcc')).toBe(false);
+    expect(mail!.headerLines.some((line) => /^bcc:/i.test(line.line))).toBe(false);
+    expect([...sink.attempts.keys()]).toEqual(['victim@example.org']);
+  });
+});

@@ -1,0 +1,732 @@
+import { join } from 'node:path';
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { fixedClock } from '../../src/clock.ts';
+import type { Mailer, OutgoingMessage, SendOutcome } from '../../src/delivery/mailer.ts';
+import { createRenderer } from '../../src/digest/render.ts';
+import { Store } from '../../src/store/store.ts';
+import type { SubscriberInput } from '../../src/subscribers/subscriber.ts';
+import { signToken } from '../../src/tokens.ts';
+import { loadTaxonomy } from '../../src/topics/taxonomy.ts';
+import { createWebApp, type WebDeps } from '../../src/web/app.ts';
+import { REPO_ROOT, tempDir } from '../helpers/paths.ts';
+
+const SECRET = 'routes-test-secret-0123456789abcdef0123456789';
+const PUBLIC_URL = 'https://paperboy.example.org';
+const START = '2025-03-03T09:00:00.000Z';
+const HOUR_MS = 60 * 60 * 1000;
+const CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+const taxonomy = loadTaxonomy(join(REPO_ROOT, 'data/topics.yaml'));
+const renderer = await createRenderer({ templatesDir: join(REPO_ROOT, 'templates') });
+
+/** A transport double: records what the pages hand to the mailer, answers as told. */
+class RecordingMailer implements Mailer {
+  readonly description = 'recording';
+  readonly sent: OutgoingMessage[] = [];
+  answer: () => Promise<SendOutcome> = async () => ({ status: 'sent', response: '250 OK' });
+
+  send(message: OutgoingMessage): Promise<SendOutcome> {
+    this.sent.push(message);
+    return this.answer();
+  }
+
+  async close(): Promise<void> {}
+}
+
+const stores: Store[] = [];
+afterEach(() => {
+  while (stores.length > 0) stores.pop()!.close();
+});
+
+function setup(overrides: Partial<WebDeps> = {}) {
+  const store = new Store(join(tempDir(), 'paperboy.db'));
+  stores.push(store);
+  const clock = fixedClock(START);
+  const mailer = new RecordingMailer();
+  const logs: { level: 'warn' | 'error'; obj: object; msg: string }[] = [];
+  const app = createWebApp({
+    store,
+    taxonomy,
+    renderer,
+    mailer,
+    clock,
+    secret: SECRET,
+    publicUrl: PUBLIC_URL,
+    from: 'Paperboy <digest@example.org>',
+    pendingTtlHours: 48,
+    rateLimit: { perIpPerHour: 1000, perAddressPerHour: 1000 },
+    logger: { warn: (obj, msg) => logs.push({ level: 'warn', obj, msg }), error: (obj, msg) => logs.push({ level: 'error', obj, msg }) },
+    ...overrides,
+  });
+  return { app, store, clock, mailer, logs };
+}
+
+type App = ReturnType<typeof setup>['app'];
+type Fields = Record<string, string | string[]>;
+
+function formBody(fields: Fields): URLSearchParams {
+  const body = new URLSearchParams();
+  for (const [key, value] of Object.entries(fields)) for (const item of [value].flat()) body.append(key, item);
+  return body;
+}
+
+/** The node-server bindings a real socket would give the app. */
+const fromIp = (remoteAddress: string) => ({ incoming: { socket: { remoteAddress } } });
+
+function post(app: App, path: string, fields: Fields, options: { ip?: string; headers?: Record<string, string> } = {}) {
+  return app.request(path, { method: 'POST', body: formBody(fields), headers: options.headers }, fromIp(options.ip ?? '198.51.100.1'));
+}
+
+const signUpFields = (email: string, extra: Fields = {}): Fields => ({
+  email,
+  name: 'Ada Lovelace',
+  topics: ['reasoning', 'robotics'],
+  frequency: 'weekly',
+  weekday: 'wed',
+  ...extra,
+});
+
+const activeInput = (email: string): SubscriberInput => ({ email, name: null, topics: ['code'], frequency: 'daily', weekday: null });
+
+/** The site-relative path of a link in a mail. */
+function linkIn(text: string, route: string): string {
+  const match = new RegExp(`${PUBLIC_URL}(/${route}\\?token=[\\w.-]+)`).exec(text);
+  if (!match) throw new Error(`no /${route} link in:\n${text}`);
+  return match[1]!;
+}
+
+function count(haystack: string, needle: RegExp): number {
+  return [...haystack.matchAll(needle)].length;
+}
+
+describe('GET /', () => {
+  it('shows the sign-up form with every topic as a labelled checkbox, none ticked, daily on Monday by default', async () => {
+    const { app } = setup();
+    const response = await app.request('/');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/html; charset=UTF-8/i);
+    const body = await response.text();
+    expect(taxonomy.topics).toHaveLength(16);
+    expect(count(body, /<input type="checkbox" id="topic-[a-z-]+" name="topics"/g)).toBe(16);
+    for (const topic of taxonomy.topics) {
+      expect(body).toContain(`<label for="topic-${topic.id}">${topic.name.replace(/&/g, '&amp;')}</label>`);
+    }
+    expect(body).not.toMatch(/name="topics"[^>]* checked/);
+    expect(body).toMatch(/<fieldset[^>]*>\s*<legend>Topics<\/legend>/);
+    expect(body).toMatch(/<fieldset[^>]*>\s*<legend>How often<\/legend>/);
+    expect(body).toMatch(/value="daily" checked/);
+    expect(body).toMatch(/<option value="mon" selected>Monday<\/option>/);
+    expect(body).toContain('<label for="email">Email address</label>');
+    expect(body).toContain('<form method="post" action="/subscribe" novalidate>');
+    expect(body).not.toMatch(/<script|<link|src=/i);
+    // The style sheet is ours and goes out as written, quotes and all.
+    expect(body).toMatch(/<style>[^<]*font: 16px\/1\.6 system-ui, [^<]*"Segoe UI"[^<]*<\/style>/);
+  });
+
+  it('answers HEAD like GET, without a body', async () => {
+    const { app } = setup();
+    const response = await app.request('/', { method: 'HEAD' });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('');
+  });
+});
+
+describe('POST /subscribe', () => {
+  it('stores a new address as pending and mails a confirmation link that expires', async () => {
+    const { app, store, mailer } = setup();
+    const response = await post(app, '/subscribe', signUpFields('  Ada@Example.ORG '));
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain('<h1>Check your inbox</h1>');
+
+    const subscriber = store.subscriberByEmail('ada@example.org');
+    expect(subscriber).toMatchObject({ status: 'pending', name: 'Ada Lovelace', topics: ['reasoning', 'robotics'], frequency: 'weekly', weekday: 3, createdAt: START });
+
+    expect(mailer.sent).toHaveLength(1);
+    const [mail] = mailer.sent;
+    expect(mail).toMatchObject({
+      from: 'Paperboy <digest@example.org>',
+      to: { email: 'ada@example.org', name: 'Ada Lovelace' },
+      subject: 'Confirm your Paperboy subscription',
+      date: new Date(START),
+    });
+    expect(mail!.messageId).toMatch(/^<notice-[0-9a-f]{24}@example\.org>$/);
+    expect(mail!.list).toBeUndefined();
+    expect(mail!.text).toContain('Reasoning & Math');
+    expect(mail!.html).toContain('Robotics &amp; Embodied AI');
+    const confirm = linkIn(mail!.text, 'confirm');
+    expect(mail!.html).toContain(`${PUBLIC_URL}${confirm.replace('=', '&#x3D;')}`);
+  });
+
+  it('answers byte for byte the same for a new, pending, active, unsubscribed and bounced address', async () => {
+    const { app, store, mailer, clock } = setup();
+    await post(app, '/subscribe', signUpFields('pending@example.org'));
+    store.insertSubscriber(activeInput('active@example.org'), 'active', START);
+    const unsubscribed = store.insertSubscriber(activeInput('gone@example.org'), 'active', START)!;
+    store.unsubscribe(unsubscribed.id, START);
+    store.insertSubscriber(activeInput('bounced@example.org'), 'bounced', START);
+    mailer.sent.length = 0;
+    clock.advance(HOUR_MS);
+
+    const change = { topics: ['agents'], frequency: 'daily', name: 'Changed' };
+    const bodies = new Map<string, string>();
+    for (const email of ['new@example.org', 'pending@example.org', 'active@example.org', 'gone@example.org', 'bounced@example.org']) {
+      const response = await post(app, '/subscribe', signUpFields(email, change));
+      expect(response.status, email).toBe(200);
+      bodies.set(email, await response.text());
+    }
+    expect(new Set(bodies.values()).size).toBe(1);
+
+    const now = clock.now().toISOString();
+    expect(store.subscriberByEmail('new@example.org')).toMatchObject({ status: 'pending', topics: ['agents'], frequency: 'daily', weekday: null });
+    // Pending again or still: the latest choices, and a fresh window to confirm in.
+    expect(store.subscriberByEmail('pending@example.org')).toMatchObject({ status: 'pending', name: 'Changed', topics: ['agents'], createdAt: now });
+    expect(store.subscriberByEmail('gone@example.org')).toMatchObject({ status: 'pending', topics: ['agents'], unsubscribedAt: null, createdAt: now });
+    // Active and bounced addresses are untouched: a stranger must not change someone's digest.
+    expect(store.subscriberByEmail('active@example.org')).toMatchObject({ status: 'active', topics: ['code'], name: null });
+    expect(store.subscriberByEmail('bounced@example.org')).toMatchObject({ status: 'bounced', topics: ['code'] });
+
+    expect(mailer.sent.map((mail) => mail.to.email)).toEqual(['new@example.org', 'pending@example.org', 'gone@example.org']);
+    expect(mailer.sent.every((mail) => mail.subject === 'Confirm your Paperboy subscription')).toBe(true);
+  });
+
+  it('lets a re-sent confirmation link work, and the old one too until it expires', async () => {
+    const { app, store, mailer } = setup();
+    await post(app, '/subscribe', signUpFields('twice@example.org'));
+    await post(app, '/subscribe', signUpFields('twice@example.org'));
+    const [first, second] = mailer.sent.map((mail) => linkIn(mail.text, 'confirm'));
+    expect((await app.request(second!)).status).toBe(200);
+    expect((await app.request(first!)).status).toBe(200);
+    expect(store.subscriberByEmail('twice@example.org')?.status).toBe('active');
+  });
+
+  it('drops sign-ups left unconfirmed past the time limit', async () => {
+    const { app, store, clock } = setup();
+    await post(app, '/subscribe', signUpFields('stale@example.org'));
+    clock.advance(49 * HOUR_MS);
+    await post(app, '/subscribe', signUpFields('fresh@example.org'));
+    expect(store.subscriberByEmail('stale@example.org')).toBeUndefined();
+    expect(store.subscriberByEmail('fresh@example.org')?.status).toBe('pending');
+  });
+
+  it.each([
+    ['an invalid address', { email: 'not-an-email' }, 'email', 'The address is not a valid email address.'],
+    ['no address', { email: '   ' }, 'email', 'Enter your email address.'],
+    ['an unknown topic', { topics: ['reasoning', 'astrology'] }, 'topics', 'Pick topics from the list.'],
+    ['no topic', { topics: [] }, 'topics', 'Pick at least one topic.'],
+    ['CR/LF in the name', { name: 'Ada\r\nBcc: victim@example.org' }, 'name', 'The name contains control characters.'],
+    ['a name too long', { name: 'x'.repeat(101) }, 'name', 'The name is longer than 100 characters.'],
+    ['an unknown frequency', { frequency: 'hourly' }, 'frequency', 'Choose daily or weekly.'],
+    ['an unknown weekday', { weekday: 'someday' }, 'weekday', 'Choose a day of the week.'],
+  ])('refuses %s with 400 and the message next to the field, storing and sending nothing', async (_, change, field, message) => {
+    const { app, store, mailer } = setup();
+    const response = await post(app, '/subscribe', signUpFields('ada@example.org', change));
+    expect(response.status).toBe(400);
+    const body = await response.text();
+    expect(body).toContain(`<span class="error-text" id="${field}-error">${message}</span>`);
+    expect(body).toContain(`<a href="#${field === 'topics' ? 'topic-reasoning' : field === 'frequency' ? 'frequency-daily' : field}">${message}</a>`);
+    expect(body).toContain('<title>Please check the form · Paperboy</title>');
+    expect(store.subscriberCounts()).toEqual({ pending: 0, active: 0, unsubscribed: 0, bounced: 0 });
+    expect(mailer.sent).toEqual([]);
+  });
+
+  it('keeps what was typed, escaped, when the form comes back', async () => {
+    const { app } = setup();
+    const hostile = '"><script>alert(1)</script>';
+    const response = await post(app, '/subscribe', signUpFields(`x${hostile}@example.org`, { name: `Ada ${hostile}`, topics: ['robotics', `evil${hostile}`] }));
+    expect(response.status).toBe(400);
+    const body = await response.text();
+    expect(body).not.toContain('<script>');
+    expect(body).toContain('value="x&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;@example.org"');
+    expect(body).toContain('value="Ada &quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"');
+    expect(body).toMatch(/value="robotics" aria-describedby="topic-robotics-hint" checked/);
+    expect(body).toMatch(/value="wed" selected/);
+    expect(body).toMatch(/value="weekly" checked/);
+  });
+
+  it('takes multipart form data as well', async () => {
+    const { app, store } = setup();
+    const body = new FormData();
+    for (const [key, value] of Object.entries(signUpFields('multi@example.org'))) for (const item of [value].flat()) body.append(key, item);
+    const response = await app.request('/subscribe', { method: 'POST', body });
+    expect(response.status).toBe(200);
+    expect(store.subscriberByEmail('multi@example.org')?.topics).toEqual(['reasoning', 'robotics']);
+  });
+
+  it('stores every topic ticked as "all topics", including later ones', async () => {
+    const { app, store } = setup();
+    await post(app, '/subscribe', signUpFields('all@example.org', { topics: taxonomy.topics.map((topic) => topic.id) }));
+    expect(store.subscriberByEmail('all@example.org')?.topics).toBeNull();
+  });
+
+  it('still shows "check your inbox" when the mail cannot be sent, and logs why', async () => {
+    const { app, mailer, logs, store } = setup();
+    const reference = await (await post(app, '/subscribe', signUpFields('ok@example.org'))).text();
+
+    mailer.answer = () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:25'));
+    const refused = await post(app, '/subscribe', signUpFields('refused@example.org'));
+    expect(refused.status).toBe(200);
+    expect(await refused.text()).toBe(reference);
+
+    mailer.answer = async () => ({ status: 'permanent', code: 550, response: '550 mailbox unavailable' });
+    const rejected = await post(app, '/subscribe', signUpFields('rejected@example.org'));
+    expect(await rejected.text()).toBe(reference);
+
+    await vi.waitFor(() => expect(logs).toHaveLength(2));
+    const subscriberId = (email: string) => store.subscriberByEmail(email)!.id;
+    expect(logs[0]).toMatchObject({ level: 'error', msg: 'confirmation mail failed', obj: { kind: 'confirmation', subscriberId: subscriberId('refused@example.org') } });
+    expect(logs[1]).toMatchObject({ level: 'warn', msg: 'confirmation mail not sent', obj: { status: 'permanent', code: 550, subscriberId: subscriberId('rejected@example.org') } });
+    // Addresses stay out of logs; ids are enough to find the row.
+    expect(JSON.stringify(logs.map((log) => log.obj))).not.toMatch(/refused@|rejected@/);
+  });
+
+  it('sends a reload of /subscribe back to the form', async () => {
+    const { app } = setup();
+    const response = await app.request('/subscribe');
+    expect(response.status).toBe(303);
+    expect(response.headers.get('location')).toBe('/');
+  });
+});
+
+describe('rate limits on sign-up', () => {
+  it('refuses the same IP past its hourly limit with 429 and Retry-After, then lets it in again', async () => {
+    const { app, clock, store } = setup({ rateLimit: { perIpPerHour: 3, perAddressPerHour: 100 } });
+    for (let i = 0; i < 3; i += 1) expect((await post(app, '/subscribe', signUpFields(`a${i}@example.org`), { ip: '203.0.113.9' })).status).toBe(200);
+    clock.advance(10 * 60 * 1000);
+
+    const refused = await post(app, '/subscribe', signUpFields('a3@example.org'), { ip: '203.0.113.9' });
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe(String(50 * 60));
+    expect(await refused.text()).toContain('Please try again in about 50 minutes.');
+    expect(store.subscriberByEmail('a3@example.org')).toBeUndefined();
+    // Invalid posts count too: the limit is on attempts, not on successes.
+    expect((await post(app, '/subscribe', { email: 'junk' }, { ip: '203.0.113.9' })).status).toBe(429);
+
+    expect((await post(app, '/subscribe', signUpFields('b@example.org'), { ip: '203.0.113.10' })).status).toBe(200);
+    clock.advance(50 * 60 * 1000);
+    expect((await post(app, '/subscribe', signUpFields('a3@example.org'), { ip: '203.0.113.9' })).status).toBe(200);
+  });
+
+  it('refuses the same address past its hourly limit whatever IP asks, however it is spelled', async () => {
+    const { app, mailer } = setup({ rateLimit: { perIpPerHour: 100, perAddressPerHour: 2 } });
+    expect((await post(app, '/subscribe', signUpFields('target@example.org'), { ip: '203.0.113.1' })).status).toBe(200);
+    expect((await post(app, '/subscribe', signUpFields('TARGET@example.org '), { ip: '203.0.113.2' })).status).toBe(200);
+    const refused = await post(app, '/subscribe', signUpFields('Target@Example.org'), { ip: '203.0.113.3' });
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBe(3600);
+    expect(mailer.sent).toHaveLength(2);
+    expect((await post(app, '/subscribe', signUpFields('other@example.org'), { ip: '203.0.113.3' })).status).toBe(200);
+  });
+
+  it('ignores X-Forwarded-For unless told to trust the proxy, and then takes the hop the proxy added', async () => {
+    const limits = { perIpPerHour: 1, perAddressPerHour: 100 };
+    const direct = setup({ rateLimit: limits }).app;
+    expect((await post(direct, '/subscribe', signUpFields('a@example.org'), { headers: { 'x-forwarded-for': '192.0.2.1' } })).status).toBe(200);
+    expect((await post(direct, '/subscribe', signUpFields('b@example.org'), { headers: { 'x-forwarded-for': '192.0.2.2' } })).status).toBe(429);
+
+    const proxied = setup({ rateLimit: limits, trustProxy: true }).app;
+    const via = (forwarded: string) => ({ ip: '10.0.0.1', headers: { 'x-forwarded-for': forwarded } });
+    expect((await post(proxied, '/subscribe', signUpFields('a@example.org'), via('192.0.2.1'))).status).toBe(200);
+    expect((await post(proxied, '/subscribe', signUpFields('b@example.org'), via('192.0.2.2'))).status).toBe(200);
+    // A client cannot escape its bucket by writing its own X-Forwarded-For in front.
+    expect((await post(proxied, '/subscribe', signUpFields('c@example.org'), via('1.2.3.4, 192.0.2.2'))).status).toBe(429);
+  });
+});
+
+describe('GET /confirm', () => {
+  async function signedUp(context: ReturnType<typeof setup>, email = 'ada@example.org') {
+    await post(context.app, '/subscribe', signUpFields(email));
+    const mail = context.mailer.sent.at(-1)!;
+    return linkIn(mail.text, 'confirm');
+  }
+
+  it('activates a pending subscriber, mails the welcome and says what comes when', async () => {
+    const context = setup();
+    const { app, store, mailer } = context;
+    const confirm = await signedUp(context);
+    mailer.sent.length = 0;
+
+    const response = await app.request(confirm);
+    expect(response.status).toBe(200);
+    const body = await response.text();
+    expect(body).toContain('<h1>You are subscribed</h1>');
+    expect(body).toContain('<strong>weekly digest</strong>, every Wednesday');
+    expect(body).toContain('<li>Reasoning &amp; Math</li>');
+    expect(body).toContain('<li>Robotics &amp; Embodied AI</li>');
+    expect(body).toContain(`href="${PUBLIC_URL}/preferences?token=`);
+
+    const subscriber = store.subscriberByEmail('ada@example.org')!;
+    expect(subscriber).toMatchObject({ status: 'active', confirmedAt: START });
+    expect(mailer.sent).toHaveLength(1);
+    expect(mailer.sent[0]).toMatchObject({ subject: 'You are subscribed to Paperboy', to: { email: 'ada@example.org' } });
+    expect(linkIn(mailer.sent[0]!.text, 'preferences')).toBe(`/preferences?token=${signToken(SECRET, 'preferences', subscriber.id)}`);
+    expect(linkIn(mailer.sent[0]!.text, 'unsubscribe')).toBe(`/unsubscribe?token=${signToken(SECRET, 'unsubscribe', subscriber.id)}`);
+
+    const again = await app.request(confirm);
+    expect(again.status).toBe(200);
+    expect(await again.text()).toBe(body);
+    expect(mailer.sent).toHaveLength(1);
+  });
+
+  it('describes a daily digest on every topic', async () => {
+    const context = setup();
+    await post(context.app, '/subscribe', signUpFields('all@example.org', { topics: taxonomy.topics.map((topic) => topic.id), frequency: 'daily' }));
+    const body = await (await context.app.request(linkIn(context.mailer.sent[0]!.text, 'confirm'))).text();
+    expect(body).toContain('<strong>daily digest</strong>, every day there are new papers');
+    expect(body).toContain('<strong>every topic</strong>, including any added later');
+  });
+
+  it('says an expired link has expired and invites a new sign-up', async () => {
+    const context = setup();
+    const confirm = await signedUp(context);
+    context.clock.advance(48 * HOUR_MS);
+    const response = await context.app.request(confirm);
+    expect(response.status).toBe(400);
+    const body = await response.text();
+    expect(body).toContain('<h1>This link has expired</h1>');
+    expect(body).toContain('Confirmation links work for 48 hours');
+    expect(body).toContain('<a href="/">Sign up again</a>');
+    expect(context.store.subscriberByEmail('ada@example.org')?.status).toBe('pending');
+  });
+
+  it('refuses a token made for another purpose, a tampered one and none at all with 400', async () => {
+    const context = setup();
+    const confirm = await signedUp(context);
+    const id = context.store.subscriberByEmail('ada@example.org')!.id;
+    const token = new URL(confirm, PUBLIC_URL).searchParams.get('token')!;
+    const tampered = token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A');
+    const forged = `${Buffer.from(`confirm.${id + 1}.0`).toString('base64url')}.${token.split('.')[1]}`;
+    for (const path of [
+      `/confirm?token=${signToken(SECRET, 'unsubscribe', id)}`,
+      `/confirm?token=${signToken(SECRET, 'preferences', id)}`,
+      `/confirm?token=${tampered}`,
+      `/confirm?token=${forged}`,
+      `/confirm?token=${signToken('another-secret-entirely-0123456789abc', 'confirm', id)}`,
+      '/confirm?token=',
+      '/confirm',
+    ]) {
+      const response = await context.app.request(path);
+      expect(response.status, path).toBe(400);
+      expect(await response.text(), path).toContain('<h1>This link does not work</h1>');
+    }
+    expect(context.store.subscriberByEmail('ada@example.org')?.status).toBe('pending');
+    expect(context.mailer.sent).toHaveLength(1);
+  });
+
+  it('answers 404 for a subscriber that does not exist', async () => {
+    const { app } = setup();
+    const response = await app.request(`/confirm?token=${signToken(SECRET, 'confirm', 4242, new Date(Date.parse(START) + HOUR_MS))}`);
+    expect(response.status).toBe(404);
+    expect(await response.text()).toContain('We could not find this subscription');
+  });
+
+  it('does not bring back someone who unsubscribed after confirming', async () => {
+    const context = setup();
+    const confirm = await signedUp(context);
+    await context.app.request(confirm);
+    const id = context.store.subscriberByEmail('ada@example.org')!.id;
+    context.store.unsubscribe(id, START);
+    const response = await context.app.request(confirm);
+    expect(response.status).toBe(400);
+    expect(await response.text()).toContain('This link is no longer valid');
+    expect(context.store.subscriberById(id)?.status).toBe('unsubscribed');
+  });
+});
+
+describe('/preferences', () => {
+  function activeSubscriber(context: ReturnType<typeof setup>) {
+    const subscriber = context.store.insertSubscriber(
+      { email: 'grace@example.org', name: 'Grace <Hopper>', topics: ['code', 'agents'], frequency: 'weekly', weekday: 5 },
+      'active',
+      START,
+    )!;
+    return { subscriber, token: signToken(SECRET, 'preferences', subscriber.id) };
+  }
+
+  it('shows the form filled in with their choices, and a way to unsubscribe', async () => {
+    const context = setup();
+    const { subscriber, token } = activeSubscriber(context);
+    const response = await context.app.request(`/preferences?token=${token}`);
+    expect(response.status).toBe(200);
+    const body = await response.text();
+    expect(body).toContain('<strong>grace@example.org</strong>');
+    expect(body).toContain('value="Grace &lt;Hopper&gt;"');
+    expect(count(body, /name="topics" value="[a-z-]+" aria-describedby="[^"]+" checked/g)).toBe(2);
+    expect(body).toMatch(/value="code" aria-describedby="topic-code-hint" checked/);
+    expect(body).toMatch(/value="weekly" checked/);
+    expect(body).toMatch(/<option value="fri" selected>Friday<\/option>/);
+    expect(body).toContain(`<input type="hidden" name="token" value="${token}">`);
+    expect(body).toContain(`<input type="hidden" name="token" value="${signToken(SECRET, 'unsubscribe', subscriber.id)}">`);
+    expect(body).toContain('<form method="post" action="/unsubscribe">');
+  });
+
+  it('ticks every box for a subscriber to all topics', async () => {
+    const context = setup();
+    const subscriber = context.store.insertSubscriber({ ...activeInput('all@example.org'), topics: null }, 'active', START)!;
+    const body = await (await context.app.request(`/preferences?token=${signToken(SECRET, 'preferences', subscriber.id)}`)).text();
+    expect(count(body, /name="topics" value="[a-z-]+" aria-describedby="[^"]+" checked/g)).toBe(16);
+  });
+
+  it('saves valid changes and says so', async () => {
+    const context = setup();
+    const { subscriber, token } = activeSubscriber(context);
+    const response = await post(context.app, '/preferences', { token, name: '', topics: ['theory', 'nlp'], frequency: 'daily', weekday: 'fri' });
+    expect(response.status).toBe(200);
+    const body = await response.text();
+    expect(body).toContain('<strong>Saved.</strong>');
+    expect(body).toMatch(/value="daily" checked/);
+    expect(context.store.subscriberById(subscriber.id)).toMatchObject({ status: 'active', name: null, topics: ['theory', 'nlp'], frequency: 'daily', weekday: null });
+  });
+
+  it('refuses invalid changes with 400, keeping what was typed and storing nothing', async () => {
+    const context = setup();
+    const { subscriber, token } = activeSubscriber(context);
+    const response = await post(context.app, '/preferences', { token, name: 'Grace\nHopper', topics: [], frequency: 'daily', weekday: 'fri' });
+    expect(response.status).toBe(400);
+    const body = await response.text();
+    expect(body).toContain('Pick at least one topic.');
+    expect(body).toContain('The name contains control characters.');
+    expect(body).not.toContain('Saved.');
+    expect(body).toMatch(/value="daily" checked/);
+    expect(context.store.subscriberById(subscriber.id)).toMatchObject({ name: 'Grace <Hopper>', topics: ['code', 'agents'], frequency: 'weekly' });
+  });
+
+  it('refuses a bad token with 400 on GET and POST, and another purpose\'s token too', async () => {
+    const context = setup();
+    const { subscriber, token } = activeSubscriber(context);
+    const unsubscribeToken = signToken(SECRET, 'unsubscribe', subscriber.id);
+    expect((await context.app.request(`/preferences?token=${token}x`)).status).toBe(400);
+    expect((await context.app.request(`/preferences?token=${unsubscribeToken}`)).status).toBe(400);
+    expect((await context.app.request('/preferences')).status).toBe(400);
+    const posted = await post(context.app, '/preferences', { token: unsubscribeToken, topics: ['nlp'], frequency: 'daily', weekday: 'mon' });
+    expect(posted.status).toBe(400);
+    expect(await posted.text()).toContain('This link does not work');
+    expect((await post(context.app, '/preferences', { topics: ['nlp'], frequency: 'daily', weekday: 'mon' })).status).toBe(400);
+    expect(context.store.subscriberById(subscriber.id)?.topics).toEqual(['code', 'agents']);
+  });
+
+  it('tells an unsubscribed reader that saving does not resubscribe them', async () => {
+    const context = setup();
+    const { subscriber, token } = activeSubscriber(context);
+    context.store.unsubscribe(subscriber.id, START);
+    const body = await (await context.app.request(`/preferences?token=${token}`)).text();
+    expect(body).toContain('You are unsubscribed, so these choices are kept but no digest is sent.');
+  });
+});
+
+describe('/unsubscribe', () => {
+  function subscribed(context: ReturnType<typeof setup>) {
+    const subscriber = context.store.insertSubscriber(activeInput('lin@example.org'), 'active', START)!;
+    return { id: subscriber.id, token: signToken(SECRET, 'unsubscribe', subscriber.id) };
+  }
+
+  it('GET shows a button and changes nothing', async () => {
+    const context = setup();
+    const { id, token } = subscribed(context);
+    const response = await context.app.request(`/unsubscribe?token=${token}`);
+    expect(response.status).toBe(200);
+    const body = await response.text();
+    expect(body).toContain('<strong>lin@example.org</strong>');
+    expect(body).toMatch(/<form method="post" action="\/unsubscribe">\s*<input type="hidden" name="token" value="[^"]+">\s*<button type="submit">Unsubscribe<\/button>/);
+    expect(context.store.subscriberById(id)?.status).toBe('active');
+  });
+
+  it('POST with the token in the body unsubscribes, and again is fine', async () => {
+    const context = setup();
+    const { id, token } = subscribed(context);
+    const response = await post(context.app, '/unsubscribe', { token });
+    expect(response.status).toBe(200);
+    const body = await response.text();
+    expect(body).toContain('<h1>You are unsubscribed</h1>');
+    expect(body).toContain('<a href="/">Sign up again</a>');
+    expect(context.store.subscriberById(id)).toMatchObject({ status: 'unsubscribed', unsubscribedAt: START });
+
+    context.clock.advance(HOUR_MS);
+    const again = await post(context.app, '/unsubscribe', { token });
+    expect(again.status).toBe(200);
+    expect(await again.text()).toBe(body);
+    expect(context.store.subscriberById(id)?.unsubscribedAt).toBe(START);
+    expect((await context.app.request(`/unsubscribe?token=${token}`)).status).toBe(200);
+  });
+
+  it('POST with the token in the query string unsubscribes', async () => {
+    const context = setup();
+    const { id, token } = subscribed(context);
+    expect((await post(context.app, `/unsubscribe?token=${token}`, {})).status).toBe(200);
+    expect(context.store.subscriberById(id)?.status).toBe('unsubscribed');
+  });
+
+  it('takes RFC 8058 one-click POSTs, urlencoded and multipart, idempotently', async () => {
+    const context = setup();
+    const { id, token } = subscribed(context);
+    const oneClick = () =>
+      context.app.request(`/unsubscribe?token=${token}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'List-Unsubscribe=One-Click',
+      });
+    const first = await oneClick();
+    expect(first.status).toBe(200);
+    expect(await first.text()).toBe('Unsubscribed.');
+    expect(context.store.subscriberById(id)?.status).toBe('unsubscribed');
+    expect((await oneClick()).status).toBe(200);
+
+    const other = context.store.insertSubscriber(activeInput('multi@example.org'), 'active', START)!;
+    const body = new FormData();
+    body.append('List-Unsubscribe', 'One-Click');
+    for (let i = 0; i < 2; i += 1) {
+      const response = await context.app.request(`/unsubscribe?token=${signToken(SECRET, 'unsubscribe', other.id)}`, { method: 'POST', body });
+      expect(response.status).toBe(200);
+      expect(await response.text()).toBe('Unsubscribed.');
+    }
+    expect(context.store.subscriberById(other.id)?.status).toBe('unsubscribed');
+  });
+
+  it('refuses a bad token with 400, one-click or not', async () => {
+    const context = setup();
+    const { id } = subscribed(context);
+    const wrong = signToken(SECRET, 'preferences', id);
+    const oneClick = await context.app.request(`/unsubscribe?token=${wrong}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'List-Unsubscribe=One-Click',
+    });
+    expect(oneClick.status).toBe(400);
+    expect((await post(context.app, '/unsubscribe', { token: wrong })).status).toBe(400);
+    expect((await context.app.request(`/unsubscribe?token=${wrong}`)).status).toBe(400);
+    expect((await context.app.request('/unsubscribe')).status).toBe(400);
+    expect(context.store.subscriberById(id)?.status).toBe('active');
+  });
+
+  it('counts a deleted subscriber as unsubscribed', async () => {
+    const context = setup();
+    const { id, token } = subscribed(context);
+    context.store.deleteSubscriber(id);
+    const response = await post(context.app, '/unsubscribe', { token });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain('This address gets no more digests.');
+  });
+});
+
+describe('every response', () => {
+  it('carries the security headers, on pages, errors and token pages alike', async () => {
+    const { app, store } = setup();
+    const id = store.insertSubscriber(activeInput('h@example.org'), 'active', START)!.id;
+    vi.spyOn(store, 'schemaVersion').mockImplementationOnce(() => {
+      throw new Error('disk on fire');
+    });
+    const responses = [
+      await app.request('/'),
+      await app.request('/nope'),
+      await app.request(`/preferences?token=${signToken(SECRET, 'preferences', id)}`),
+      await app.request('/confirm?token=bad'),
+      await app.request('/healthz'),
+      await post(app, '/subscribe', {}),
+      await app.request('/', { method: 'DELETE' }),
+    ];
+    for (const response of responses) {
+      const where = `${response.status} ${response.url}`;
+      expect(response.headers.get('content-security-policy'), where).toBe(CSP);
+      expect(response.headers.get('x-content-type-options'), where).toBe('nosniff');
+      expect(response.headers.get('referrer-policy'), where).toBe('no-referrer');
+      expect(response.headers.get('x-frame-options'), where).toBe('DENY');
+      expect(response.headers.get('cache-control'), where).toBe('no-store');
+    }
+  });
+
+  it('answers an unknown route with a 404 page', async () => {
+    const { app } = setup();
+    const response = await app.request('/wp-login.php');
+    expect(response.status).toBe(404);
+    expect(await response.text()).toContain('<h1>Page not found</h1>');
+  });
+
+  it('answers a wrong method with 405 and Allow', async () => {
+    const { app } = setup();
+    const put = await app.request('/subscribe', { method: 'PUT' });
+    expect(put.status).toBe(405);
+    expect(put.headers.get('allow')).toBe('GET, HEAD, POST');
+    const postConfirm = await app.request('/confirm', { method: 'POST' });
+    expect(postConfirm.status).toBe(405);
+    expect(postConfirm.headers.get('allow')).toBe('GET, HEAD');
+  });
+
+  it('turns an exception into a plain 500 page and logs it, with no stack trace or message shown', async () => {
+    const { app, store, logs } = setup();
+    vi.spyOn(store, 'subscriberById').mockImplementation(() => {
+      throw new Error('SQLITE_CORRUPT: /var/lib/paperboy/secret-path.db');
+    });
+    const token = signToken(SECRET, 'preferences', 1);
+    const response = await app.request(`/preferences?token=${token}`);
+    expect(response.status).toBe(500);
+    const body = await response.text();
+    expect(body).toContain('<h1>Something went wrong</h1>');
+    expect(body).not.toMatch(/SQLITE|secret-path|at .*\.ts|Error/);
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatchObject({ level: 'error', msg: 'web request failed', obj: { method: 'GET', path: '/preferences' } });
+    expect(JSON.stringify(logs[0]!.obj)).not.toContain(token);
+  });
+
+  it('refuses a body far larger than any form with 413', async () => {
+    const { app, store } = setup();
+    const response = await post(app, '/subscribe', signUpFields('big@example.org', { name: 'x'.repeat(100_000) }));
+    expect(response.status).toBe(413);
+    expect(store.subscriberByEmail('big@example.org')).toBeUndefined();
+  });
+
+  it('refuses a broken multipart body with 400', async () => {
+    const { app } = setup();
+    const response = await app.request('/subscribe', {
+      method: 'POST',
+      headers: { 'content-type': 'multipart/form-data; boundary=nope' },
+      body: 'this is not multipart',
+    });
+    expect(response.status).toBe(400);
+  });
+});
+
+describe('GET /healthz', () => {
+  it('says ok as JSON once the store answers', async () => {
+    const { app } = setup();
+    const response = await app.request('/healthz');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await response.json()).toEqual({ status: 'ok' });
+  });
+
+  it('says error with 503 when the store does not answer', async () => {
+    const { app, store, logs } = setup();
+    store.close();
+    stores.splice(stores.indexOf(store), 1);
+    const response = await app.request('/healthz');
+    expect(response.status).toBe(503);
+    expect(await response.json()).toEqual({ status: 'error' });
+    expect(logs[0]?.msg).toBe('health check: the store does not answer');
+  });
+});
+
+describe('admin routes', () => {
+  it('are mounted at /admin when given', async () => {
+    const admin = new Hono();
+    admin.get('/ping', (c) => c.json({ pong: true }));
+    const { app } = setup({ admin });
+    const response = await app.request('/admin/ping');
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ pong: true });
+    expect(response.headers.get('x-frame-options')).toBe('DENY');
+  });
+
+  it('pass their own refusals through, headers and all', async () => {
+    const admin = new Hono();
+    admin.get('/secret', () => {
+      throw new HTTPException(401, { res: new Response('unauthorized', { status: 401, headers: { 'WWW-Authenticate': 'Bearer' } }) });
+    });
+    const { app, logs } = setup({ admin });
+    const response = await app.request('/admin/secret');
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe('Bearer');
+    expect(await response.text()).toBe('unauthorized');
+    expect(logs).toEqual([]);
+  });
+});
