@@ -110,18 +110,8 @@ export interface NewOutboxMessage {
   now: string;
 }
 
-export interface OutboxRow {
+export interface OutboxRow extends Omit<NewOutboxMessage, 'now'> {
   id: number;
-  runId: number | null;
-  subscriberId: number;
-  kind: 'digest' | 'empty';
-  messageId: string;
-  recipient: string;
-  recipientName: string | null;
-  subject: string;
-  html: string;
-  text: string;
-  unsubscribeUrl: string;
   status: OutboxStatus;
   attempts: number;
   nextAttemptAt: string;
