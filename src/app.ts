@@ -7,6 +7,7 @@ import { createRenderer, type Renderer } from './digest/render.ts';
 import { createFileMailer } from './delivery/file-mailer.ts';
 import type { Mailer } from './delivery/mailer.ts';
 import { createSmtpMailer } from './delivery/smtp-mailer.ts';
+import { PaperboyError } from './errors.ts';
 import { loadConfig, type Config } from './config/config.ts';
 import { createLogger, type Logger } from './log.ts';
 import { Store } from './store/store.ts';
@@ -69,7 +70,7 @@ export function openApp(options: AppOptions = {}): App {
       if (filed > 0) logger.info({ filed, taxonomyVersion: taxonomy.version }, `filed ${filed} papers by topic`);
       return filed;
     },
-    secret: () => (secret ??= config.secret ?? persistedSecret(join(dirname(config.dbPath), 'secret'))),
+    secret: () => (secret ??= config.secret ?? embeddedSecret(config)),
     renderer: () => (renderer ??= createRenderer({ templatesDir: config.templatesDir })),
     digestContext: () => ({
       store,
@@ -87,7 +88,17 @@ export function openApp(options: AppOptions = {}): App {
   return app;
 }
 
-/** The embedded default needs no setup: a random secret is made once and reused (mode 0600). */
+/**
+ * The embedded default needs no setup: a random secret is made once and kept beside the
+ * database (mode 0600). Real mail needs a secret the operator owns and backs up.
+ */
+function embeddedSecret(config: Config): string {
+  if (config.delivery.smtpUrl) {
+    throw new PaperboyError('CONFIG_INVALID', 'PAPERBOY_SECRET is required when PAPERBOY_SMTP_URL is set (links in real mail must survive a lost data folder): set it to `openssl rand -hex 32`');
+  }
+  return persistedSecret(join(dirname(config.dbPath), 'secret'));
+}
+
 function persistedSecret(path: string): string {
   if (existsSync(path)) return readFileSync(path, 'utf8').trim();
   const secret = randomBytes(32).toString('hex');

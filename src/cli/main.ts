@@ -4,6 +4,7 @@ import { registerIngest } from './commands/ingest.ts';
 import { registerPapers } from './commands/papers.ts';
 import { registerPreview } from './commands/preview.ts';
 import { registerRun } from './commands/run.ts';
+import { registerServe } from './commands/serve.ts';
 import { registerStart } from './commands/start.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerSubscribers } from './commands/subscribers.ts';
@@ -26,6 +27,7 @@ registerSubscribers(program);
 registerPreview(program);
 registerRun(program);
 registerStatus(program);
+registerServe(program);
 
 try {
   await program.parseAsync(process.argv);

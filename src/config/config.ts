@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import cron from 'node-cron';
 import { z } from 'zod';
 import { PaperboyError } from '../errors.ts';
 
@@ -82,6 +83,14 @@ const EnvSchema = z.object({
   PAPERBOY_PAUSE_ERROR_RATE: z.string().regex(/^(0(\.\d+)?|1(\.0+)?)$/, 'a fraction from 0 to 1, such as 0.5').transform(Number).default(0.5),
   PAPERBOY_PAUSE_MIN_ATTEMPTS: wholeNumber(1, 100_000).default(20),
   PAPERBOY_LEASE_SECONDS: wholeNumber(5, 86_400).default(120),
+  PAPERBOY_SCHEDULE: z.string().trim().refine((expression) => cron.validate(expression), 'a cron expression such as "0 7 * * *" (daily at 07:00)').default('0 7 * * *'),
+  PAPERBOY_HOST: z.string().min(1).default('127.0.0.1'),
+  PAPERBOY_PORT: wholeNumber(0, 65_535).default(8080),
+  PAPERBOY_ADMIN_TOKEN: z.string().min(24, 'at least 24 characters (e.g. `openssl rand -hex 24`)').optional(),
+  PAPERBOY_PENDING_TTL_HOURS: wholeNumber(1, 24 * 90).default(48),
+  PAPERBOY_RATE_LIMIT_IP: wholeNumber(1, 100_000).default(20),
+  PAPERBOY_RATE_LIMIT_ADDRESS: wholeNumber(1, 1000).default(3),
+  PAPERBOY_TRUST_PROXY: z.enum(['true', 'false'], 'true or false').default('false'),
   PAPERBOY_DKIM_DOMAIN: z.string().min(1).optional(),
   PAPERBOY_DKIM_SELECTOR: z.string().min(1).optional(),
   PAPERBOY_DKIM_PRIVATE_KEY: z.string().min(1).optional(),
@@ -106,6 +115,18 @@ export interface Config {
   timeZone: string;
   digest: { backfillDays: number; maxPerTopic: number; maxPerDigest: number; sendEmpty: boolean };
   delivery: DeliveryConfig;
+  service: ServiceConfig;
+}
+
+export interface ServiceConfig {
+  schedule: string;
+  host: string;
+  port: number;
+  /** Unset: no admin API at all. */
+  adminToken: string | undefined;
+  pendingTtlHours: number;
+  rateLimit: { perIpPerHour: number; perAddressPerHour: number };
+  trustProxy: boolean;
 }
 
 export interface DeliveryConfig {
@@ -145,7 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     const issue = parsed.error.issues[0]!;
     const variable = issue.path.join('.');
     const got = blanksRemoved[variable];
-    const shown = variable === 'PAPERBOY_SECRET' ? '(hidden)' : JSON.stringify(got);
+    const shown = variable === 'PAPERBOY_SECRET' || variable === 'PAPERBOY_ADMIN_TOKEN' ? '(hidden)' : JSON.stringify(got);
     throw new PaperboyError('CONFIG_INVALID', `${variable}=${shown} is invalid: expected ${issue.message} (see .env.example)`);
   }
   const values = parsed.data;
@@ -184,6 +205,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       pauseMinAttempts: values.PAPERBOY_PAUSE_MIN_ATTEMPTS,
       leaseSeconds: values.PAPERBOY_LEASE_SECONDS,
       dkim: dkimConfig(values, cwd),
+    },
+    service: {
+      schedule: values.PAPERBOY_SCHEDULE,
+      host: values.PAPERBOY_HOST,
+      port: values.PAPERBOY_PORT,
+      adminToken: values.PAPERBOY_ADMIN_TOKEN,
+      pendingTtlHours: values.PAPERBOY_PENDING_TTL_HOURS,
+      rateLimit: { perIpPerHour: values.PAPERBOY_RATE_LIMIT_IP, perAddressPerHour: values.PAPERBOY_RATE_LIMIT_ADDRESS },
+      trustProxy: values.PAPERBOY_TRUST_PROXY === 'true',
     },
   };
 }

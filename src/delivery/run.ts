@@ -166,6 +166,8 @@ function dueSubscribers(app: App, options: RunOptions): Subscriber[] {
 }
 
 async function dryRunReport(app: App, options: RunOptions, started: Date): Promise<RunReport> {
+  // Filing is derived data (a cache of the classifier's answer), so the preview matches a real run.
+  const filed = app.filePapers();
   const due = dueSubscribers(app, options);
   const renderer = await app.renderer();
   const context = app.digestContext();
@@ -180,7 +182,7 @@ async function dryRunReport(app: App, options: RunOptions, started: Date): Promi
     dry_run: true,
     status: 'done',
     ingest: { files: 0, papers: 0, new: 0, updated: 0, failed: 0, pending_files: listingFilesIn(app.config.inboxDir).length },
-    filed: 0,
+    filed,
     due: due.length,
     queued: previews.length,
     nothing_new: due.length - previews.length,

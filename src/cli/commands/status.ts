@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { RunRow } from '../../store/store.ts';
+import { runJson } from '../../json-views.ts';
 import { EXIT_OK, emit, positiveInteger, table, type CommonOptions } from '../output.ts';
 import { runCommand } from '../run-command.ts';
 
@@ -44,22 +44,4 @@ export function registerStatus(program: Command): void {
         return EXIT_OK;
       }),
     );
-}
-
-function runJson(run: RunRow) {
-  return {
-    id: run.id,
-    trigger: run.trigger,
-    started_at: run.startedAt,
-    finished_at: run.finishedAt,
-    status: run.status,
-    ingested: run.ingested,
-    due: run.due,
-    queued: run.queued,
-    sent: run.sent,
-    failed: run.failed,
-    deferred: run.deferred,
-    duration_ms: run.finishedAt ? Date.parse(run.finishedAt) - Date.parse(run.startedAt) : null,
-    error: run.error,
-  };
 }

@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { App } from '../../app.ts';
 import { PaperboyError } from '../../errors.ts';
+import { subscriberJson } from '../../json-views.ts';
 import { parseSubscriberCsv, subscribersToCsv } from '../../subscribers/csv.ts';
 import { WEEKDAYS, parseEmail, subscriberInput, type Subscriber, type SubscriberStatus } from '../../subscribers/subscriber.ts';
 import { EXIT_FAILED, EXIT_OK, emit, table, type CommonOptions } from '../output.ts';
@@ -140,18 +141,4 @@ function frequencyText(subscriber: Subscriber): string {
 
 function describe(subscriber: Subscriber): string {
   return `${subscriber.email} (${subscriber.status}, ${frequencyText(subscriber)}, topics: ${subscriber.topics ? subscriber.topics.join(', ') : 'all'})`;
-}
-
-export function subscriberJson(subscriber: Subscriber) {
-  return {
-    email: subscriber.email,
-    name: subscriber.name,
-    status: subscriber.status,
-    topics: subscriber.topics ?? 'all',
-    frequency: subscriber.frequency,
-    weekday: subscriber.weekday === null ? null : WEEKDAYS[subscriber.weekday],
-    created_at: subscriber.createdAt,
-    confirmed_at: subscriber.confirmedAt,
-    last_digest_at: subscriber.lastDigestAt,
-  };
 }

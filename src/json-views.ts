@@ -1,0 +1,37 @@
+import type { RunRow } from './store/store.ts';
+import { WEEKDAYS, type Subscriber } from './subscribers/subscriber.ts';
+
+/** The JSON shapes of runs and subscribers, shared by `--json` output and the admin API. */
+
+export function runJson(run: RunRow) {
+  return {
+    id: run.id,
+    trigger: run.trigger,
+    status: run.status,
+    started_at: run.startedAt,
+    finished_at: run.finishedAt,
+    ingested: run.ingested,
+    due: run.due,
+    queued: run.queued,
+    sent: run.sent,
+    failed: run.failed,
+    deferred: run.deferred,
+    duration_ms: run.finishedAt ? Date.parse(run.finishedAt) - Date.parse(run.startedAt) : null,
+    error: run.error,
+  };
+}
+
+export function subscriberJson(subscriber: Subscriber) {
+  return {
+    id: subscriber.id,
+    email: subscriber.email,
+    name: subscriber.name,
+    status: subscriber.status,
+    topics: subscriber.topics ?? 'all',
+    frequency: subscriber.frequency,
+    weekday: subscriber.weekday === null ? null : WEEKDAYS[subscriber.weekday],
+    created_at: subscriber.createdAt,
+    confirmed_at: subscriber.confirmedAt,
+    last_digest_at: subscriber.lastDigestAt,
+  };
+}

@@ -1,0 +1,102 @@
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Clock } from '../clock.ts';
+import type { RunTrigger } from '../store/store.ts';
+import { isPaperboyError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+
+export const LAST_SCHEDULED_RUN = 'last_scheduled_run';
+
+export interface SchedulerDeps {
+  /** Cron expression (PAPERBOY_SCHEDULE), read in `timeZone`. */
+  schedule: string;
+  timeZone: string;
+  clock: Clock;
+  logger: Logger;
+  /** Kept in SQLite, so a restart knows whether a run was missed. */
+  state: { get(key: string): string | undefined; set(key: string, value: string): void };
+  /** The pipeline: one full run. Throws LEASE_HELD when another process is delivering. */
+  run(trigger: RunTrigger): Promise<unknown>;
+}
+
+export type TickOutcome = 'ran' | 'skipped-overlap' | 'skipped-lease' | 'failed';
+
+export interface Scheduler {
+  /** Starts the cron task, after catching up once on a run missed while the process was down. */
+  start(): Promise<{ caughtUp: boolean }>;
+  /** One scheduled run now (what the cron task calls). */
+  tick(trigger?: RunTrigger): Promise<TickOutcome>;
+  /** The latest time the schedule fired at or before `instant`, within the last 8 days. */
+  previousFireTime(instant: Date): Date | null;
+  /** Stops taking work and waits for a run in progress to finish. */
+  stop(): Promise<void>;
+}
+
+const MINUTE_MS = 60_000;
+const LOOKBACK_MINUTES = 8 * 24 * 60;
+
+export function createScheduler(deps: SchedulerDeps): Scheduler {
+  let inFlight: Promise<TickOutcome> | null = null;
+  // A started task that is never run: only its `match` is used, to walk back to the last fire time.
+  const matcher = cron.createTask(deps.schedule, () => {}, { timezone: deps.timeZone });
+  matcher.stop();
+  let task: ScheduledTask | null = null;
+
+  const tick = async (trigger: RunTrigger = 'scheduled'): Promise<TickOutcome> => {
+    if (inFlight) {
+      deps.logger.warn({ trigger }, 'a run is still in progress: this tick is skipped (no overlapping runs)');
+      return 'skipped-overlap';
+    }
+    inFlight = (async (): Promise<TickOutcome> => {
+      const firedAt = deps.clock.now();
+      try {
+        await deps.run(trigger);
+        deps.state.set(LAST_SCHEDULED_RUN, firedAt.toISOString());
+        return 'ran';
+      } catch (error) {
+        if (isPaperboyError(error, 'LEASE_HELD')) {
+          deps.logger.warn({ trigger }, `${error.message}: this tick is skipped`);
+          return 'skipped-lease';
+        }
+        deps.logger.error({ trigger, err: error }, `scheduled run failed: ${(error as Error).message}`);
+        return 'failed';
+      }
+    })();
+    try {
+      return await inFlight;
+    } finally {
+      inFlight = null;
+    }
+  };
+
+  const previousFireTime = (instant: Date): Date | null => {
+    const start = Math.floor(instant.getTime() / MINUTE_MS) * MINUTE_MS;
+    for (let minutes = 0; minutes <= LOOKBACK_MINUTES; minutes++) {
+      const candidate = new Date(start - minutes * MINUTE_MS);
+      if (matcher.match(candidate)) return candidate;
+    }
+    return null;
+  };
+
+  return {
+    tick,
+    previousFireTime,
+    async start() {
+      const previous = previousFireTime(deps.clock.now());
+      const last = deps.state.get(LAST_SCHEDULED_RUN);
+      const missed = previous !== null && (last === undefined || Date.parse(last) < previous.getTime());
+      if (missed) {
+        deps.logger.info({ missedAt: previous.toISOString(), lastRun: last ?? null }, 'a scheduled run was missed while down: catching up once');
+        await tick('catch-up');
+      }
+      task = cron.createTask(deps.schedule, () => void tick('scheduled'), { timezone: deps.timeZone, noOverlap: true, name: 'paperboy-digest' });
+      await task.start();
+      return { caughtUp: missed };
+    },
+    async stop() {
+      await task?.stop();
+      await task?.destroy();
+      await matcher.destroy();
+      await inFlight;
+    },
+  };
+}

@@ -1,0 +1,86 @@
+import { Hono } from 'hono';
+import { bearerAuth } from 'hono/bearer-auth';
+import { z } from 'zod';
+import type { RunOptions, RunReport } from '../delivery/run.ts';
+import { isPaperboyError, type ErrorCode } from '../errors.ts';
+import { runJson, subscriberJson } from '../json-views.ts';
+import type { Store } from '../store/store.ts';
+
+export interface AdminDeps {
+  token: string;
+  store: Pick<Store, 'recentRuns' | 'listSubscribers' | 'subscriberCounts' | 'outboxCounts'>;
+  /** The manual send: the same pipeline function the CLI and the scheduler call. */
+  send(options: RunOptions): Promise<RunReport>;
+}
+
+const SendBody = z.strictObject({
+  dry_run: z.boolean().default(false),
+  to: z.email().optional(),
+  force: z.boolean().default(false),
+});
+
+const SubscribersQuery = z.strictObject({
+  status: z.enum(['pending', 'active', 'unsubscribed', 'bounced']).optional(),
+  after: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+const RunsQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(20) });
+
+/** Errors a send can end in that are the caller's to fix, with the HTTP status each means. */
+const SEND_ERRORS: Partial<Record<ErrorCode, 404 | 409 | 422>> = { NOT_FOUND: 404, LEASE_HELD: 409, SUBSCRIBER_INVALID: 422 };
+
+/**
+ * The admin API: JSON in and out, every request zod-validated, every route behind
+ * `Authorization: Bearer $PAPERBOY_ADMIN_TOKEN` (compared in constant time by hono).
+ */
+export function createAdminRoutes(deps: AdminDeps): Hono {
+  const admin = new Hono();
+  admin.use('*', bearerAuth({ token: deps.token, noAuthenticationHeader: { message: { error: 'unauthorized', message: 'send Authorization: Bearer <PAPERBOY_ADMIN_TOKEN>' } }, invalidTokenMessage: { error: 'unauthorized', message: 'wrong admin token' }, invalidAuthenticationHeader: { message: { error: 'unauthorized', message: 'malformed Authorization header' } } }));
+
+  admin.post('/send', async (c) => {
+    let raw: unknown;
+    try {
+      raw = await c.req.json();
+    } catch {
+      return c.json({ error: 'invalid_body', message: 'the body must be a JSON object, e.g. {"dry_run": true}' }, 400);
+    }
+    const body = SendBody.safeParse(raw);
+    if (!body.success) return c.json({ error: 'invalid_body', message: describe(body.error) }, 400);
+    try {
+      const report = await deps.send({ trigger: 'manual', dryRun: body.data.dry_run, force: body.data.force, ...(body.data.to ? { to: body.data.to } : {}) });
+      return c.json(report, 200);
+    } catch (error) {
+      const status = isPaperboyError(error) ? SEND_ERRORS[error.code] : undefined;
+      if (!status || !isPaperboyError(error)) throw error;
+      return c.json({ error: error.code.toLowerCase(), message: error.message }, status);
+    }
+  });
+
+  admin.get('/runs', (c) => {
+    const query = RunsQuery.safeParse(c.req.query());
+    if (!query.success) return c.json({ error: 'invalid_query', message: describe(query.error) }, 400);
+    return c.json({ runs: deps.store.recentRuns(query.data.limit).map(runJson), outbox: deps.store.outboxCounts() });
+  });
+
+  admin.get('/subscribers', (c) => {
+    const query = SubscribersQuery.safeParse(c.req.query());
+    if (!query.success) return c.json({ error: 'invalid_query', message: describe(query.error) }, 400);
+    const { status, after, limit } = query.data;
+    // One more than asked tells whether another page exists.
+    const page = deps.store.listSubscribers({ status: status ?? null, after, limit: limit + 1 });
+    const subscribers = page.slice(0, limit);
+    return c.json({
+      subscribers: subscribers.map(subscriberJson),
+      next_after: page.length > limit ? subscribers.at(-1)!.id : null,
+      counts: deps.store.subscriberCounts(),
+    });
+  });
+
+  return admin;
+}
+
+function describe(error: z.ZodError): string {
+  const issue = error.issues[0]!;
+  return `${issue.path.join('.') || 'body'}: ${issue.message}`;
+}

@@ -1,0 +1,113 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openApp, type App } from '../../src/app.ts';
+import { ingestFiles } from '../../src/ingest/ingest.ts';
+import { startService, type Service } from '../../src/service/service.ts';
+import { DUMP_FILES, REPO_ROOT, tempDir } from '../helpers/paths.ts';
+
+const TOKEN = 'admin-token-for-tests-0123456789';
+let app: App;
+let service: Service | undefined;
+
+afterEach(async () => {
+  await service?.stop();
+  service = undefined;
+  await app?.close();
+});
+
+async function serve(settings: Record<string, string> = {}) {
+  const dir = tempDir();
+  app = openApp({
+    env: {
+      PAPERBOY_DB: join(dir, 'paperboy.db'),
+      PAPERBOY_INBOX: join(dir, 'inbox'),
+      PAPERBOY_OUTBOX_DIR: join(dir, 'outbox'),
+      PAPERBOY_PORT: '0',
+      PAPERBOY_LOG_LEVEL: 'silent',
+      ...settings,
+    },
+  });
+  service = await startService(app, { schedule: false });
+  return service.url;
+}
+
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+describe('admin API', () => {
+  it('is not there at all without PAPERBOY_ADMIN_TOKEN', async () => {
+    const url = await serve();
+    expect((await fetch(`${url}/admin/runs`, { headers: auth })).status).toBe(404);
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+  });
+
+  it('wants the bearer token: 401 without it or with a wrong one', async () => {
+    const url = await serve({ PAPERBOY_ADMIN_TOKEN: TOKEN });
+    expect((await fetch(`${url}/admin/runs`)).status).toBe(401);
+    expect((await fetch(`${url}/admin/runs`, { headers: { authorization: 'Bearer wrong-token-wrong-token-wrong' } })).status).toBe(401);
+    expect((await fetch(`${url}/admin/runs`, { headers: { authorization: 'Basic abc' } })).status).toBe(400);
+    expect((await fetch(`${url}/admin/runs`, { headers: auth })).status).toBe(200);
+  });
+
+  it('sends manually (dry run and real), lists runs and pages subscribers', async () => {
+    const url = await serve({ PAPERBOY_ADMIN_TOKEN: TOKEN });
+    ingestFiles([DUMP_FILES[0]!], { store: app.store, clock: app.clock, maxListingBytes: 1 << 30 });
+    for (let i = 0; i < 5; i++) {
+      app.store.insertSubscriber({ email: `reader${i}@example.org`, name: null, topics: null, frequency: 'daily', weekday: null }, 'active', app.clock.now().toISOString());
+    }
+    const post = (body: unknown) => fetch(`${url}/admin/send`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+    const dry = await post({ dry_run: true });
+    expect(dry.status).toBe(200);
+    expect(await dry.json()).toMatchObject({ dry_run: true, due: 5, queued: 5, run_id: null });
+
+    const one = await post({ to: 'reader3@example.org' });
+    expect(await one.json()).toMatchObject({ dry_run: false, trigger: 'manual', due: 1, queued: 1, delivery: { sent: 1 } });
+    const rest = await post({});
+    expect(await rest.json()).toMatchObject({ due: 4, delivery: { sent: 4 } });
+
+    const runs = await (await fetch(`${url}/admin/runs?limit=5`, { headers: auth })).json();
+    expect(runs.runs.map((run: { trigger: string; sent: number }) => [run.trigger, run.sent])).toEqual([['manual', 4], ['manual', 1]]);
+
+    const page1 = await (await fetch(`${url}/admin/subscribers?limit=2`, { headers: auth })).json();
+    expect(page1.subscribers.map((s: { email: string }) => s.email)).toEqual(['reader0@example.org', 'reader1@example.org']);
+    const page3 = await (await fetch(`${url}/admin/subscribers?limit=2&after=${page1.next_after + 2}`, { headers: auth })).json();
+    expect(page3).toMatchObject({ subscribers: [{ email: 'reader4@example.org' }], next_after: null, counts: { active: 5 } });
+  });
+
+  it('rejects malformed requests with 400 and says why', async () => {
+    const url = await serve({ PAPERBOY_ADMIN_TOKEN: TOKEN });
+    const post = (body: string) => fetch(`${url}/admin/send`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body });
+    expect(await (await post('not json')).json()).toEqual({ error: 'invalid_body', message: 'the body must be a JSON object, e.g. {"dry_run": true}' });
+    const wrongType = await post('{"dry_run": "yes"}');
+    expect(wrongType.status).toBe(400);
+    expect((await wrongType.json()).message).toMatch(/^dry_run: /);
+    expect((await (await post('{"bcc": "x@y.org"}')).json()).message).toMatch(/bcc/);
+    const unknown = await post('{"to": "nobody@example.org"}');
+    expect([unknown.status, await unknown.json()]).toEqual([404, { error: 'not_found', message: 'no subscriber nobody@example.org' }]);
+    expect((await fetch(`${url}/admin/subscribers?status=gone`, { headers: auth })).status).toBe(400);
+    expect((await fetch(`${url}/admin/subscribers?limit=0`, { headers: auth })).status).toBe(400);
+  });
+});
+
+describe('paperboy serve', () => {
+  it('serves, and exits 0 on SIGTERM', async () => {
+    const dir = tempDir();
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('PAPERBOY_')));
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/paperboy.js'), 'serve', '--no-schedule'], {
+      env: { ...inherited, PAPERBOY_DB: join(dir, 'paperboy.db'), PAPERBOY_PORT: '0', PAPERBOY_OUTBOX_DIR: join(dir, 'outbox') },
+    });
+    let stdout = '';
+    const url = await new Promise<string>((resolve) =>
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk;
+        const match = /serving (http:\/\/[\d.:]+)/.exec(stdout);
+        if (match) resolve(match[1]!);
+      }),
+    );
+    expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+});
