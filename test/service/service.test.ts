@@ -66,10 +66,10 @@ describe('admin API', () => {
     const rest = await post({});
     expect(await rest.json()).toMatchObject({ due: 4, delivery: { sent: 4 } });
 
-    const runs = await (await fetch(`${url}/admin/runs?limit=5`, { headers: auth })).json();
+    const runs = (await (await fetch(`${url}/admin/runs?limit=5`, { headers: auth })).json()) as any;
     expect(runs.runs.map((run: { trigger: string; sent: number }) => [run.trigger, run.sent])).toEqual([['manual', 4], ['manual', 1]]);
 
-    const page1 = await (await fetch(`${url}/admin/subscribers?limit=2`, { headers: auth })).json();
+    const page1 = (await (await fetch(`${url}/admin/subscribers?limit=2`, { headers: auth })).json()) as any;
     expect(page1.subscribers.map((s: { email: string }) => s.email)).toEqual(['reader0@example.org', 'reader1@example.org']);
     const page3 = await (await fetch(`${url}/admin/subscribers?limit=2&after=${page1.next_after + 2}`, { headers: auth })).json();
     expect(page3).toMatchObject({ subscribers: [{ email: 'reader4@example.org' }], next_after: null, counts: { active: 5 } });
@@ -81,8 +81,9 @@ describe('admin API', () => {
     expect(await (await post('not json')).json()).toEqual({ error: 'invalid_body', message: 'the body must be a JSON object, e.g. {"dry_run": true}' });
     const wrongType = await post('{"dry_run": "yes"}');
     expect(wrongType.status).toBe(400);
-    expect((await wrongType.json()).message).toMatch(/^dry_run: /);
-    expect((await (await post('{"bcc": "x@y.org"}')).json()).message).toMatch(/bcc/);
+    const message = async (response: Response) => ((await response.json()) as { message: string }).message;
+    expect(await message(wrongType)).toMatch(/^dry_run: /);
+    expect(await message(await post('{"bcc": "x@y.org"}'))).toMatch(/bcc/);
     const unknown = await post('{"to": "nobody@example.org"}');
     expect([unknown.status, await unknown.json()]).toEqual([404, { error: 'not_found', message: 'no subscriber nobody@example.org' }]);
     expect((await fetch(`${url}/admin/subscribers?status=gone`, { headers: auth })).status).toBe(400);
