@@ -36,7 +36,7 @@ const settingsSchema = z.strictObject({
       otherCategory: positive.default(0.5),
     })
     .prefault({}),
-  minScore: positive.default(3),
+  minScore: positive.default(8),
   secondaryRatio: z.number().min(0).max(1).default(0.5),
 });
 

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { ParsedMail } from 'mailparser';
@@ -199,6 +200,23 @@ describe('faults', () => {
     expect(report.delivery).toMatchObject({ failed: 3, paused: true, deferred: 5 });
     expect(report.delivery!.pauseReason).toBe('3 of 3 attempts failed (over 50%): delivery paused');
     expect(sink.attempts.size).toBe(3);
+  });
+
+  it('signs with DKIM, list headers included, when configured', async () => {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    await setUp({}, {
+      PAPERBOY_DKIM_DOMAIN: 'papers.example.org',
+      PAPERBOY_DKIM_SELECTOR: 'paperboy',
+      PAPERBOY_DKIM_PRIVATE_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    });
+    subscribe('ada@example.org');
+    dropIntoInbox(DUMP_FILES[0]!);
+    await runDigests(app, { trigger: 'scheduled' });
+    const [signature] = header(sink.accepted[0]!, 'dkim-signature');
+    expect(signature).toMatch(/d=papers\.example\.org;/);
+    expect(signature).toMatch(/s=paperboy;/);
+    const signed = /;h=([^;]+);/.exec(signature!.replace(/\s+/g, ''))![1]!.toLowerCase().split(':');
+    expect(signed).toEqual(expect.arrayContaining(['from', 'subject', 'date', 'message-id', 'list-id', 'list-unsubscribe', 'list-unsubscribe-post']));
   });
 
   it('keeps CR/LF in stored names and subjects out of the headers', async () => {

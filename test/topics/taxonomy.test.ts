@@ -67,12 +67,13 @@ describe('the default taxonomy file', () => {
 });
 
 describe('parseTaxonomy', () => {
-  it('fills settings the file leaves out with the documented defaults', () => {
-    const taxonomy = parseTaxonomy(VALID, 'topics.yaml');
+  it('fills what the file leaves out with the values the default file spells out', () => {
+    const taxonomy = parseTaxonomy(VALID.replace('settings:\n  minScore: 3\n', ''), 'topics.yaml');
+    expect(taxonomy.settings).toEqual(loadTaxonomy(DEFAULT_FILE).settings);
     expect(taxonomy.settings).toEqual({
       tiers: { strong: 4, medium: 2, weak: 1 },
       fields: { title: 3, abstract: 1, keyword: 2, primaryCategory: 1, otherCategory: 0.5 },
-      minScore: 3,
+      minScore: 8,
       secondaryRatio: 0.5,
     });
     expect(taxonomy.topics[0]).toEqual({
