@@ -75,6 +75,7 @@ function checkPhrases(topic: TopicEntry, topicIndex: number, ctx: z.RefinementCt
       const keys = phraseKeys(text).join(' ');
       const earlier = seen.get(keys);
       if (keys === '') ctx.addIssue({ code: 'custom', path, message: `'${text}' has no letters or digits` });
+      else if (/^[a-z]$/.test(keys)) ctx.addIssue({ code: 'custom', path, message: `'${text}' matches every lone letter ${keys}: symbols are not matched` });
       else if (earlier !== undefined) ctx.addIssue({ code: 'custom', path, message: `'${text}' matches the same words as ${earlier}` });
       else seen.set(keys, `'${list[i]}' at ${fieldPath(path.slice(2))}`);
     });

@@ -140,6 +140,12 @@ describe('parseTaxonomy', () => {
     );
   });
 
+  it('rejects a phrase that would match a lone letter, as C++ would', () => {
+    expect(failure(VALID.replace('[neural operator]', '[neural operator, C++]'))).toBe(
+      "topics.yaml:8: topics[0].terms.strong[1]: 'C++' matches every lone letter c: symbols are not matched",
+    );
+  });
+
   it('reports a YAML syntax error with its line', () => {
     expect(failure(VALID.replace('strong: [neural operator]', 'strong: [neural operator'))).toMatch(/^topics\.yaml:9: YAML: /);
     expect(failure(`${VALID}  - id: other\n    id: again\n`)).toBe('topics.yaml:13: YAML: Map keys must be unique');
