@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.ts';
+import type { DigestPaper } from '../digest/digest-data.ts';
 import { prepareDigest, type DigestContext } from '../digest/prepare.ts';
 import type { Renderer } from '../digest/render.ts';
 import type { Store } from '../store/store.ts';
@@ -32,9 +33,10 @@ export interface QueueOutcome {
  */
 export function queueDigests(subscribers: readonly Subscriber[], deps: QueueDeps): QueueOutcome {
   const outcome: QueueOutcome = { queued: 0, nothingNew: 0, papers: 0 };
+  const paperCache = new Map<number, DigestPaper>();
   for (const subscriber of subscribers) {
     const now = deps.clock.now();
-    const digest = prepareDigest(deps.context, subscriber, now);
+    const digest = prepareDigest(deps.context, subscriber, now, paperCache);
     const paperIds = digest.selection.paperIds;
     if (paperIds.length === 0) {
       outcome.nothingNew++;

@@ -3,7 +3,7 @@ import type { Subscriber } from '../subscribers/subscriber.ts';
 import type { Taxonomy } from '../topics/taxonomy.ts';
 import { signToken } from '../tokens.ts';
 import { composeDigest } from './compose.ts';
-import type { DigestData, DigestLinks } from './digest-data.ts';
+import type { DigestData, DigestLinks, DigestPaper } from './digest-data.ts';
 import { selectDigest, type Selection } from './select.ts';
 
 export interface DigestContext {
@@ -28,7 +28,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * digest (a new subscriber: within the backfill window) and never delivered to them.
  * Reads only; nothing is recorded.
  */
-export function prepareDigest(context: DigestContext, subscriber: Subscriber, now: Date): PreparedDigest {
+export function prepareDigest(context: DigestContext, subscriber: Subscriber, now: Date, paperCache?: Map<number, DigestPaper>): PreparedDigest {
   const since = subscriber.lastDigestAt ?? new Date(now.getTime() - context.rules.backfillDays * DAY_MS).toISOString();
   const topicOrder = context.taxonomy.topics.map((topic) => topic.id);
   const selection = selectDigest(context.store.digestCandidates(subscriber.id, since), {
@@ -41,6 +41,7 @@ export function prepareDigest(context: DigestContext, subscriber: Subscriber, no
     topicNames: new Map(context.taxonomy.topics.map((topic) => [topic.id, topic.name])),
     links: subscriberLinks(context, subscriber.id),
     now,
+    ...(paperCache ? { paperCache } : {}),
   });
   return { data, selection, since };
 }

@@ -5,6 +5,7 @@ import { PaperboyError } from '../errors.ts';
 import type { PaperFields } from '../ingest/merge.ts';
 import type { ListingFormat, ParseWarning } from '../ingest/records.ts';
 import type { Subscriber, SubscriberInput, SubscriberStatus } from '../subscribers/subscriber.ts';
+import type { ClassifiableText } from '../topics/classify.ts';
 import { MIGRATIONS } from './migrations.ts';
 
 /**
@@ -33,12 +34,8 @@ export interface PaperListItem extends StoredPaper {
   topics: AssignedTopic[];
 }
 
-export interface PaperToClassify {
+export interface PaperToClassify extends ClassifiableText {
   id: number;
-  title: string;
-  abstract: string;
-  keywords: string[];
-  categories: string[];
 }
 
 export interface TopicCount {
