@@ -57,7 +57,6 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE papers ADD COLUMN topics_version TEXT;
   ALTER TABLE papers ADD COLUMN primary_topic TEXT;
   CREATE INDEX papers_by_topics_version ON papers (topics_version);
-  CREATE INDEX papers_by_primary_topic ON papers (primary_topic, first_seen);
 
   -- The topics a paper is filed under: rank 0 is the primary, 1 and 2 secondaries.
   CREATE TABLE paper_topics (

@@ -180,7 +180,7 @@ function prepareAll(db: Database.Database) {
            SELECT * FROM paper_topics WHERE paper_id = p.id ORDER BY rank)) AS topics
       FROM papers p
       WHERE (@since IS NULL OR p.first_seen >= @since)
-        AND (@topic IS NULL OR p.primary_topic = @topic)
+        AND (@topic IS NULL OR EXISTS (SELECT 1 FROM paper_topics t WHERE t.topic_id = @topic AND t.paper_id = p.id AND t.rank = 0))
       ORDER BY p.first_seen DESC, p.id DESC
       LIMIT @limit`),
     papersToClassify: prepare(`
@@ -194,7 +194,8 @@ function prepareAll(db: Database.Database) {
         sum(pt.rank = 0) AS papers,
         sum(pt.rank > 0) AS secondary,
         (SELECT json_group_array(title) FROM (
-           SELECT title FROM papers WHERE primary_topic = pt.topic_id ORDER BY first_seen DESC, id DESC LIMIT @examples)) AS examples
+           SELECT p.title FROM paper_topics t JOIN papers p ON p.id = t.paper_id
+           WHERE t.topic_id = pt.topic_id AND t.rank = 0 ORDER BY p.first_seen DESC, p.id DESC LIMIT @examples)) AS examples
       FROM paper_topics pt GROUP BY pt.topic_id`),
     countPapers: prepare(`SELECT count(*) AS n FROM papers`),
     insertSubscriber: prepare(`
