@@ -4,14 +4,18 @@
  * It accepts every message, counts messages, bytes and connections, and keeps nothing.
  *
  * Prints its port as the first line of stdout; then answers every line it reads on stdin
- * with one JSON line of its counters and its CPU time so far. Exits when stdin closes, so it
- * dies with the benchmark whatever way the benchmark ends.
+ * with one JSON line of its counters and its CPU time so far. Two lines also change how it
+ * behaves from then on: `greet-pause on|off` (below) and `reply-delay MS`, a wait before it
+ * accepts each message, as a relay that commits the message to disk or sits a network away
+ * makes its client wait. Exits when stdin closes, so it dies with the benchmark whatever way
+ * that ends.
  *
  *   node --import tsx scripts/smtp-sink-server.ts
  */
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { SMTPServer } from 'smtp-server';
+import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 
 export interface SinkCounters {
   messages: number;
@@ -22,6 +26,20 @@ export interface SinkCounters {
 }
 
 const counters = { messages: 0, bytes: 0, connections: 0 };
+let replyDelayMs = 0;
+
+/**
+ * smtp-server always waits 100 ms before its greeting, to catch clients that talk too soon
+ * (as Postfix's postscreen does). That is a cost per connection, so a sender that opens one
+ * per message pays it on every message; with the pause off, the sink greets at once, which
+ * shows what a pool gains against a server that costs nothing to connect to.
+ */
+let greetPause = true;
+const initWithPause = SMTPConnection.prototype.init;
+SMTPConnection.prototype.init = function init(this: SMTPConnection) {
+  if (greetPause) initWithPause.call(this);
+  else this._setListeners(() => this.connectionReady());
+};
 
 const server = new SMTPServer({
   authOptional: true,
@@ -41,7 +59,8 @@ const server = new SMTPServer({
     });
     stream.on('end', () => {
       counters.messages++;
-      callback();
+      if (replyDelayMs > 0) setTimeout(callback, replyDelayMs);
+      else callback();
     });
   },
 });
@@ -53,7 +72,10 @@ server.listen(0, '127.0.0.1', () => {
 });
 
 createInterface({ input: process.stdin })
-  .on('line', () => {
+  .on('line', (line) => {
+    const [command, value = ''] = line.split(' ');
+    if (command === 'greet-pause') greetPause = value === 'on';
+    if (command === 'reply-delay') replyDelayMs = Number(value);
     const cpu = process.cpuUsage();
     const reply: SinkCounters = { ...counters, cpuMs: (cpu.user + cpu.system) / 1000 };
     process.stdout.write(`${JSON.stringify(reply)}\n`);
