@@ -37,8 +37,9 @@ import { loadConfig, type DeliveryConfig } from '../src/config/config.ts';
 import { deliverOutbox } from '../src/delivery/deliver.ts';
 import { mailOptions } from '../src/delivery/mail-options.ts';
 import type { Mailer, OutgoingMessage } from '../src/delivery/mailer.ts';
-import { listId } from '../src/delivery/run.ts';
-import { createSmtpMailer, sendWith } from '../src/delivery/smtp-mailer.ts';
+import { outboxMessage } from '../src/delivery/queue.ts';
+import { senderOf } from '../src/delivery/run.ts';
+import { createSmtpMailer, sendRawWith, sendWith } from '../src/delivery/smtp-mailer.ts';
 import { createRenderer } from '../src/digest/render.ts';
 import { titleKey } from '../src/ingest/identity.ts';
 import { ingestFile } from '../src/ingest/ingest.ts';
@@ -114,7 +115,7 @@ function outgoingMessage(digest: RenderedDigest, index: number, delivery: Delive
     html: digest.html,
     text: digest.text,
     date: new Date(now),
-    list: { id: listId(delivery.from), unsubscribeUrl: `https://paperboy.example.com/unsubscribe?token=bench${index}`, unsubscribeMailto: delivery.unsubscribeMailto },
+    list: { id: senderOf(delivery).listId, unsubscribeUrl: `https://paperboy.example.com/unsubscribe?token=bench${index}`, unsubscribeMailto: delivery.unsubscribeMailto },
   };
 }
 
@@ -130,7 +131,12 @@ function withEncoding(transport: Transporter, encoding: Encoding): Transporter {
 }
 
 function mailerOver(transport: Transporter, description: string): Mailer {
-  return { description, send: (message) => sendWith(transport, message), close: async () => transport.close() };
+  return {
+    description,
+    send: (message) => sendWith(transport, message),
+    sendRaw: (message) => sendRawWith(transport, message),
+    close: async () => transport.close(),
+  };
 }
 
 /** Digest `index` as it goes on the wire (CRLF line ends), to report sizes and feed smtp-source. */
@@ -152,43 +158,28 @@ async function wireSizes(digests: readonly RenderedDigest[], delivery: DeliveryC
  * then `count` active subscribers, each with one queued digest of the rendered set, in
  * batches of one transaction. Returns the store and how long queueing took.
  */
-function queueOutbox(dir: string, count: number, digests: readonly RenderedDigest[], delivery: DeliveryConfig): { store: Store; seconds: number } {
+async function queueOutbox(dir: string, count: number, digests: readonly RenderedDigest[], delivery: DeliveryConfig): Promise<{ store: Store; seconds: number }> {
   mkdirSync(dir);
   const store = new Store(join(dir, 'bench.db'));
   for (const name of readdirSync(SAMPLE_LISTINGS_DIR).filter((file) => file.endsWith('.txt')).sort()) {
     ingestFile(join(SAMPLE_LISTINGS_DIR, name), { store, clock: systemClock, maxListingBytes: 20 * 1024 ** 2 });
   }
   const paperIds = digests.map((digest) => digest.paperTitles.map((title) => store.paperByTitleKey(titleKey(title))!.id));
+  const sender = senderOf(delivery);
   const started = performance.now();
   for (let from = 0; from < count; from += QUEUE_BATCH) {
-    const now = systemClock.now().toISOString();
+    const now = systemClock.now();
+    // The product's own path: the whole message is built (MIME, quoted-printable) when queued.
+    const batch: { message: Awaited<ReturnType<typeof outboxMessage>>; papers: number[] }[] = [];
+    for (let index = from; index < Math.min(from + QUEUE_BATCH, count); index++) {
+      const digest = digests[index % digests.length]!;
+      const recipient = { email: `reader${index}@example.com`, name: index % 3 === 0 ? null : `Reader ${index}` };
+      const subscriber = store.insertSubscriber({ ...recipient, topics: null, frequency: 'daily', weekday: null }, 'active', now.toISOString())!;
+      const rendered = { subject: digest.subject, preheader: '', html: digest.html, text: digest.text };
+      batch.push({ message: await outboxMessage(rendered, subscriber, `https://paperboy.example.com/unsubscribe?token=bench${index}`, sender, now), papers: paperIds[index % digests.length]! });
+    }
     store.transaction(() => {
-      for (let index = from; index < Math.min(from + QUEUE_BATCH, count); index++) {
-        const digest = digests[index % digests.length]!;
-        const message = outgoingMessage(digest, index, delivery, now);
-        const subscriber = store.insertSubscriber(
-          { email: message.to.email, name: message.to.name, topics: null, frequency: 'daily', weekday: null },
-          'active',
-          now,
-        )!;
-        store.queueMessage(
-          {
-            runId: null,
-            subscriberId: subscriber.id,
-            kind: 'digest',
-            messageId: message.messageId,
-            recipient: message.to.email,
-            recipientName: message.to.name,
-            subject: message.subject,
-            html: message.html,
-            text: message.text,
-            unsubscribeUrl: message.list!.unsubscribeUrl,
-            windowSince: null,
-            now,
-          },
-          paperIds[index % digests.length]!,
-        );
-      }
+      for (const { message, papers } of batch) store.queueMessage({ ...message, runId: null, kind: 'digest', windowSince: null }, papers);
     });
   }
   return { store, seconds: (performance.now() - started) / 1000 };
@@ -202,7 +193,6 @@ async function deliverAll(store: Store, mailer: Mailer, delivery: DeliveryConfig
       mailer,
       clock: systemClock,
       config: { ...delivery, poolSize },
-      listId: listId(delivery.from),
       logger: createLogger('silent'),
     });
     if (report.failed + report.retried + report.deferred > 0 || report.paused) {
@@ -355,8 +345,8 @@ async function main(workDir: string, children: Set<ChildProcess>): Promise<void>
         ['HTML per digest', `${kb(Math.min(...htmlSizes))}–${kb(Math.max(...htmlSizes))}, ${kb(mean(htmlSizes))} on average; text ${kb(mean(digests.map((digest) => Buffer.byteLength(digest.text))))}`],
         ['on the wire', `${kb(meanWire)} quoted-printable (as shipped), ${kb(mean(await wireSizes(digests, delivery, 'base64')))} base64, on average`],
         ['pool (in flight)', `${pool}${process.env.PAPERBOY_SMTP_POOL ? ' (PAPERBOY_SMTP_POOL)' : ' (the shipped default)'}, up to 1,000 messages per connection`],
-        ['baseline', `${int(baselineCount)} messages, nodemailer's default transport (a new connection per message), ${pool} in flight, same loop and mailOptions`],
-        ['sweep', sweepCount ? `${int(sweepCount)} messages per cell: pool ${SWEEP_POOLS.join(', ')} × quoted-printable, base64` : 'skipped (--no-sweep)'],
+        ['baseline', `${int(baselineCount)} messages, nodemailer's default transport (a new connection per message), ${pool} in flight, same loop and the same prebuilt messages`],
+        ['sweep', sweepCount ? `${int(sweepCount)} messages per pool size: ${SWEEP_POOLS.join(', ')}` : 'skipped (--no-sweep)'],
         ['latency sweep', latencyCount ? `${int(latencyCount)} messages per pool size, the sink answering each message after ${latencyMs} ms` : 'skipped (--no-sweep or --latency 0)'],
         ['ceiling', smtpSource ? `${smtpSource} -d, ${int(messages)} messages of ${kb(meanWire)} over ${pool} sessions` : 'smtp-source not found (Postfix not installed)'],
         ['outbox', `SQLite on a temp file under ${workDir}, a fresh one per run`],
@@ -367,7 +357,7 @@ async function main(workDir: string, children: Set<ChildProcess>): Promise<void>
   );
   console.log('');
 
-  const queued = queueOutbox(join(workDir, 'main'), messages, digests, delivery);
+  const queued = await queueOutbox(join(workDir, 'main'), messages, digests, delivery);
   const outboxBytes = statSync(join(workDir, 'main', 'bench.db')).size + statSync(join(workDir, 'main', 'bench.db-wal')).size;
   const rssAfterQueue = process.resourceUsage().maxRSS * 1024;
   let rssDuringDelivery = 0;
@@ -380,7 +370,7 @@ async function main(workDir: string, children: Set<ChildProcess>): Promise<void>
 
   // Each smaller run gets a fresh outbox of its own; only its delivery is timed.
   const timed = async (name: string, label: string, count: number, poolSize: number, mailer: () => Mailer) => {
-    const { store } = queueOutbox(join(workDir, name), count, digests, delivery);
+    const { store } = await queueOutbox(join(workDir, name), count, digests, delivery);
     try {
       return await measure(sink, label, poolSize, () => deliverAll(store, mailer(), delivery, poolSize));
     } finally {
@@ -399,13 +389,7 @@ async function main(workDir: string, children: Set<ChildProcess>): Promise<void>
 
   const sweep: Measured[] = [];
   for (const poolSize of sweepCount ? SWEEP_POOLS : []) {
-    sweep.push(await timed(`sweep-${poolSize}-qp`, `pool ${poolSize}, quoted-printable`, sweepCount, poolSize, () => createSmtpMailer({ ...delivery, poolSize })));
-    sweep.push(
-      await timed(`sweep-${poolSize}-b64`, `pool ${poolSize}, base64`, sweepCount, poolSize, () =>
-        // The pool options of createSmtpMailer that bear on throughput; only the encoding differs.
-        mailerOver(withEncoding(nodemailer.createTransport({ ...smtpOptions, pool: true, maxConnections: poolSize, maxMessages: 1000 }), 'base64'), 'pooled, base64'),
-      ),
-    );
+    sweep.push(await timed(`sweep-${poolSize}`, `pool ${poolSize}`, sweepCount, poolSize, () => createSmtpMailer({ ...delivery, poolSize })));
   }
 
   const latencySweep: Measured[] = [];
@@ -439,7 +423,7 @@ async function main(workDir: string, children: Set<ChildProcess>): Promise<void>
   console.log(`  CPU: % of one core over the run; load average now ${loadavg()[0]!.toFixed(1)}. Peak RSS ${mb(peakRss)} MB (render, queue and deliver; ${mb(rssAfterQueue)} MB after queueing; at most ${mb(rssDuringDelivery)} MB sampled during delivery).`);
 
   if (sweep.length) {
-    console.log(`\nSweep: ${int(sweepCount)} messages per cell (quoted-printable through createSmtpMailer; base64 changes only the encoding)\n`);
+    console.log(`\nSweep: ${int(sweepCount)} messages per pool size through createSmtpMailer\n`);
     console.log(table(RESULT_HEADER, sweep.map(resultRow)));
   }
   if (latencySweep.length) {

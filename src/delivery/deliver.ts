@@ -1,8 +1,8 @@
 import type { Clock } from '../clock.ts';
-import type { DeliveryConfig } from '../config/config.ts';
+import { addressOf, type DeliveryConfig } from '../config/config.ts';
 import type { Logger } from '../log.ts';
 import type { OutboxRow, Store } from '../store/store.ts';
-import type { Mailer, OutgoingMessage, SendOutcome } from './mailer.ts';
+import type { Mailer, RawMessage, SendOutcome } from './mailer.ts';
 
 export type DeliveryStore = Pick<
   Store,
@@ -13,8 +13,7 @@ export interface DeliverDeps {
   store: DeliveryStore;
   mailer: Mailer;
   clock: Clock;
-  config: Pick<DeliveryConfig, 'from' | 'replyTo' | 'unsubscribeMailto' | 'poolSize' | 'hourlyCap' | 'maxAttempts' | 'retryBaseMs' | 'retryWaitMs' | 'bounceLimit' | 'pauseErrorRate' | 'pauseMinAttempts'>;
-  listId: string;
+  config: Pick<DeliveryConfig, 'from' | 'poolSize' | 'hourlyCap' | 'maxAttempts' | 'retryBaseMs' | 'retryWaitMs' | 'bounceLimit' | 'pauseErrorRate' | 'pauseMinAttempts'>;
   logger: Logger;
   /** Called after every message: renews the run's lease. */
   heartbeat?: () => void;
@@ -104,7 +103,7 @@ export async function deliverOutbox(deps: DeliverDeps): Promise<DeliveryReport> 
     }
     await inParallel(batch, config.poolSize, async (row) => {
       if (report.paused || deps.stopping?.()) return;
-      handle(row, await deps.mailer.send(outgoing(row, deps)));
+      handle(row, await deps.mailer.sendRaw(rawMessage(row, deps.config.from)));
     });
   }
   report.deferred = store.outboxCounts().queued;
@@ -117,19 +116,8 @@ export function backoff(attempt: number, baseMs: number, random: () => number): 
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }
 
-function outgoing(row: OutboxRow, deps: DeliverDeps): OutgoingMessage {
-  return {
-    messageId: row.messageId,
-    from: deps.config.from,
-    ...(deps.config.replyTo ? { replyTo: deps.config.replyTo } : {}),
-    to: { email: row.recipient, name: row.recipientName },
-    subject: row.subject,
-    html: row.html,
-    text: row.text,
-    // The queue time, so a resend after a crash is the same message byte for byte.
-    date: new Date(row.createdAt),
-    list: { id: deps.listId, unsubscribeUrl: row.unsubscribeUrl, unsubscribeMailto: deps.config.unsubscribeMailto },
-  };
+function rawMessage(row: OutboxRow, from: string): RawMessage {
+  return { messageId: row.messageId, envelope: { from: addressOf(from), to: row.recipient }, raw: row.raw, html: row.html };
 }
 
 async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {

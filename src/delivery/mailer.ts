@@ -18,6 +18,15 @@ export interface OutgoingMessage {
   list?: { id: string; unsubscribeUrl: string; unsubscribeMailto: string };
 }
 
+/** A message built once, when it was queued: sent byte for byte, every attempt. */
+export interface RawMessage {
+  messageId: string;
+  envelope: { from: string; to: string };
+  raw: Buffer;
+  /** The HTML part, for mailers that show it (the file outbox). */
+  html: string;
+}
+
 export type SendOutcome =
   | { status: 'sent'; response: string }
   /** 4xx, a dropped connection, a timeout: worth trying again later. */
@@ -29,5 +38,9 @@ export interface Mailer {
   /** Where mail goes, for logs and `status` (never includes credentials). */
   readonly description: string;
   send(message: OutgoingMessage): Promise<SendOutcome>;
+  sendRaw(message: RawMessage): Promise<SendOutcome>;
   close(): Promise<void>;
 }
+
+/** What the subscription pages need: one notice at a time (confirmation, welcome). */
+export type NoticeMailer = Pick<Mailer, 'send'>;

@@ -2,11 +2,22 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import type { DigestPaper } from '../digest/digest-data.ts';
 import { prepareDigest, type DigestContext } from '../digest/prepare.ts';
-import type { Renderer } from '../digest/render.ts';
-import type { Store } from '../store/store.ts';
+import type { RenderedMessage, Renderer } from '../digest/render.ts';
+import type { NewOutboxMessage, Store } from '../store/store.ts';
 import type { Subscriber } from '../subscribers/subscriber.ts';
+import { buildRawMessage } from './mail-options.ts';
 
 export type QueueStore = Pick<Store, 'transaction' | 'queueMessage'>;
+
+/** Who digests come from: the From/Reply-To, the list's id and its unsubscribe mailbox. */
+export interface Sender {
+  from: string;
+  replyTo: string | undefined;
+  listId: string;
+  unsubscribeMailto: string;
+  /** Domain of our Message-IDs (the From address's). */
+  messageIdDomain: string;
+}
 
 export interface QueueDeps {
   store: QueueStore;
@@ -14,8 +25,7 @@ export interface QueueDeps {
   renderer: Renderer;
   clock: Clock;
   sendEmpty: boolean;
-  /** Domain of our Message-IDs (the From address's). */
-  messageIdDomain: string;
+  sender: Sender;
   runId: number | null;
 }
 
@@ -31,7 +41,7 @@ export interface QueueOutcome {
  * papers and the subscriber's next window start are one transaction per subscriber, so a
  * crash leaves either a whole queued message or none.
  */
-export function queueDigests(subscribers: readonly Subscriber[], deps: QueueDeps): QueueOutcome {
+export async function queueDigests(subscribers: readonly Subscriber[], deps: QueueDeps): Promise<QueueOutcome> {
   const outcome: QueueOutcome = { queued: 0, nothingNew: 0, papers: 0 };
   const paperCache = new Map<number, DigestPaper>();
   for (const subscriber of subscribers) {
@@ -42,28 +52,45 @@ export function queueDigests(subscribers: readonly Subscriber[], deps: QueueDeps
       outcome.nothingNew++;
       if (!deps.sendEmpty) continue;
     }
-    const message = deps.renderer.renderDigest(digest.data);
+    const message = await outboxMessage(deps.renderer.renderDigest(digest.data), subscriber, digest.data.links.unsubscribe, deps.sender, now);
     deps.store.transaction(() =>
-      deps.store.queueMessage(
-        {
-          runId: deps.runId,
-          subscriberId: subscriber.id,
-          kind: paperIds.length === 0 ? 'empty' : 'digest',
-          messageId: `<${now.getTime().toString(36)}.${subscriber.id}.${randomBytes(6).toString('hex')}@${deps.messageIdDomain}>`,
-          recipient: subscriber.email,
-          recipientName: subscriber.name,
-          subject: message.subject,
-          html: message.html,
-          text: message.text,
-          unsubscribeUrl: digest.data.links.unsubscribe,
-          windowSince: subscriber.lastDigestAt,
-          now: now.toISOString(),
-        },
-        paperIds,
-      ),
+      deps.store.queueMessage({ ...message, runId: deps.runId, kind: paperIds.length === 0 ? 'empty' : 'digest', windowSince: subscriber.lastDigestAt }, paperIds),
     );
     outcome.queued++;
     outcome.papers += paperIds.length;
   }
   return outcome;
+}
+
+/** A rendered digest as an outbox message: our Message-ID, the list headers, the bytes to send. */
+export async function outboxMessage(
+  rendered: RenderedMessage,
+  subscriber: Pick<Subscriber, 'id' | 'email' | 'name'>,
+  unsubscribeUrl: string,
+  sender: Sender,
+  now: Date,
+): Promise<Omit<NewOutboxMessage, 'runId' | 'kind' | 'windowSince'>> {
+  const messageId = `<${now.getTime().toString(36)}.${subscriber.id}.${randomBytes(6).toString('hex')}@${sender.messageIdDomain}>`;
+  const raw = await buildRawMessage({
+    messageId,
+    from: sender.from,
+    ...(sender.replyTo ? { replyTo: sender.replyTo } : {}),
+    to: { email: subscriber.email, name: subscriber.name },
+    subject: rendered.subject,
+    html: rendered.html,
+    text: rendered.text,
+    date: now,
+    list: { id: sender.listId, unsubscribeUrl, unsubscribeMailto: sender.unsubscribeMailto },
+  });
+  return {
+    subscriberId: subscriber.id,
+    messageId,
+    recipient: subscriber.email,
+    recipientName: subscriber.name,
+    subject: rendered.subject,
+    raw,
+    html: rendered.html,
+    unsubscribeUrl,
+    now: now.toISOString(),
+  };
 }

@@ -1,5 +1,5 @@
 import type { App } from '../app.ts';
-import { addressOf } from '../config/config.ts';
+import { addressOf, type DeliveryConfig } from '../config/config.ts';
 import { prepareDigest } from '../digest/prepare.ts';
 import { PaperboyError, oneLine } from '../errors.ts';
 import { ingestInbox, listingFilesIn } from '../ingest/inbox.ts';
@@ -9,7 +9,7 @@ import type { Subscriber } from '../subscribers/subscriber.ts';
 import { deliverOutbox, type DeliveryReport } from './deliver.ts';
 import { isDue } from './due.ts';
 import { acquireDeliveryLease } from './lease.ts';
-import { queueDigests } from './queue.ts';
+import { queueDigests, type Sender } from './queue.ts';
 
 export interface RunOptions {
   trigger: RunTrigger;
@@ -83,13 +83,13 @@ async function realRun(app: App, options: RunOptions, started: Date): Promise<Ru
     const resumed = store.outboxCounts().queued;
     const due = dueSubscribers(app, options);
     run.due = due.length;
-    const queued = queueDigests(due, {
+    const queued = await queueDigests(due, {
       store,
       context: app.digestContext(),
       renderer: await app.renderer(),
       clock,
       sendEmpty: config.digest.sendEmpty,
-      messageIdDomain: addressOf(config.delivery.from).split('@')[1] ?? 'localhost',
+      sender: senderOf(config.delivery),
       runId: run.id,
     });
     run.queued = queued.queued;
@@ -101,11 +101,11 @@ async function realRun(app: App, options: RunOptions, started: Date): Promise<Ru
       mailer,
       clock,
       config: config.delivery,
-      listId: listId(config.delivery.from),
       logger,
       heartbeat: () => lease.renew(),
       stopping: options.stopping,
     });
+    store.pruneOutboxBodies();
     Object.assign(run, {
       status: delivery.paused ? 'paused' : 'done',
       sent: delivery.sent,
@@ -196,7 +196,14 @@ async function dryRunReport(app: App, options: RunOptions, started: Date): Promi
   };
 }
 
-/** RFC 2919 List-Id: a stable identifier under our own domain. */
-export function listId(from: string): string {
-  return `digest.${addressOf(from).split('@')[1] ?? 'localhost'}`;
+/** The From domain names our Message-IDs and the RFC 2919 List-Id (`digest.<domain>`). */
+export function senderOf(delivery: DeliveryConfig): Sender {
+  const domain = addressOf(delivery.from).split('@')[1] ?? 'localhost';
+  return {
+    from: delivery.from,
+    replyTo: delivery.replyTo,
+    listId: `digest.${domain}`,
+    unsubscribeMailto: delivery.unsubscribeMailto,
+    messageIdDomain: domain,
+  };
 }

@@ -1,7 +1,7 @@
-import nodemailer, { type Transporter } from 'nodemailer';
+import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import type { DeliveryConfig } from '../config/config.ts';
 import { DKIM_SIGNED_HEADERS, mailOptions } from './mail-options.ts';
-import type { Mailer, OutgoingMessage, SendOutcome } from './mailer.ts';
+import type { Mailer, OutgoingMessage, RawMessage, SendOutcome } from './mailer.ts';
 
 /** Errors nodemailer raises for a connection that broke or timed out: the message may be retried. */
 const TRANSIENT_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'ETLS', 'EPROTOCOL', 'EMAXLIMIT', 'ESTREAM', 'EABORT']);
@@ -26,13 +26,22 @@ export function createSmtpMailer(config: DeliveryConfig): Mailer {
   return {
     description: `smtp${url.protocol === 'smtps:' ? 's' : ''}://${url.hostname}:${url.port || (url.protocol === 'smtps:' ? 465 : 587)}`,
     send: (message) => sendWith(transport, message),
+    sendRaw: (message) => sendRawWith(transport, message),
     close: async () => transport.close(),
   };
 }
 
-export async function sendWith(transport: Transporter, message: OutgoingMessage): Promise<SendOutcome> {
+export function sendWith(transport: Transporter, message: OutgoingMessage): Promise<SendOutcome> {
+  return deliverVia(transport, mailOptions(message));
+}
+
+export function sendRawWith(transport: Transporter, message: RawMessage): Promise<SendOutcome> {
+  return deliverVia(transport, { envelope: message.envelope, raw: message.raw, messageId: message.messageId });
+}
+
+async function deliverVia(transport: Transporter, options: SendMailOptions): Promise<SendOutcome> {
   try {
-    const info = await transport.sendMail(mailOptions(message));
+    const info = await transport.sendMail(options);
     if (info.rejected?.length) return { status: 'permanent', code: null, response: String(info.response ?? 'recipient rejected') };
     return { status: 'sent', response: String(info.response ?? '') };
   } catch (error) {

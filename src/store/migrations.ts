@@ -114,7 +114,7 @@ export const MIGRATIONS: readonly string[] = [
     error        TEXT
   );
 
-  -- A rendered message and its state. Written with its paper reservations in one
+  -- A message and its state. Written with its body and paper reservations in one
   -- transaction; marked sent with its deliveries in one transaction after the 250.
   CREATE TABLE outbox (
     id               INTEGER PRIMARY KEY,
@@ -125,8 +125,6 @@ export const MIGRATIONS: readonly string[] = [
     recipient        TEXT NOT NULL,
     recipient_name   TEXT,
     subject          TEXT NOT NULL,
-    html             TEXT NOT NULL,
-    text             TEXT NOT NULL,
     unsubscribe_url  TEXT NOT NULL,
     -- The subscriber's window start before this digest: restored if the message fails.
     window_since     TEXT,
@@ -140,6 +138,15 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX outbox_by_status ON outbox (status, next_attempt_at);
   CREATE INDEX outbox_by_subscriber ON outbox (subscriber_id, status);
   CREATE INDEX outbox_by_sent_at ON outbox (sent_at) WHERE sent_at IS NOT NULL;
+
+  -- The message exactly as it is sent (built once, when queued: a resend is the same bytes),
+  -- and its HTML part for the file outbox. Apart from the state row, so that updating the
+  -- state rewrites a small row, not ~70 KB of message.
+  CREATE TABLE outbox_bodies (
+    outbox_id  INTEGER PRIMARY KEY REFERENCES outbox (id) ON DELETE CASCADE,
+    raw        BLOB NOT NULL,
+    html       TEXT NOT NULL
+  );
 
   -- Papers a queued message carries: reserved, so no other digest selects them meanwhile.
   CREATE TABLE outbox_papers (

@@ -100,8 +100,10 @@ export interface NewOutboxMessage {
   recipient: string;
   recipientName: string | null;
   subject: string;
+  /** The complete RFC 5322 message, as handed to SMTP. */
+  raw: Buffer;
+  /** Its HTML part, for the file outbox's browser view. */
   html: string;
-  text: string;
   unsubscribeUrl: string;
   windowSince: string | null;
   now: string;
@@ -229,16 +231,18 @@ function prepareAll(db: Database.Database) {
           SELECT 1 FROM outbox_papers op JOIN outbox o ON o.id = op.outbox_id
           WHERE op.subscriber_id = @subscriberId AND op.paper_id = p.id AND o.status = 'queued')`),
     insertOutbox: prepare(`
-      INSERT INTO outbox (run_id, subscriber_id, kind, message_id, recipient, recipient_name, subject, html, text,
+      INSERT INTO outbox (run_id, subscriber_id, kind, message_id, recipient, recipient_name, subject,
         unsubscribe_url, window_since, status, next_attempt_at, created_at)
-      VALUES (@runId, @subscriberId, @kind, @messageId, @recipient, @recipientName, @subject, @html, @text,
+      VALUES (@runId, @subscriberId, @kind, @messageId, @recipient, @recipientName, @subject,
         @unsubscribeUrl, @windowSince, 'queued', @now, @now)`),
+    insertOutboxBody: prepare(`INSERT INTO outbox_bodies (outbox_id, raw, html) VALUES (?, ?, ?)`),
     reservePaper: prepare(`INSERT INTO outbox_papers (subscriber_id, paper_id, outbox_id) VALUES (?, ?, ?)`),
     advanceWindow: prepare(`UPDATE subscribers SET last_digest_at = ? WHERE id = ?`),
     dueOutbox: prepare(`
-      SELECT o.* FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id
+      SELECT o.*, b.raw, b.html FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id JOIN outbox_bodies b ON b.outbox_id = o.id
       WHERE o.status = 'queued' AND o.next_attempt_at <= ? AND s.status = 'active'
       ORDER BY o.next_attempt_at, o.id LIMIT ?`),
+    pruneBodies: prepare(`DELETE FROM outbox_bodies WHERE outbox_id IN (SELECT id FROM outbox WHERE status <> 'queued')`),
     nextRetryAt: prepare(`SELECT min(next_attempt_at) AS at FROM outbox WHERE status = 'queued'`),
     markSent: prepare(`UPDATE outbox SET status = 'sent', sent_at = @now, attempts = attempts + 1, last_error = NULL WHERE id = @id AND status = 'queued'`),
     deliverReserved: prepare(`
@@ -257,7 +261,7 @@ function prepareAll(db: Database.Database) {
     subscribersWithQueued: prepare(`SELECT DISTINCT subscriber_id FROM outbox WHERE status = 'queued'`),
     sentSince: prepare(`SELECT count(*) AS n FROM outbox WHERE sent_at >= ?`),
     outboxCounts: prepare(`SELECT status, count(*) AS n FROM outbox GROUP BY status`),
-    outboxById: prepare(`SELECT * FROM outbox WHERE id = ?`),
+    outboxById: prepare(`SELECT o.*, b.raw, b.html FROM outbox o JOIN outbox_bodies b ON b.outbox_id = o.id WHERE o.id = ?`),
     insertRun: prepare(`INSERT INTO runs (trigger, started_at, status) VALUES (?, ?, 'running')`),
     updateRun: prepare(`
       UPDATE runs SET status = @status, finished_at = @finishedAt, ingested = @ingested, due = @due, queued = @queued,
@@ -492,7 +496,9 @@ export class Store {
    * subscriber's next window start, all in the caller's transaction.
    */
   queueMessage(message: NewOutboxMessage, paperIds: readonly number[]): number {
-    const id = Number(this.sql.insertOutbox.run(message).lastInsertRowid);
+    const { raw, html, ...state } = message;
+    const id = Number(this.sql.insertOutbox.run(state).lastInsertRowid);
+    this.sql.insertOutboxBody.run(id, raw, html);
     for (const paperId of paperIds) this.sql.reservePaper.run(message.subscriberId, paperId, id);
     this.sql.advanceWindow.run(message.now, message.subscriberId);
     return id;
@@ -506,6 +512,11 @@ export class Store {
   outboxById(id: number): OutboxRow | undefined {
     const row = this.sql.outboxById.get(id) as Row | undefined;
     return row && toOutbox(row);
+  }
+
+  /** Bodies are needed only while queued; a run drops the rest (~110 KB a digest) at its end. */
+  pruneOutboxBodies(): number {
+    return this.sql.pruneBodies.run().changes;
   }
 
   nextRetryAt(): string | null {

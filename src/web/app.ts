@@ -6,7 +6,7 @@ import { methodNotAllowed } from 'hono/method-not-allowed';
 import { secureHeaders } from 'hono/secure-headers';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Clock } from '../clock.ts';
-import type { Mailer } from '../delivery/mailer.ts';
+import type { NoticeMailer } from '../delivery/mailer.ts';
 import { subscriberLinks } from '../digest/prepare.ts';
 import type { Renderer } from '../digest/render.ts';
 import type { Store } from '../store/store.ts';
@@ -35,7 +35,7 @@ export interface WebDeps {
   taxonomy: Taxonomy;
   renderer: Renderer;
   /** Sends the confirmation and welcome mails directly (transactional, not digests). */
-  mailer: Mailer;
+  mailer: NoticeMailer;
   clock: Clock;
   secret: string;
   /** Base of every link, without a trailing slash. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Mailer, OutgoingMessage } from '../delivery/mailer.ts';
+import type { NoticeMailer, OutgoingMessage } from '../delivery/mailer.ts';
 import { subscriberLinks } from '../digest/prepare.ts';
 import type { RenderedMessage, Renderer } from '../digest/render.ts';
 import type { Subscriber } from '../subscribers/subscriber.ts';
@@ -19,7 +19,7 @@ export interface NoticeLogger {
 }
 
 export interface NoticeOptions {
-  mailer: Mailer;
+  mailer: NoticeMailer;
   renderer: Renderer;
   taxonomy: Taxonomy;
   secret: string;
@@ -65,7 +65,7 @@ export function createNotices(options: NoticeOptions): Notices {
     };
     // The executor runs now: the send starts before the page is answered, and a mailer that
     // throws synchronously becomes a logged rejection like any other failure.
-    new Promise<Awaited<ReturnType<Mailer['send']>>>((resolve) => resolve(options.mailer.send(message))).then(
+    new Promise<Awaited<ReturnType<NoticeMailer['send']>>>((resolve) => resolve(options.mailer.send(message))).then(
       (outcome) => {
         if (outcome.status !== 'sent') options.logger.warn({ ...context, messageId: message.messageId, ...outcome }, `${kind} mail not sent`);
       },

@@ -65,5 +65,8 @@ describe('crash safety', () => {
     const status = runCli(['status', '--json'], settings).json();
     expect(status.runs.map((run: { status: string }) => run.status)).toEqual(['done', 'interrupted']);
     expect(status.outbox).toEqual({ queued: 0, sent: 8, failed: 0 });
+    const after = new Database(settings.PAPERBOY_DB, { readonly: true });
+    expect(after.prepare('SELECT count(*) AS n FROM outbox_bodies').get()).toEqual({ n: 0 });
+    after.close();
   });
 });

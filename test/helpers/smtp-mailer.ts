@@ -1,40 +1,8 @@
-import nodemailer from 'nodemailer';
-import type { Mailer, OutgoingMessage, SendOutcome } from '../../src/delivery/mailer.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import type { Mailer } from '../../src/delivery/mailer.ts';
+import { createSmtpMailer as createProductionSmtpMailer } from '../../src/delivery/smtp-mailer.ts';
 
-/**
- * A small real Mailer for tests: plain SMTP (no TLS, no auth) to a local server, so a test
- * sees the message as it crosses the wire. Not the production adapter.
- */
+/** The production SMTP mailer, pointed at a local test server (plain SMTP, no auth). */
 export function createSmtpMailer(port: number, host = '127.0.0.1'): Mailer {
-  const transport = nodemailer.createTransport({ host, port, secure: false, ignoreTLS: true });
-  return {
-    description: `smtp://${host}:${port}`,
-    async send(message: OutgoingMessage): Promise<SendOutcome> {
-      try {
-        const info = await transport.sendMail({
-          messageId: message.messageId,
-          from: message.from,
-          replyTo: message.replyTo,
-          to: { name: message.to.name ?? '', address: message.to.email },
-          subject: message.subject,
-          html: message.html,
-          text: message.text,
-          date: message.date,
-          list: message.list && {
-            id: message.list.id,
-            unsubscribe: [{ url: message.list.unsubscribeUrl, comment: 'Unsubscribe' }, message.list.unsubscribeMailto],
-          },
-          headers: message.list && { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
-        });
-        return { status: 'sent', response: info.response };
-      } catch (error) {
-        const code = (error as { responseCode?: number }).responseCode ?? null;
-        const response = (error as Error).message;
-        return code !== null && code >= 500 ? { status: 'permanent', code, response } : { status: 'temporary', code, response };
-      }
-    },
-    async close(): Promise<void> {
-      transport.close();
-    },
-  };
+  return createProductionSmtpMailer(loadConfig({ PAPERBOY_SMTP_URL: `smtp://${host}:${port}` }).delivery);
 }

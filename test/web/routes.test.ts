@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fixedClock } from '../../src/clock.ts';
-import type { Mailer, OutgoingMessage, SendOutcome } from '../../src/delivery/mailer.ts';
+import type { NoticeMailer, OutgoingMessage, SendOutcome } from '../../src/delivery/mailer.ts';
 import { createRenderer } from '../../src/digest/render.ts';
 import { Store } from '../../src/store/store.ts';
 import type { SubscriberInput } from '../../src/subscribers/subscriber.ts';
@@ -22,8 +22,7 @@ const taxonomy = loadTaxonomy(join(REPO_ROOT, 'data/topics.yaml'));
 const renderer = await createRenderer({ templatesDir: join(REPO_ROOT, 'templates') });
 
 /** A transport double: records what the pages hand to the mailer, answers as told. */
-class RecordingMailer implements Mailer {
-  readonly description = 'recording';
+class RecordingMailer implements NoticeMailer {
   readonly sent: OutgoingMessage[] = [];
   answer: () => Promise<SendOutcome> = async () => ({ status: 'sent', response: '250 OK' });
 
