@@ -319,8 +319,7 @@ export class Store {
   }
 
   listingByHash(contentHash: string): ListingRow | undefined {
-    const row = this.sql.listingByHash.get(contentHash) as Row | undefined;
-    return row && toListing(row);
+    return getOne(this.sql.listingByHash, toListing, contentHash);
   }
 
   insertListing(listing: NewListing): number {
@@ -353,13 +352,11 @@ export class Store {
   }
 
   paperByKey(key: string): StoredPaper | undefined {
-    const row = this.sql.paperByKey.get(key) as Row | undefined;
-    return row && toPaper(row);
+    return getOne(this.sql.paperByKey, toPaper, key);
   }
 
   paperByTitleKey(titleKey: string): StoredPaper | undefined {
-    const row = this.sql.anyPaperByTitleKey.get(titleKey) as Row | undefined;
-    return row && toPaper(row);
+    return getOne(this.sql.anyPaperByTitleKey, toPaper, titleKey);
   }
 
   insertPaper(fields: PaperFields, now: string): number {
@@ -421,13 +418,11 @@ export class Store {
   }
 
   subscriberByEmail(email: string): Subscriber | undefined {
-    const row = this.sql.subscriberByEmail.get(email) as Row | undefined;
-    return row && toSubscriber(row);
+    return getOne(this.sql.subscriberByEmail, toSubscriber, email);
   }
 
   subscriberById(id: number): Subscriber | undefined {
-    const row = this.sql.subscriberById.get(id) as Row | undefined;
-    return row && toSubscriber(row);
+    return getOne(this.sql.subscriberById, toSubscriber, id);
   }
 
   /** Removes the subscriber and, with them, the record of what they were sent. */
@@ -510,8 +505,7 @@ export class Store {
   }
 
   outboxById(id: number): OutboxRow | undefined {
-    const row = this.sql.outboxById.get(id) as Row | undefined;
-    return row && toOutbox(row);
+    return getOne(this.sql.outboxById, toOutbox, id);
   }
 
   /** Bodies are needed only while queued; a run drops the rest (~110 KB a digest) at its end. */
@@ -640,6 +634,12 @@ function paperParams(fields: PaperFields, now: string) {
     links: JSON.stringify(fields.links),
     now,
   };
+}
+
+/** One row through its mapper, or undefined. */
+function getOne<T>(statement: Database.Statement, map: (row: Row) => T, ...params: unknown[]): T | undefined {
+  const row = statement.get(...params) as Row | undefined;
+  return row && map(row);
 }
 
 /** `first_seen` → `firstSeen`: rows become the camelCase objects the rest of the code reads. */
