@@ -86,6 +86,10 @@ describe('admin API', () => {
     expect(await message(await post('{"bcc": "x@y.org"}'))).toMatch(/bcc/);
     const unknown = await post('{"to": "nobody@example.org"}');
     expect([unknown.status, await unknown.json()]).toEqual([404, { error: 'not_found', message: 'no subscriber nobody@example.org' }]);
+    app.store.acquireLease('delivery', 'elsewhere:1:abcd', new Date().toISOString(), new Date(Date.now() + 60_000).toISOString());
+    const busy = await post('{}');
+    expect(busy.status).toBe(409);
+    expect(await message(busy)).toMatch(/^another run is delivering \(pid 1 on elsewhere, lease until /);
     expect((await fetch(`${url}/admin/subscribers?status=gone`, { headers: auth })).status).toBe(400);
     expect((await fetch(`${url}/admin/subscribers?limit=0`, { headers: auth })).status).toBe(400);
   });
