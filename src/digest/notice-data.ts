@@ -9,6 +9,8 @@ import type { DigestData } from './digest-data.ts';
 export interface ConfirmationData {
   email: string;
   frequency: DigestData['frequency'];
+  /** Weekly digests go out on this day: 0 = Sunday … 6 = Saturday; null for daily. */
+  weekday: number | null;
   /** Names of the topics the person picked. */
   topics: string[];
   confirmUrl: string;
@@ -18,6 +20,7 @@ export interface ConfirmationData {
 export interface WelcomeData {
   email: string;
   frequency: DigestData['frequency'];
+  weekday: number | null;
   /** Names of the topics the subscriber follows. */
   topics: string[];
   links: Pick<DigestData['links'], 'preferences' | 'unsubscribe'>;

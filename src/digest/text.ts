@@ -1,5 +1,5 @@
 import { formatDate, listPhrase, plural } from './format.ts';
-import type { ConfirmationView, DigestView, PaperView, WelcomeView } from './views.ts';
+import { cadence, type ConfirmationView, type DigestView, type PaperView, type WelcomeView } from './views.ts';
 
 /**
  * The text/plain parts: the same content and links as the HTML, wrapped for 80-column
@@ -45,7 +45,7 @@ export function confirmationText(view: ConfirmationView): string {
   return finish([
     'Confirm your Paperboy subscription',
     '',
-    ...wrap(`Someone, hopefully you, asked to send a ${view.frequency} digest of new research papers to ${view.email}${view.topics.length > 0 ? `, on ${listPhrase(view.topics)}` : ''}.`),
+    ...wrap(`Someone, hopefully you, asked to send a ${cadence(view)} of new research papers to ${view.email}${view.topics.length > 0 ? `, on ${listPhrase(view.topics)}` : ''}.`),
     '',
     'To start it, confirm your address here:',
     view.confirmUrl,
@@ -58,7 +58,7 @@ export function welcomeText(view: WelcomeView): string {
   return finish([
     'You are subscribed to Paperboy',
     '',
-    ...wrap(`Your ${view.frequency} digest will come to ${view.email} whenever there are new papers on the topics you follow:`),
+    ...wrap(`Your ${cadence(view)} will come to ${view.email} whenever there are new papers on the topics you follow:`),
     '',
     ...view.topics.map((topic) => `  - ${topic}`),
     '',

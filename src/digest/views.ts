@@ -41,9 +41,21 @@ export interface PaperView {
   abstract: string;
 }
 
-export type ConfirmationView = MessageView & ConfirmationData;
+/** `weekdayName`: `Monday` for a weekly digest, null for a daily one. */
+export type ConfirmationView = MessageView & ConfirmationData & { weekdayName: string | null };
 
-export type WelcomeView = MessageView & WelcomeData;
+export type WelcomeView = MessageView & WelcomeData & { weekdayName: string | null };
+
+const WEEKDAY_NAMES = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+
+function weekdayNameOf(data: { frequency: DigestData['frequency']; weekday: number | null }): string | null {
+  return data.frequency === 'weekly' ? (WEEKDAY_NAMES[data.weekday ?? 1] ?? null) : null;
+}
+
+/** `daily digest`, or `weekly digest (every Monday)`. */
+export function cadence(view: { frequency: DigestData['frequency']; weekdayName: string | null }): string {
+  return view.weekdayName ? `${view.frequency} digest (every ${view.weekdayName})` : `${view.frequency} digest`;
+}
 
 const SHOWN_AUTHORS = 3;
 const SUBJECT_TOPICS = 2;
@@ -88,6 +100,7 @@ export function confirmationView(data: ConfirmationData): ConfirmationView {
     preheader: `One click to start your ${data.frequency} digest${onTopics(topics)}.`,
     email: plainText(data.email),
     topics,
+    weekdayName: weekdayNameOf(data),
   };
 }
 
@@ -99,6 +112,7 @@ export function welcomeView(data: WelcomeData): WelcomeView {
     preheader: `Your ${data.frequency} digest${onTopics(topics)} starts with the next new papers.`,
     email: plainText(data.email),
     topics,
+    weekdayName: weekdayNameOf(data),
   };
 }
 

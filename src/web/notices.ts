@@ -30,7 +30,7 @@ export interface NoticeOptions {
 }
 
 /** Who a notice goes to: a subscriber as stored, or as just signed up. */
-export type Recipient = Pick<Subscriber, 'id' | 'email' | 'name' | 'topics' | 'frequency'>;
+export type Recipient = Pick<Subscriber, 'id' | 'email' | 'name' | 'topics' | 'frequency' | 'weekday'>;
 
 export interface Notices {
   sendConfirmation(recipient: Recipient, now: Date): void;
@@ -80,6 +80,7 @@ export function createNotices(options: NoticeOptions): Notices {
         options.renderer.renderConfirmation({
           email: recipient.email,
           frequency: recipient.frequency,
+          weekday: recipient.weekday,
           topics: topicNames(recipient.topics),
           confirmUrl: `${options.publicUrl}/confirm?token=${token}`,
         }),
@@ -91,6 +92,7 @@ export function createNotices(options: NoticeOptions): Notices {
         options.renderer.renderWelcome({
           email: recipient.email,
           frequency: recipient.frequency,
+          weekday: recipient.weekday,
           topics: topicNames(recipient.topics),
           links: { preferences: links.preferences, unsubscribe: links.unsubscribe },
         }),

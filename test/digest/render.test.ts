@@ -219,7 +219,7 @@ describe('hostile content', () => {
   });
 
   it('never reaches the template engine as a template', () => {
-    const confirmation = renderer.renderConfirmation({ email: '{{email}}', frequency: 'daily', topics: ['{{#each topics}}x{{/each}}'], confirmUrl: 'https://e.com/c' });
+    const confirmation = renderer.renderConfirmation({ email: '{{email}}', frequency: 'daily', weekday: null, topics: ['{{#each topics}}x{{/each}}'], confirmUrl: 'https://e.com/c' });
     expect(confirmation.html).toContain('<strong>{{email}}</strong>');
     expect(confirmation.html).toContain('<li>{{#each topics}}x{{/each}}</li>');
   });
@@ -255,8 +255,10 @@ describe('confirmation and welcome', () => {
 
   it('asks to confirm with a button and a copyable link, and says to ignore it otherwise', () => {
     const confirmUrl = 'https://paperboy.example.com/confirm?token=abc&x=1';
-    const message = renderer.renderConfirmation({ email: 'ada@example.com', frequency: 'weekly', topics, confirmUrl });
+    const message = renderer.renderConfirmation({ email: 'ada@example.com', frequency: 'weekly', weekday: 4, topics, confirmUrl });
     expect(message.subject).toBe('Confirm your Paperboy subscription');
+    expect(message.html).toContain('send a weekly digest (every Thursday) of new research papers');
+    expect(message.text).toContain('weekly digest (every Thursday)');
     expect(message.preheader).toBe('One click to start your weekly digest on Reasoning & Math and Agents & Tool Use.');
     expect(message.html.split(`href="${escape(confirmUrl)}"`)).toHaveLength(3);
     expect(message.html).toContain('<li>Reasoning &amp; Math</li>');
@@ -267,7 +269,7 @@ describe('confirmation and welcome', () => {
 
   it('welcomes with topics, frequency and a way to manage or leave', () => {
     const links = { preferences: 'https://e.com/p?t=1', unsubscribe: 'https://e.com/u?t=1' };
-    const message = renderer.renderWelcome({ email: 'ada@example.com', frequency: 'daily', topics, links });
+    const message = renderer.renderWelcome({ email: 'ada@example.com', frequency: 'daily', weekday: null, topics, links });
     expect(message.subject).toBe('You are subscribed to Paperboy');
     expect(message.html).toContain('Your daily digest will come to <strong>ada@example.com</strong>');
     expect(message.html).toContain('<li>Agents &amp; Tool Use</li>');
