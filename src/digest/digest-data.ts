@@ -1,3 +1,5 @@
+import type { PaperRecord } from '../ingest/records.ts';
+
 /**
  * The plain data one digest is rendered from. Selection produces it; rendering reads it.
  * Every string here is raw (unescaped) text: escaping is the renderer's job.
@@ -23,18 +25,11 @@ export interface DigestSection {
   moreCount: number;
 }
 
-export interface DigestPaper {
+export interface DigestPaper
+  extends Pick<PaperRecord, 'title' | 'abstract' | 'authors' | 'authorCount' | 'organization' | 'publishedOn' | 'upvotes' | 'comments'> {
   id: string;
-  title: string;
   /** Link for the title: arXiv abs page when the id is known, else a Hugging Face papers search. */
   url: string;
-  abstract: string;
-  authors: string[];
-  authorCount: number | null;
-  organization: string | null;
-  publishedOn: string | null;
-  upvotes: number | null;
-  comments: number | null;
 }
 
 export interface DigestLinks {

@@ -1,24 +1,12 @@
 import { createHash } from 'node:crypto';
 import { titleKey } from './identity.ts';
-import type { PaperLinks, PaperRecord } from './records.ts';
+import type { PaperRecord } from './records.ts';
 
 /** The stored description of one paper, whatever listings it came from. */
-export interface PaperFields {
+export interface PaperFields extends Omit<PaperRecord, 'truncated'> {
   /** Public id: the arXiv id when known, else `title-` and a hash of the title key. */
   key: string;
-  arxivId: string | null;
   titleKey: string;
-  title: string;
-  abstract: string;
-  authors: string[];
-  authorCount: number | null;
-  organization: string | null;
-  publishedOn: string | null;
-  upvotes: number | null;
-  comments: number | null;
-  keywords: string[];
-  categories: string[];
-  links: PaperLinks;
 }
 
 export function titleKeyedId(key: string): string {
@@ -26,22 +14,8 @@ export function titleKeyedId(key: string): string {
 }
 
 export function fieldsFromRecord(record: PaperRecord, key = titleKey(record.title)): PaperFields {
-  return {
-    key: record.arxivId ?? titleKeyedId(key),
-    arxivId: record.arxivId,
-    titleKey: key,
-    title: record.title,
-    abstract: record.abstract,
-    authors: record.authors,
-    authorCount: record.authorCount,
-    organization: record.organization,
-    publishedOn: record.publishedOn,
-    upvotes: record.upvotes,
-    comments: record.comments,
-    keywords: record.keywords,
-    categories: record.categories,
-    links: record.links,
-  };
+  const { truncated: _truncated, ...fields } = record;
+  return { ...fields, key: record.arxivId ?? titleKeyedId(key), titleKey: key };
 }
 
 /**
