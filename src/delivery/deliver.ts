@@ -61,7 +61,8 @@ export async function deliverOutbox(deps: DeliverDeps): Promise<DeliveryReport> 
       report.sent++;
     } else {
       failures++;
-      const reason = `${outcome.code ?? ''} ${outcome.response}`.trim();
+      // SMTP replies already start with their code (`550 5.1.1 …`); connection errors name theirs.
+      const reason = outcome.response;
       if (outcome.status === 'permanent' || row.attempts + 1 >= config.maxAttempts) {
         store.markFailed(row.id, reason);
         report.failed++;

@@ -78,6 +78,8 @@ async function realRun(app: App, options: RunOptions, started: Date): Promise<Ru
   const mailer = app.mailer();
   try {
     const ingest = ingestNewListings(app);
+    const expired = store.expirePending(new Date(started.getTime() - config.service.pendingTtlHours * 3_600_000).toISOString());
+    if (expired > 0) logger.info({ expired }, `forgot ${expired} sign-ups never confirmed`);
     run.ingested = ingest.totals.new;
     const filed = app.filePapers();
     const resumed = store.outboxCounts().queued;

@@ -119,6 +119,8 @@ export interface OutboxRow extends Omit<NewOutboxMessage, 'now'> {
   sentAt: string | null;
 }
 
+export type OutboxProblem = Pick<OutboxRow, 'id' | 'recipient' | 'subject' | 'status' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'createdAt'>;
+
 export interface RunRow {
   id: number;
   trigger: RunTrigger;
@@ -261,6 +263,10 @@ function prepareAll(db: Database.Database) {
     subscribersWithQueued: prepare(`SELECT DISTINCT subscriber_id FROM outbox WHERE status = 'queued'`),
     sentSince: prepare(`SELECT count(*) AS n FROM outbox WHERE sent_at >= ?`),
     outboxCounts: prepare(`SELECT status, count(*) AS n FROM outbox GROUP BY status`),
+    outboxProblems: prepare(`
+      SELECT id, recipient, subject, status, attempts, next_attempt_at, last_error, created_at FROM outbox
+      WHERE status = 'failed' OR (status = 'queued' AND attempts > 0)
+      ORDER BY id DESC LIMIT ?`),
     outboxById: prepare(`SELECT o.*, b.raw, b.html FROM outbox o JOIN outbox_bodies b ON b.outbox_id = o.id WHERE o.id = ?`),
     insertRun: prepare(`INSERT INTO runs (trigger, started_at, status) VALUES (?, ?, 'running')`),
     updateRun: prepare(`
@@ -502,6 +508,11 @@ export class Store {
   /** Queued messages whose time has come, for subscribers still active. */
   dueOutbox(now: string, limit: number): OutboxRow[] {
     return (this.sql.dueOutbox.all(now, limit) as Row[]).map(toOutbox);
+  }
+
+  /** The newest messages that failed, or wait for a retry, with their last error. */
+  outboxProblems(limit: number): OutboxProblem[] {
+    return (this.sql.outboxProblems.all(limit) as Row[]).map((row) => camelCase(row) as unknown as OutboxProblem);
   }
 
   outboxById(id: number): OutboxRow | undefined {

@@ -151,6 +151,14 @@ describe('a run against a real SMTP server', () => {
     expect(sink.accepted).toHaveLength(1);
   });
 
+  it('forgets sign-ups never confirmed within PAPERBOY_PENDING_TTL_HOURS', async () => {
+    const stale = app.store.insertSubscriber({ email: 'stale@example.org', name: null, topics: null, frequency: 'daily', weekday: null }, 'pending', new Date(clock.now().getTime() - 49 * 3_600_000).toISOString())!;
+    const fresh = app.store.insertSubscriber({ email: 'fresh@example.org', name: null, topics: null, frequency: 'daily', weekday: null }, 'pending', new Date(clock.now().getTime() - 47 * 3_600_000).toISOString())!;
+    await runDigests(app, { trigger: 'scheduled' });
+    expect(app.store.subscriberById(stale.id)).toBeUndefined();
+    expect(app.store.subscriberById(fresh.id)).toMatchObject({ status: 'pending' });
+  });
+
   it('refuses a second run while one holds the lease', async () => {
     subscribe('ada@example.org');
     const other = openApp({ clock, env: { ...process.env, PAPERBOY_DB: app.config.dbPath, PAPERBOY_LOG_LEVEL: 'silent' } });
@@ -185,6 +193,9 @@ describe('faults', () => {
     expect(deliveredTitles(ids.get('gone@example.org')!)).toEqual([]);
     for (const email of emails.filter((email) => email !== 'gone@example.org')) expect(deliveredTitles(ids.get(email)!)).toHaveLength(20);
     expect(app.store.recentRuns(1)[0]).toMatchObject({ status: 'done', sent: 5, failed: 1 });
+    expect(app.store.outboxProblems(10).map((problem) => [problem.recipient, problem.status, problem.attempts, problem.lastError])).toEqual([
+      ['gone@example.org', 'failed', 1, '550 Mailbox unavailable'],
+    ]);
 
     const again = await runDigests(app, { trigger: 'scheduled' });
     expect(again.due).toBe(0);

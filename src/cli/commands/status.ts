@@ -13,8 +13,17 @@ export function registerStatus(program: Command): void {
     .action((options: CommonOptions & { limit: number }) =>
       runCommand(options, (app) => {
         const runs = app.store.recentRuns(options.limit).map(runJson);
+        const problems = app.store.outboxProblems(10).map((problem) => ({
+          recipient: problem.recipient,
+          status: problem.status === 'queued' ? 'retrying' : 'failed',
+          attempts: problem.attempts,
+          next_attempt_at: problem.status === 'queued' ? problem.nextAttemptAt : null,
+          error: problem.lastError,
+          queued_at: problem.createdAt,
+        }));
         const document = {
           runs,
+          problems,
           outbox: app.store.outboxCounts(),
           subscribers: app.store.subscriberCounts(),
           papers: app.store.counts().papers,
@@ -39,6 +48,9 @@ export function registerStatus(program: Command): void {
             `papers: ${document.papers}; mail goes to ${document.mailer}`,
             document.lease ? `delivery lease held by ${document.lease.holder} until ${document.lease.expiresAt}` : 'no run is delivering now',
             ...runs.filter((run) => run.error).slice(0, 3).map((run) => `run ${run.id}: ${run.error}`),
+            ...(problems.length > 0
+              ? ['', 'recent delivery problems:', ...problems.map((p) => `  ${p.status.padEnd(8)} ${p.recipient} after ${p.attempts} attempt(s): ${p.error ?? ''}${p.next_attempt_at ? ` (next try ${p.next_attempt_at})` : ''}`)]
+              : []),
           ].join('\n'),
         );
         return EXIT_OK;
