@@ -9,6 +9,7 @@ describe('backoff', () => {
   });
 
   it('never waits more than six hours', () => {
-    expect(backoff(40, 2000, () => 0.999999)).toBe(6 * 60 * 60 * 1000);
+    expect(backoff(40, 2000, () => 1)).toBe(6 * 60 * 60 * 1000);
+    expect(backoff(40, 2000, () => 0)).toBe(3 * 60 * 60 * 1000);
   });
 });
