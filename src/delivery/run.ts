@@ -2,7 +2,8 @@ import type { App } from '../app.ts';
 import { addressOf, type DeliveryConfig } from '../config/config.ts';
 import { prepareDigest } from '../digest/prepare.ts';
 import { PaperboyError, oneLine } from '../errors.ts';
-import { ingestInbox, listingFilesIn } from '../ingest/inbox.ts';
+import { ingestInboxOf } from '../ingest/app-ingest.ts';
+import { listingFilesIn } from '../ingest/inbox.ts';
 import type { IngestReport } from '../ingest/ingest.ts';
 import type { RunRow, RunTrigger } from '../store/store.ts';
 import type { Subscriber } from '../subscribers/subscriber.ts';
@@ -77,7 +78,7 @@ async function realRun(app: App, options: RunOptions, started: Date): Promise<Ru
   };
   const mailer = app.mailer();
   try {
-    const ingest = ingestNewListings(app);
+    const ingest = ingestInboxOf(app);
     const expired = store.expirePending(new Date(started.getTime() - config.service.pendingTtlHours * 3_600_000).toISOString());
     if (expired > 0) logger.info({ expired }, `forgot ${expired} sign-ups never confirmed`);
     run.ingested = ingest.totals.new;
@@ -140,13 +141,6 @@ async function realRun(app: App, options: RunOptions, started: Date): Promise<Ru
   } finally {
     lease.release();
   }
-}
-
-function ingestNewListings(app: App): IngestReport {
-  return ingestInbox(app.config.inboxDir, { store: app.store, clock: app.clock, maxListingBytes: app.config.maxListingBytes }, (file) => {
-    if (file.status === 'failed') app.logger.error({ file: file.path }, file.error ?? 'failed');
-    for (const warning of file.warnings) app.logger.warn({ file: file.path, line: warning.line }, warning.message);
-  });
 }
 
 /** Active subscribers owed a digest now (or, with --force, all selected), minus those with mail still queued. */

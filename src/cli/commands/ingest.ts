@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { App } from '../../app.ts';
-import { ingestInbox } from '../../ingest/inbox.ts';
-import { ingestFiles, type FileResult, type IngestReport } from '../../ingest/ingest.ts';
+import { ingestInboxOf, ingestPathsOf } from '../../ingest/app-ingest.ts';
+import type { IngestReport } from '../../ingest/ingest.ts';
 import { EXIT_FAILED, EXIT_OK, emit, type CommonOptions } from '../output.ts';
 import { createProgress } from '../progress.ts';
 import { runCommand } from '../run-command.ts';
@@ -24,31 +24,12 @@ export function registerIngest(program: Command): void {
     );
 }
 
+/** Ingests named files, with a progress bar when a person is watching. */
 export function ingestPaths(app: App, paths: string[]): IngestReport {
   const progress = createProgress(paths.length, 'ingest');
-  const report = ingestFiles(paths, ingestDeps(app), (result) => {
-    progress.tick();
-    logIngestResult(app, result);
-  });
+  const report = ingestPathsOf(app, paths, () => progress.tick());
   progress.stop();
   return report;
-}
-
-export function ingestInboxOf(app: App): IngestReport {
-  app.logger.info({ inbox: app.config.inboxDir }, 'ingesting inbox');
-  return ingestInbox(app.config.inboxDir, ingestDeps(app), (result) => logIngestResult(app, result));
-}
-
-function ingestDeps(app: App) {
-  return { store: app.store, clock: app.clock, maxListingBytes: app.config.maxListingBytes };
-}
-
-export function logIngestResult(app: App, result: FileResult): void {
-  for (const warning of result.warnings) {
-    app.logger.warn({ file: result.path, line: warning.line }, `${result.path}${warning.line ? `:${warning.line}` : ''}: ${warning.message}`);
-  }
-  if (result.status === 'failed') app.logger.error({ file: result.path }, result.error ?? 'failed');
-  else app.logger.debug({ file: result.path, status: result.status, papers: result.papers, new: result.new }, 'listing done');
 }
 
 export function describeIngest(report: IngestReport): string {
