@@ -6,7 +6,7 @@ import { ingestInboxOf } from '../ingest/app-ingest.ts';
 import { listingFilesIn } from '../ingest/inbox.ts';
 import type { IngestReport } from '../ingest/ingest.ts';
 import type { RunRow, RunTrigger } from '../store/store.ts';
-import type { Subscriber } from '../subscribers/subscriber.ts';
+import { parseEmail, type Subscriber } from '../subscribers/subscriber.ts';
 import { deliverOutbox, type DeliveryReport } from './deliver.ts';
 import { isDue } from './due.ts';
 import { acquireDeliveryLease } from './lease.ts';
@@ -149,7 +149,7 @@ function dueSubscribers(app: App, options: RunOptions): Subscriber[] {
   const now = app.clock.now();
   let candidates: Subscriber[];
   if (options.to) {
-    const subscriber = app.store.subscriberByEmail(options.to.trim().toLowerCase());
+    const subscriber = app.store.subscriberByEmail(parseEmail(options.to));
     if (!subscriber) throw new PaperboyError('NOT_FOUND', `no subscriber ${options.to}`);
     if (subscriber.status !== 'active') throw new PaperboyError('SUBSCRIBER_INVALID', `${subscriber.email} is ${subscriber.status}: only active subscribers get mail`);
     candidates = [subscriber];

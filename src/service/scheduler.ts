@@ -1,6 +1,6 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Clock } from '../clock.ts';
-import type { RunTrigger } from '../store/store.ts';
+import type { RunTrigger, Store } from '../store/store.ts';
 import { isPaperboyError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 
@@ -13,7 +13,7 @@ export interface SchedulerDeps {
   clock: Clock;
   logger: Logger;
   /** Kept in SQLite, so a restart knows whether a run was missed. */
-  state: { get(key: string): string | undefined; set(key: string, value: string): void };
+  state: Pick<Store, 'getState' | 'setState'>;
   /** The pipeline: one full run. Throws LEASE_HELD when another process is delivering. */
   run(trigger: RunTrigger): Promise<unknown>;
 }
@@ -50,7 +50,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       const firedAt = deps.clock.now();
       try {
         await deps.run(trigger);
-        deps.state.set(LAST_SCHEDULED_RUN, firedAt.toISOString());
+        deps.state.setState(LAST_SCHEDULED_RUN, firedAt.toISOString());
         return 'ran';
       } catch (error) {
         if (isPaperboyError(error, 'LEASE_HELD')) {
@@ -82,7 +82,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     previousFireTime,
     async start() {
       const previous = previousFireTime(deps.clock.now());
-      const last = deps.state.get(LAST_SCHEDULED_RUN);
+      const last = deps.state.getState(LAST_SCHEDULED_RUN);
       const missed = previous !== null && (last === undefined || Date.parse(last) < previous.getTime());
       if (missed) {
         deps.logger.info({ missedAt: previous.toISOString(), lastRun: last ?? null }, 'a scheduled run was missed while down: catching up once');

@@ -44,7 +44,7 @@ export async function startService(app: App, options: { schedule: boolean; port?
         timeZone: config.timeZone,
         clock,
         logger,
-        state: { get: (key) => store.getState(key), set: (key, value) => store.setState(key, value) },
+        state: store,
         run: (trigger) => run({ trigger }),
       })
     : null;

@@ -20,7 +20,7 @@ afterEach(async () => {
 
 function memoryState(initial: Record<string, string> = {}) {
   const values = new Map(Object.entries(initial));
-  return { get: (key: string) => values.get(key), set: (key: string, value: string) => void values.set(key, value), values };
+  return { getState: (key: string) => values.get(key), setState: (key: string, value: string) => void values.set(key, value), values };
 }
 
 function scheduler(overrides: Partial<SchedulerDeps>) {
@@ -73,7 +73,7 @@ describe('scheduler', () => {
     const app = openApp({ clock: fixedClock('2026-11-23T09:30:00.000Z'), env: { PAPERBOY_DB: join(dir, 'paperboy.db'), PAPERBOY_INBOX: join(dir, 'inbox'), PAPERBOY_OUTBOX_DIR: join(dir, 'outbox'), PAPERBOY_LOG_LEVEL: 'silent' } });
     apps.push(app);
     app.store.setState(LAST_SCHEDULED_RUN, '2026-11-21T07:00:00.000Z');
-    const state = { get: (key: string) => app.store.getState(key), set: (key: string, value: string) => app.store.setState(key, value) };
+    const state = app.store;
     const calls: RunTrigger[] = [];
     const run = async (trigger: RunTrigger) => {
       calls.push(trigger);
