@@ -282,7 +282,6 @@ function prepareAll(db: Database.Database) {
     releaseLease: prepare(`DELETE FROM leases WHERE name = ? AND holder = ?`),
     getState: prepare(`SELECT value FROM state WHERE key = ?`),
     setState: prepare(`INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`),
-    insertDelivery: prepare(`INSERT OR IGNORE INTO deliveries (subscriber_id, paper_id, message_id, delivered_at) VALUES (?, ?, ?, ?)`),
     countPaperListings: prepare(`SELECT count(*) AS n FROM paper_listings`),
   };
 }
@@ -486,10 +485,6 @@ export class Store {
       ...(camelCase(row) as Omit<CandidateRow, 'authors'>),
       authors: JSON.parse(row.authors as string) as string[],
     }));
-  }
-
-  recordDeliveries(subscriberId: number, paperIds: readonly number[], messageId: string, now: string): void {
-    for (const paperId of paperIds) this.sql.insertDelivery.run(subscriberId, paperId, messageId, now);
   }
 
   /**

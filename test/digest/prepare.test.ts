@@ -62,7 +62,9 @@ describe('prepareDigest against a real store', () => {
     const ids = ingestAndFile(DUMP_FILES[0]!);
     const reader = subscribe('reader@example.org', null);
     const other = subscribe('other@example.org', null);
-    store.recordDeliveries(reader.id, ids.slice(0, 15), '<m1@paperboy>', clock.now().toISOString());
+    // Deliveries as markSent records them once a message is accepted.
+    const deliver = store.db.prepare('INSERT INTO deliveries (subscriber_id, paper_id, message_id, delivered_at) VALUES (?, ?, ?, ?)');
+    for (const id of ids.slice(0, 15)) deliver.run(reader.id, id, '<m1@paperboy>', clock.now().toISOString());
     expect(prepareDigest(context, reader, clock.now()).selection.paperIds.sort((a, b) => a - b)).toEqual(ids.slice(15));
     expect(prepareDigest(context, other, clock.now()).selection.paperIds).toHaveLength(20);
   });
