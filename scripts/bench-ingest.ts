@@ -14,11 +14,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fixedClock } from '../src/clock.ts';
-import { ingestFile } from '../src/ingest/ingest.ts';
+import { ingestListing } from '../src/ingest/ingest.ts';
 import { titleKey } from '../src/ingest/identity.ts';
 import { fieldsFromRecord } from '../src/ingest/merge.ts';
 import { parseListing } from '../src/ingest/parse.ts';
-import { Store } from '../src/store/store.ts';
+import { openSqliteStore } from '../src/store/sqlite/store.ts';
+
+const read = (path: string) => ({ origin: path, fetchedAt: now, bytes: readFileSync(path) });
 
 const { values } = parseArgs({
   options: { papers: { type: 'string', default: '120000' }, 'per-file': { type: 'string', default: '600' } },
@@ -71,41 +73,44 @@ try {
   for (const file of files) parsed += parseListing(readFileSync(file), { now }).papers.length;
   const parseSeconds = (performance.now() - start) / 1000;
 
-  const store = new Store(join(workDir, 'bench.db'));
+  const store = openSqliteStore(join(workDir, 'bench.db'));
   const deps = { store, clock: fixedClock(now.toISOString()), maxListingBytes: 1024 ** 3 };
   const rssSamples: string[] = [];
   start = performance.now();
   let stored = 0;
-  files.forEach((file, index) => {
-    stored += ingestFile(file, deps).papers;
+  for (const [index, file] of files.entries()) {
+    stored += (await ingestListing(read(file), deps)).papers;
     if ((index + 1) % Math.ceil(files.length / 4) === 0 || index === files.length - 1) {
       rssSamples.push(`${Math.round(((index + 1) / files.length) * 100)}%: ${rssMb().toFixed(0)} MB`);
     }
-  });
+  }
   const storeSeconds = (performance.now() - start) / 1000;
-  const storedPapers = store.counts().papers;
-  store.close();
+  const storedPapers = (await store.countPapers()).papers;
+  await store.close();
 
   // Baseline: the same inserts, one autocommit transaction per statement (no batching per file).
-  const baselineStore = new Store(join(workDir, 'baseline.db'));
+  const baselineStore = openSqliteStore(join(workDir, 'baseline.db'));
   const baselineRecords = parseListing(readFileSync(files[0]!), { now }).papers.slice(0, 300);
   start = performance.now();
   for (const record of baselineRecords) {
-    if (!baselineStore.findPaperFor(record.arxivId, titleKey(record.title))) baselineStore.insertPaper(fieldsFromRecord(record), now.toISOString());
+    const key = titleKey(record.title);
+    if ((await baselineStore.papersMatching({ arxivIds: [], titleKeys: [key] })).length === 0) {
+      await baselineStore.saveListingPapers(0, { inserts: [fieldsFromRecord(record, key)], updates: [], touches: [], links: [] }, now.toISOString());
+    }
   }
   const baselineRate = baselineRecords.length / ((performance.now() - start) / 1000);
-  baselineStore.close();
+  await baselineStore.close();
 
   // The I/O share: the same ingest with the database on tmpfs (memory), where the disk costs nothing.
   let tmpfsRate: number | null = null;
   if (existsSync('/dev/shm')) {
     const shmDir = mkdtempSync('/dev/shm/paperboy-bench-');
-    const shmStore = new Store(join(shmDir, 'bench.db'));
+    const shmStore = openSqliteStore(join(shmDir, 'bench.db'));
     start = performance.now();
     let shmStored = 0;
-    for (const file of files) shmStored += ingestFile(file, { ...deps, store: shmStore }).papers;
+    for (const file of files) shmStored += (await ingestListing(read(file), { ...deps, store: shmStore })).papers;
     tmpfsRate = shmStored / ((performance.now() - start) / 1000);
-    shmStore.close();
+    await shmStore.close();
     rmSync(shmDir, { recursive: true, force: true });
   }
 

@@ -38,13 +38,15 @@ import { deliverOutbox } from '../src/delivery/deliver.ts';
 import { mailOptions } from '../src/delivery/mail-options.ts';
 import type { Mailer, OutgoingMessage } from '../src/delivery/mailer.ts';
 import { outboxMessage } from '../src/delivery/queue.ts';
-import { senderOf } from '../src/delivery/run.ts';
+import { senderOf } from '../src/pipeline/run.ts';
 import { createSmtpMailer, sendRawWith, sendWith } from '../src/delivery/smtp-mailer.ts';
 import { createRenderer } from '../src/digest/render.ts';
 import { titleKey } from '../src/ingest/identity.ts';
-import { ingestFile } from '../src/ingest/ingest.ts';
+import { ingestSources } from '../src/ingest/ingest.ts';
+import { pathsSource } from '../src/sources/files.ts';
 import { createLogger } from '../src/log.ts';
-import { Store } from '../src/store/store.ts';
+import type { Store } from '../src/store/port.ts';
+import { openSqliteStore } from '../src/store/sqlite/store.ts';
 import { sampleDigest, samplePapers } from '../test/helpers/sample-digest.ts';
 import { SAMPLE_LISTINGS_DIR } from '../test/helpers/sample-papers.ts';
 import type { SinkCounters } from './smtp-sink-server.ts';
@@ -160,11 +162,15 @@ async function wireSizes(digests: readonly RenderedDigest[], delivery: DeliveryC
  */
 async function queueOutbox(dir: string, count: number, digests: readonly RenderedDigest[], delivery: DeliveryConfig): Promise<{ store: Store; seconds: number }> {
   mkdirSync(dir);
-  const store = new Store(join(dir, 'bench.db'));
-  for (const name of readdirSync(SAMPLE_LISTINGS_DIR).filter((file) => file.endsWith('.txt')).sort()) {
-    ingestFile(join(SAMPLE_LISTINGS_DIR, name), { store, clock: systemClock, maxListingBytes: 20 * 1024 ** 2 });
+  const store = openSqliteStore(join(dir, 'bench.db'));
+  const dumps = readdirSync(SAMPLE_LISTINGS_DIR).filter((file) => file.endsWith('.txt')).sort();
+  await ingestSources([pathsSource(dumps.map((name) => join(SAMPLE_LISTINGS_DIR, name)))], { store, clock: systemClock, maxListingBytes: 20 * 1024 ** 2 });
+  const paperIds: number[][] = [];
+  for (const digest of digests) {
+    const ids: number[] = [];
+    for (const title of digest.paperTitles) ids.push((await store.paperByTitleKey(titleKey(title)))!.id);
+    paperIds.push(ids);
   }
-  const paperIds = digests.map((digest) => digest.paperTitles.map((title) => store.paperByTitleKey(titleKey(title))!.id));
   const sender = senderOf(delivery);
   const started = performance.now();
   for (let from = 0; from < count; from += QUEUE_BATCH) {
@@ -174,12 +180,12 @@ async function queueOutbox(dir: string, count: number, digests: readonly Rendere
     for (let index = from; index < Math.min(from + QUEUE_BATCH, count); index++) {
       const digest = digests[index % digests.length]!;
       const recipient = { email: `reader${index}@example.com`, name: index % 3 === 0 ? null : `Reader ${index}` };
-      const subscriber = store.insertSubscriber({ ...recipient, topics: null, frequency: 'daily', weekday: null }, 'active', now.toISOString())!;
+      const subscriber = (await store.insertSubscriber({ ...recipient, topics: null, frequency: 'daily', weekday: null }, 'active', now.toISOString()))!;
       const rendered = { subject: digest.subject, preheader: '', html: digest.html, text: digest.text };
       batch.push({ message: await outboxMessage(rendered, subscriber, `https://paperboy.example.com/unsubscribe?token=bench${index}`, sender, now), papers: paperIds[index % digests.length]! });
     }
-    store.transaction(() => {
-      for (const { message, papers } of batch) store.queueMessage({ ...message, runId: null, kind: 'digest', windowSince: null }, papers);
+    await store.withTransaction(async (tx) => {
+      for (const { message, papers } of batch) await tx.queueMessage({ ...message, runId: null, kind: 'digest', windowSince: null }, papers);
     });
   }
   return { store, seconds: (performance.now() - started) / 1000 };
@@ -365,7 +371,7 @@ async function main(workDir: string, children: Set<ChildProcess>): Promise<void>
   const paperboy = await measure(sink, `Paperboy (pool ${pool}, quoted-printable)`, pool, () => deliverAll(queued.store, createSmtpMailer(delivery), delivery, pool));
   clearInterval(sampler);
   const peakRss = process.resourceUsage().maxRSS * 1024;
-  queued.store.close();
+  await queued.store.close();
   rmSync(join(workDir, 'main'), { recursive: true, force: true });
 
   // Each smaller run gets a fresh outbox of its own; only its delivery is timed.
@@ -374,7 +380,7 @@ async function main(workDir: string, children: Set<ChildProcess>): Promise<void>
     try {
       return await measure(sink, label, poolSize, () => deliverAll(store, mailer(), delivery, poolSize));
     } finally {
-      store.close();
+      await store.close();
       rmSync(join(workDir, name), { recursive: true, force: true });
     }
   };

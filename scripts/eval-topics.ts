@@ -20,7 +20,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { titleKey } from '../src/ingest/identity.ts';
 import { parseListing } from '../src/ingest/parse.ts';
-import { createClassifier, type ClassifiableText } from '../src/topics/classify.ts';
+import type { ClassifiableText } from '../src/model/paper.ts';
+import { createClassifier} from '../src/topics/classify.ts';
 import { loadTaxonomy, type Taxonomy } from '../src/topics/taxonomy.ts';
 
 interface Label {

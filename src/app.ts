@@ -3,6 +3,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { systemClock, type Clock } from './clock.ts';
 import type { DigestContext } from './digest/prepare.ts';
+import type { PipelineDeps } from './pipeline/run.ts';
+import { inboxSource } from './sources/files.ts';
+import type { ListingSource } from './sources/port.ts';
 import { createRenderer, type Renderer } from './digest/render.ts';
 import { createFileMailer } from './delivery/file-mailer.ts';
 import type { Mailer } from './delivery/mailer.ts';
@@ -10,14 +13,16 @@ import { createSmtpMailer } from './delivery/smtp-mailer.ts';
 import { PaperboyError } from './errors.ts';
 import { loadConfig, type Config } from './config/config.ts';
 import { createLogger, type Logger } from './log.ts';
-import { Store } from './store/store.ts';
+import type { Store } from './store/port.ts';
+import { openSqliteStore } from './store/sqlite/store.ts';
 import { createClassifier, type Classifier } from './topics/classify.ts';
 import { filePendingPapers } from './topics/file-papers.ts';
 import { loadTaxonomy, type Taxonomy } from './topics/taxonomy.ts';
 
 /**
- * The composition root: the one place that wires config, store, clock and logger.
- * The CLI, the server and the scheduler all get their parts from here.
+ * The composition root: the one place that reads config and picks the adapters (the store,
+ * the mailer, the listing sources, the clock). The CLI, the server and the scheduler all get
+ * their parts from here; no stage imports an adapter.
  */
 export interface App {
   config: Config;
@@ -27,7 +32,11 @@ export interface App {
   /** The taxonomy and its compiled classifier, loaded on first use (a broken file fails here). */
   topics(): { taxonomy: Taxonomy; classify: Classifier };
   /** Files every paper that is new, changed, or filed by an older taxonomy version. */
-  filePapers(): number;
+  filePapers(): Promise<number>;
+  /** The sources a run ingests: the inbox folder. */
+  sources(): ListingSource[];
+  /** The pipeline's ports and settings, for `runDigests`. */
+  pipeline(): PipelineDeps;
   /** PAPERBOY_SECRET, or (embedded default) one generated once and kept beside the database. */
   secret(): string;
   /** The MJML templates, compiled once per process on first use. */
@@ -47,7 +56,7 @@ export interface AppOptions {
 export function openApp(options: AppOptions = {}): App {
   const config = loadConfig(options.env);
   const logger = createLogger(config.logLevel, options.verbose);
-  const store = new Store(config.dbPath);
+  const store = openSqliteStore(config.dbPath);
   let topics: { taxonomy: Taxonomy; classify: Classifier } | undefined;
   let secret: string | undefined;
   let renderer: Promise<Renderer> | undefined;
@@ -64,12 +73,29 @@ export function openApp(options: AppOptions = {}): App {
       }
       return topics;
     },
-    filePapers: () => {
+    filePapers: async () => {
       const { taxonomy, classify } = app.topics();
-      const filed = filePendingPapers(store, classify, taxonomy.version);
+      const filed = await filePendingPapers(store, classify, taxonomy.version);
       if (filed > 0) logger.info({ filed, taxonomyVersion: taxonomy.version }, `filed ${filed} papers by topic`);
       return filed;
     },
+    sources: () => [inboxSource(config.inboxDir)],
+    pipeline: () => ({
+      store,
+      clock: app.clock,
+      logger,
+      mailer: app.mailer(),
+      sources: app.sources(),
+      filePapers: app.filePapers,
+      digests: async () => ({ context: app.digestContext(), renderer: await app.renderer() }),
+      config: {
+        maxListingBytes: config.maxListingBytes,
+        timeZone: config.timeZone,
+        sendEmpty: config.digest.sendEmpty,
+        pendingTtlHours: config.service.pendingTtlHours,
+        delivery: config.delivery,
+      },
+    }),
     secret: () => (secret ??= config.secret ?? embeddedSecret(config)),
     renderer: () => (renderer ??= createRenderer({ templatesDir: config.templatesDir })),
     digestContext: () => ({
@@ -82,7 +108,7 @@ export function openApp(options: AppOptions = {}): App {
     mailer: () => (mailer ??= config.delivery.smtpUrl ? createSmtpMailer(config.delivery) : createFileMailer(config.delivery.outboxDir)),
     close: async () => {
       await mailer?.close();
-      store.close();
+      await store.close();
     },
   };
   return app;

@@ -1,5 +1,6 @@
-import type { RunRow } from './store/store.ts';
-import { WEEKDAYS, type Subscriber } from './subscribers/subscriber.ts';
+import type { RunRow } from './model/run.ts';
+import type { Subscriber } from './model/subscriber.ts';
+import { WEEKDAYS } from './subscribers/subscriber.ts';
 
 /** The JSON shapes of runs and subscribers, shared by `--json` output and the admin API. */
 

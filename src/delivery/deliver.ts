@@ -1,26 +1,30 @@
 import type { Clock } from '../clock.ts';
 import { addressOf, type DeliveryConfig } from '../config/config.ts';
 import type { Logger } from '../log.ts';
-import type { OutboxRow, Store } from '../store/store.ts';
-import type { Mailer, RawMessage, SendOutcome } from './mailer.ts';
+import type { ClaimedMessage } from '../model/outbox.ts';
+import type { OutboxRepository } from '../store/port.ts';
+import type { Mailer, RawMessage } from './mailer.ts';
+import { decideTransition, pauseReason } from './transition.ts';
+import { describeWorker, isDeadLocalWorker, workerName } from './worker.ts';
 
-export type DeliveryStore = Pick<
-  Store,
-  'dueOutbox' | 'nextRetryAt' | 'markSent' | 'markRetry' | 'markFailed' | 'recordHardBounce' | 'sentSince' | 'outboxCounts'
->;
+export type DeliveryStore = Pick<OutboxRepository, 'claimHolders' | 'claimDue' | 'extendClaims' | 'releaseClaims' | 'settle' | 'nextRetryAt' | 'sentSince' | 'outboxCounts'>;
 
 export interface DeliverDeps {
   store: DeliveryStore;
   mailer: Mailer;
   clock: Clock;
-  config: Pick<DeliveryConfig, 'from' | 'poolSize' | 'hourlyCap' | 'maxAttempts' | 'retryBaseMs' | 'retryWaitMs' | 'bounceLimit' | 'pauseErrorRate' | 'pauseMinAttempts'>;
+  config: Pick<
+    DeliveryConfig,
+    'from' | 'poolSize' | 'hourlyCap' | 'maxAttempts' | 'retryBaseMs' | 'retryWaitMs' | 'bounceLimit' | 'pauseErrorRate' | 'pauseMinAttempts' | 'leaseSeconds'
+  >;
   logger: Logger;
+  /** Names this worker's claims; one is made up when absent. */
+  worker?: string;
   /** Called after every message: renews the run's lease. */
-  heartbeat?: () => void;
+  heartbeat?: () => Promise<void>;
   /** Asked before taking each message: true once a shutdown began. */
   stopping?: () => boolean;
   random?: () => number;
-  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface DeliveryReport {
@@ -36,89 +40,105 @@ export interface DeliveryReport {
   pauseReason: string | null;
 }
 
-const MAX_BACKOFF_MS = 6 * 60 * 60 * 1000;
 const HOUR_MS = 60 * 60 * 1000;
 
 /**
- * Hands queued messages to the mailer, at most `poolSize` in flight. A message is marked
- * sent (and its papers delivered) only after the server accepted it; temporary failures
- * retry with exponential backoff and jitter; permanent ones fail and count a hard bounce.
- * If the failure rate passes the threshold, delivery pauses instead of burning the list.
+ * A delivery worker: claims batches of due outbox messages, hands them to the mailer with at
+ * most `poolSize` in flight, and settles each with the transition `decideTransition` picks.
+ * Only the claim holder may settle a message, so workers in several processes share one
+ * outbox and each message is sent by one of them. A message is marked sent (and its papers
+ * delivered) only after the server accepted it. If the failure rate passes the threshold,
+ * delivery pauses instead of burning through the list.
  */
 export async function deliverOutbox(deps: DeliverDeps): Promise<DeliveryReport> {
   const { store, config, clock, logger } = deps;
+  const worker = deps.worker ?? workerName();
   const random = deps.random ?? Math.random;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const claimMs = config.leaseSeconds * 1000;
   const report: DeliveryReport = { sent: 0, failed: 0, retried: 0, deferred: 0, bounced: 0, paused: false, pauseReason: null };
-  let attempted = 0;
-  let failures = 0;
+  const tally = { attempted: 0, failures: 0 };
+  let claimsRenewedAt = clock.now().getTime();
+  const halted = () => report.paused || (deps.stopping?.() ?? false);
 
-  const handle = (row: OutboxRow, outcome: SendOutcome) => {
+  const deliverOne = async (message: ClaimedMessage) => {
+    const outcome = await deps.mailer.sendRaw(rawMessage(message, config.from));
     const now = clock.now();
-    attempted++;
-    if (outcome.status === 'sent') {
-      store.markSent(row.id, row.messageId, now.toISOString());
-      report.sent++;
-    } else {
-      failures++;
-      // SMTP replies already start with their code (`550 5.1.1 …`); connection errors name theirs.
-      const reason = outcome.response;
-      if (outcome.status === 'permanent' || row.attempts + 1 >= config.maxAttempts) {
-        store.markFailed(row.id, reason);
-        report.failed++;
-        if (outcome.status === 'permanent' && store.recordHardBounce(row.subscriberId, config.bounceLimit) === 'bounced') report.bounced++;
-        logger.warn({ to: row.recipient, messageId: row.messageId, attempts: row.attempts + 1, reason }, `delivery to ${row.recipient} failed: ${reason}`);
-      } else {
-        const delay = backoff(row.attempts + 1, config.retryBaseMs, random);
-        store.markRetry(row.id, new Date(now.getTime() + delay).toISOString(), reason);
+    const transition = decideTransition(message, outcome, config, now, random);
+    if (!(await store.settle(message, worker, transition, now.toISOString()))) {
+      logger.warn({ to: message.recipient, messageId: message.messageId, worker }, `the claim on the message to ${message.recipient} was lost before it settled`);
+    }
+    tally.attempted++;
+    if (transition.status !== 'sent') tally.failures++;
+    switch (transition.status) {
+      case 'sent':
+        report.sent++;
+        break;
+      case 'queued':
         report.retried++;
-        logger.info({ to: row.recipient, attempt: row.attempts + 1, retryInMs: delay, reason }, `will retry ${row.recipient}`);
-      }
+        logger.info({ to: message.recipient, attempt: transition.attempts, nextAttemptAt: transition.nextAttemptAt, reason: transition.error }, `will retry ${message.recipient}`);
+        break;
+      case 'failed':
+        report.failed++;
+        if (transition.bounceSubscriber) report.bounced++;
+        logger.warn({ to: message.recipient, messageId: message.messageId, attempts: transition.attempts, reason: transition.error }, `delivery to ${message.recipient} failed: ${transition.error}`);
+        break;
     }
-    if (!report.paused && attempted >= config.pauseMinAttempts && failures / attempted > config.pauseErrorRate) {
+    const reason = report.paused ? null : pauseReason(tally, config);
+    if (reason) {
       report.paused = true;
-      report.pauseReason = `${failures} of ${attempted} attempts failed (over ${Math.round(config.pauseErrorRate * 100)}%): delivery paused`;
-      logger.error({ failures, attempted }, report.pauseReason);
+      report.pauseReason = reason;
+      logger.error(tally, reason);
     }
-    deps.heartbeat?.();
+    // A claim outlives a slow batch only if renewed: a third of its time is the margin.
+    if (now.getTime() - claimsRenewedAt > claimMs / 3) {
+      claimsRenewedAt = now.getTime();
+      await store.extendClaims(worker, new Date(now.getTime() + claimMs).toISOString());
+    }
+    await deps.heartbeat?.();
   };
 
-  for (;;) {
-    if (report.paused || deps.stopping?.()) break;
-    const now = clock.now();
-    let budget = Number.POSITIVE_INFINITY;
-    if (config.hourlyCap > 0) {
-      budget = config.hourlyCap - store.sentSince(new Date(now.getTime() - HOUR_MS).toISOString());
-      if (budget <= 0) {
-        logger.warn({ hourlyCap: config.hourlyCap }, 'hourly cap reached: the rest waits for the next run');
-        break;
-      }
-    }
-    const batch = store.dueOutbox(now.toISOString(), Math.min(budget, config.poolSize * 8));
-    if (batch.length === 0) {
-      const next = store.nextRetryAt();
-      const wait = next ? Date.parse(next) - now.getTime() : Number.POSITIVE_INFINITY;
-      if (wait > config.retryWaitMs) break;
-      await sleep(Math.max(wait, 0));
-      continue;
-    }
-    await inParallel(batch, config.poolSize, async (row) => {
-      if (report.paused || deps.stopping?.()) return;
-      handle(row, await deps.mailer.sendRaw(rawMessage(row, deps.config.from)));
-    });
+  // Claims of a worker on this host that died (kill -9) need not wait for their expiry.
+  for (const holder of await store.claimHolders()) {
+    if (!isDeadLocalWorker(holder)) continue;
+    const released = await store.releaseClaims(holder);
+    logger.warn({ holder, released }, `took back ${released} messages claimed by ${describeWorker(holder)}, which is gone`);
   }
-  report.deferred = store.outboxCounts().queued;
+
+  try {
+    for (;;) {
+      if (halted()) break;
+      const now = clock.now();
+      let budget = Number.POSITIVE_INFINITY;
+      if (config.hourlyCap > 0) {
+        budget = config.hourlyCap - (await store.sentSince(new Date(now.getTime() - HOUR_MS).toISOString()));
+        if (budget <= 0) {
+          logger.warn({ hourlyCap: config.hourlyCap }, 'hourly cap reached: the rest waits for the next run');
+          break;
+        }
+      }
+      claimsRenewedAt = now.getTime();
+      const batch = await store.claimDue(worker, Math.min(budget, config.poolSize * 8), now.toISOString(), new Date(now.getTime() + claimMs).toISOString());
+      if (batch.length === 0) {
+        const next = await store.nextRetryAt();
+        const wait = next ? Date.parse(next) - now.getTime() : Number.POSITIVE_INFINITY;
+        if (wait > config.retryWaitMs) break;
+        await clock.sleep(Math.max(wait, 0));
+        continue;
+      }
+      await inParallel(batch, config.poolSize, async (message) => {
+        if (!halted()) await deliverOne(message);
+      });
+    }
+  } finally {
+    // What a pause or a shutdown left unsent goes back to the outbox for any worker.
+    await store.releaseClaims(worker);
+  }
+  report.deferred = (await store.outboxCounts()).queued;
   return report;
 }
 
-/** Exponential backoff with "equal jitter": half the delay fixed, half random, capped. */
-export function backoff(attempt: number, baseMs: number, random: () => number): number {
-  const ceiling = Math.min(MAX_BACKOFF_MS, baseMs * 2 ** (attempt - 1));
-  return Math.round(ceiling / 2 + random() * (ceiling / 2));
-}
-
-function rawMessage(row: OutboxRow, from: string): RawMessage {
-  return { messageId: row.messageId, envelope: { from: addressOf(from), to: row.recipient }, raw: row.raw, html: row.html };
+function rawMessage(message: ClaimedMessage, from: string): RawMessage {
+  return { messageId: message.messageId, envelope: { from: addressOf(from), to: message.recipient }, raw: message.raw, html: message.html };
 }
 
 async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Subscriber } from '../subscribers/subscriber.ts';
+import type { Subscriber } from '../model/subscriber.ts';
 
 /**
  * Whether a subscriber is owed a digest at `now`, in the operator's time zone. Pure: the

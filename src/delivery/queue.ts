@@ -3,11 +3,12 @@ import type { Clock } from '../clock.ts';
 import type { DigestPaper } from '../digest/digest-data.ts';
 import { prepareDigest, type DigestContext } from '../digest/prepare.ts';
 import type { RenderedMessage, Renderer } from '../digest/render.ts';
-import type { NewOutboxMessage, Store } from '../store/store.ts';
-import type { Subscriber } from '../subscribers/subscriber.ts';
+import type { NewOutboxMessage } from '../model/outbox.ts';
+import type { Subscriber } from '../model/subscriber.ts';
+import type { OutboxRepository } from '../store/port.ts';
 import { buildRawMessage } from './mail-options.ts';
 
-export type QueueStore = Pick<Store, 'transaction' | 'queueMessage'>;
+export type QueueStore = Pick<OutboxRepository, 'queueMessage'>;
 
 /** Who digests come from: the From/Reply-To, the list's id and its unsubscribe mailbox. */
 export interface Sender {
@@ -38,24 +39,22 @@ export interface QueueOutcome {
 
 /**
  * Renders each due subscriber's digest and queues it: the message, the reservation of its
- * papers and the subscriber's next window start are one transaction per subscriber, so a
- * crash leaves either a whole queued message or none.
+ * papers and the subscriber's next window start are one store call (atomic) per subscriber,
+ * so a crash leaves either a whole queued message or none.
  */
 export async function queueDigests(subscribers: readonly Subscriber[], deps: QueueDeps): Promise<QueueOutcome> {
   const outcome: QueueOutcome = { queued: 0, nothingNew: 0, papers: 0 };
   const paperCache = new Map<number, DigestPaper>();
   for (const subscriber of subscribers) {
     const now = deps.clock.now();
-    const digest = prepareDigest(deps.context, subscriber, now, paperCache);
+    const digest = await prepareDigest(deps.context, subscriber, now, paperCache);
     const paperIds = digest.selection.paperIds;
     if (paperIds.length === 0) {
       outcome.nothingNew++;
       if (!deps.sendEmpty) continue;
     }
     const message = await outboxMessage(deps.renderer.renderDigest(digest.data), subscriber, digest.data.links.unsubscribe, deps.sender, now);
-    deps.store.transaction(() =>
-      deps.store.queueMessage({ ...message, runId: deps.runId, kind: paperIds.length === 0 ? 'empty' : 'digest', windowSince: subscriber.lastDigestAt }, paperIds),
-    );
+    await deps.store.queueMessage({ ...message, runId: deps.runId, kind: paperIds.length === 0 ? 'empty' : 'digest', windowSince: subscriber.lastDigestAt }, paperIds);
     outcome.queued++;
     outcome.papers += paperIds.length;
   }

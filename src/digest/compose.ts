@@ -1,4 +1,4 @@
-import type { Subscriber } from '../subscribers/subscriber.ts';
+import type { Subscriber } from '../model/subscriber.ts';
 import type { DigestData, DigestLinks, DigestPaper } from './digest-data.ts';
 import type { SelectedPaper, Selection } from './select.ts';
 

@@ -1,4 +1,4 @@
-import type { PaperRecord } from '../ingest/records.ts';
+import type { PaperRecord } from '../model/paper.ts';
 
 /**
  * The plain data one digest is rendered from. Selection produces it; rendering reads it.

@@ -1,5 +1,5 @@
-import type { Store } from '../store/store.ts';
-import type { Subscriber } from '../subscribers/subscriber.ts';
+import type { Subscriber } from '../model/subscriber.ts';
+import type { OutboxRepository } from '../store/port.ts';
 import type { Taxonomy } from '../topics/taxonomy.ts';
 import { signToken } from '../tokens.ts';
 import { composeDigest } from './compose.ts';
@@ -7,7 +7,7 @@ import type { DigestData, DigestLinks, DigestPaper } from './digest-data.ts';
 import { selectDigest, type Selection } from './select.ts';
 
 export interface DigestContext {
-  store: Pick<Store, 'digestCandidates'>;
+  store: Pick<OutboxRepository, 'digestCandidates'>;
   taxonomy: Taxonomy;
   publicUrl: string;
   secret: string;
@@ -28,10 +28,10 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * digest (a new subscriber: within the backfill window) and never delivered to them.
  * Reads only; nothing is recorded.
  */
-export function prepareDigest(context: DigestContext, subscriber: Subscriber, now: Date, paperCache?: Map<number, DigestPaper>): PreparedDigest {
+export async function prepareDigest(context: DigestContext, subscriber: Subscriber, now: Date, paperCache?: Map<number, DigestPaper>): Promise<PreparedDigest> {
   const since = subscriber.lastDigestAt ?? new Date(now.getTime() - context.rules.backfillDays * DAY_MS).toISOString();
   const topicOrder = context.taxonomy.topics.map((topic) => topic.id);
-  const selection = selectDigest(context.store.digestCandidates(subscriber.id, since), {
+  const selection = selectDigest(await context.store.digestCandidates(subscriber.id, since), {
     topics: subscriber.topics,
     topicOrder,
     maxPerTopic: context.rules.maxPerTopic,

@@ -1,4 +1,4 @@
-import type { CandidateRow } from '../store/store.ts';
+import type { CandidateRow } from '../model/paper.ts';
 
 /**
  * Selection: which papers go into one subscriber's next digest. A pure function over the

@@ -1,13 +1,6 @@
 import { createHash } from 'node:crypto';
 import { titleKey } from './identity.ts';
-import type { PaperRecord } from './records.ts';
-
-/** The stored description of one paper, whatever listings it came from. */
-export interface PaperFields extends Omit<PaperRecord, 'truncated'> {
-  /** Public id: the arXiv id when known, else `title-` and a hash of the title key. */
-  key: string;
-  titleKey: string;
-}
+import type { PaperFields, PaperRecord } from '../model/paper.ts';
 
 export function titleKeyedId(key: string): string {
   return `title-${createHash('sha1').update(key).digest('hex').slice(0, 10)}`;

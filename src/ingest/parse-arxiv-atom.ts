@@ -2,7 +2,9 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { PaperboyError } from '../errors.ts';
 import { dayOf } from './dates.ts';
 import { arxivIdFromUrl } from './identity.ts';
-import { emptyRecord, type PaperRecord, type ParsedListing, type ParseWarning } from './records.ts';
+import type { ParsedListing, ParseWarning } from '../model/listing.ts';
+import type { PaperRecord } from '../model/paper.ts';
+import { emptyRecord } from './records.ts';
 import { repairMojibake, tidyAbstract, unwrap } from './text.ts';
 
 /** arXiv API Atom feed (FORMATS.md §3), read with a real XML parser. */

@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { PaperboyError } from '../errors.ts';
 import { dayOf } from './dates.ts';
 import { normalizeArxivId } from './identity.ts';
-import { emptyRecord, type PaperRecord, type ParsedListing, type ParseWarning } from './records.ts';
+import type { ParsedListing, ParseWarning } from '../model/listing.ts';
+import type { PaperRecord } from '../model/paper.ts';
+import { emptyRecord } from './records.ts';
 import { tidyAbstract, unwrap } from './text.ts';
 
 /** Hugging Face `/api/daily_papers` (FORMATS.md §2). Older responses lack the newer fields. */

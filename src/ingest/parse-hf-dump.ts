@@ -1,5 +1,7 @@
 import { isoDay, latestDayNotAfter, monthIndex } from './dates.ts';
-import { emptyRecord, type PaperRecord, type ParsedListing, type ParseWarning } from './records.ts';
+import type { ParsedListing, ParseWarning } from '../model/listing.ts';
+import type { PaperRecord } from '../model/paper.ts';
+import { emptyRecord } from './records.ts';
 import { tidyAbstract, unwrap } from './text.ts';
 
 /**

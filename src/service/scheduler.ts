@@ -1,6 +1,7 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Clock } from '../clock.ts';
-import type { RunTrigger, Store } from '../store/store.ts';
+import type { RunTrigger } from '../model/run.ts';
+import type { StateRepository } from '../store/port.ts';
 import { isPaperboyError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 
@@ -12,8 +13,8 @@ export interface SchedulerDeps {
   timeZone: string;
   clock: Clock;
   logger: Logger;
-  /** Kept in SQLite, so a restart knows whether a run was missed. */
-  state: Pick<Store, 'getState' | 'setState'>;
+  /** Kept in the store, so a restart knows whether a run was missed. */
+  state: Pick<StateRepository, 'getState' | 'setState'>;
   /** The pipeline: one full run. Throws LEASE_HELD when another process is delivering. */
   run(trigger: RunTrigger): Promise<unknown>;
 }
@@ -50,7 +51,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       const firedAt = deps.clock.now();
       try {
         await deps.run(trigger);
-        deps.state.setState(LAST_SCHEDULED_RUN, firedAt.toISOString());
+        await deps.state.setState(LAST_SCHEDULED_RUN, firedAt.toISOString());
         return 'ran';
       } catch (error) {
         if (isPaperboyError(error, 'LEASE_HELD')) {
@@ -82,7 +83,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     previousFireTime,
     async start() {
       const previous = previousFireTime(deps.clock.now());
-      const last = deps.state.getState(LAST_SCHEDULED_RUN);
+      const last = await deps.state.getState(LAST_SCHEDULED_RUN);
       const missed = previous !== null && (last === undefined || Date.parse(last) < previous.getTime());
       if (missed) {
         deps.logger.info({ missedAt: previous.toISOString(), lastRun: last ?? null }, 'a scheduled run was missed while down: catching up once');

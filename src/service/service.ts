@@ -1,5 +1,5 @@
 import type { App } from '../app.ts';
-import { runDigests } from '../delivery/run.ts';
+import { runDigests, type RunOptions } from '../pipeline/run.ts';
 import { createAdminRoutes } from '../web/admin.ts';
 import { createWebApp } from '../web/app.ts';
 import { startWebServer, type WebServer } from '../web/server.ts';
@@ -19,7 +19,8 @@ export interface Service {
 export async function startService(app: App, options: { schedule: boolean; port?: number }): Promise<Service> {
   const { config, store, clock, logger } = app;
   let stopping = false;
-  const run = (runOptions: Parameters<typeof runDigests>[1]) => runDigests(app, { ...runOptions, stopping: () => stopping });
+  const pipeline = app.pipeline();
+  const run = (runOptions: RunOptions) => runDigests(pipeline, { ...runOptions, stopping: () => stopping });
   const web = createWebApp({
     store,
     taxonomy: app.topics().taxonomy,

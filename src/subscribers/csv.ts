@@ -1,7 +1,8 @@
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { isPaperboyError, oneLine } from '../errors.ts';
-import { WEEKDAYS, subscriberInput, type Subscriber, type SubscriberInput } from './subscriber.ts';
+import type { Subscriber, SubscriberInput } from '../model/subscriber.ts';
+import { WEEKDAYS, subscriberInput } from './subscriber.ts';
 
 /**
  * Subscriber CSV: a header row naming the columns (any order), `email` required;

@@ -1,34 +1,6 @@
 import { z } from 'zod';
 import { PaperboyError } from '../errors.ts';
-
-export type SubscriberStatus = 'pending' | 'active' | 'unsubscribed' | 'bounced';
-export type Frequency = 'daily' | 'weekly';
-
-export interface Subscriber {
-  id: number;
-  email: string;
-  name: string | null;
-  status: SubscriberStatus;
-  /** Topic ids, or null for every topic (including ones added later). */
-  topics: string[] | null;
-  frequency: Frequency;
-  /** Weekly only: 0 = Sunday … 6 = Saturday. */
-  weekday: number | null;
-  createdAt: string;
-  confirmedAt: string | null;
-  unsubscribedAt: string | null;
-  lastDigestAt: string | null;
-  hardBounces: number;
-}
-
-/** What a person or an admin may set; everything else is Paperboy's to track. */
-export interface SubscriberInput {
-  email: string;
-  name: string | null;
-  topics: string[] | null;
-  frequency: Frequency;
-  weekday: number | null;
-}
+import type { Frequency, SubscriberInput } from '../model/subscriber.ts';
 
 export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 export const DEFAULT_WEEKDAY = 1;

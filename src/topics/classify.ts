@@ -1,14 +1,7 @@
+import type { ClassifiableText } from '../model/paper.ts';
 import { FALLBACK_TOPIC, type Taxonomy } from './taxonomy.ts';
 import { forEachWord, phraseKeys, wordKeys } from './tokenize.ts';
 
-export interface ClassifiableText {
-  title: string;
-  abstract: string;
-  /** HF `ai_keywords`: each keyword is matched on its own, never across two keywords. */
-  keywords: string[];
-  /** arXiv categories, primary first. */
-  categories: string[];
-}
 
 export interface TopicScore {
   topicId: string;

@@ -1,7 +1,8 @@
-import type { AssignedTopic, Store } from '../store/store.ts';
+import type { AssignedTopic } from '../model/paper.ts';
+import type { TopicRepository } from '../store/port.ts';
 import type { Classification, Classifier } from './classify.ts';
 
-export type FilingStore = Pick<Store, 'transaction' | 'papersToClassify' | 'saveClassification'>;
+export type FilingStore = Pick<TopicRepository, 'papersToClassify' | 'saveFilings'>;
 
 /** Papers classified per transaction: large enough to be fast, small enough to keep memory flat. */
 const BATCH_SIZE = 2000;
@@ -10,14 +11,12 @@ const BATCH_SIZE = 2000;
  * Files every paper that is new, changed, or classified by an older taxonomy version, and
  * records the version. Safe to run any time: with nothing pending it does one query.
  */
-export function filePendingPapers(store: FilingStore, classifier: Classifier, taxonomyVersion: string): number {
+export async function filePendingPapers(store: FilingStore, classifier: Classifier, taxonomyVersion: string): Promise<number> {
   let filed = 0;
   for (;;) {
-    const batch = store.papersToClassify(taxonomyVersion, BATCH_SIZE);
+    const batch = await store.papersToClassify(taxonomyVersion, BATCH_SIZE);
     if (batch.length === 0) return filed;
-    store.transaction(() => {
-      for (const paper of batch) store.saveClassification(paper.id, taxonomyVersion, assignedTopics(classifier(paper)));
-    });
+    await store.saveFilings(taxonomyVersion, batch.map((paper) => ({ paperId: paper.id, topics: assignedTopics(classifier(paper)) })));
     filed += batch.length;
   }
 }

@@ -1,14 +1,14 @@
 import { Hono } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
 import { z } from 'zod';
-import type { RunOptions, RunReport } from '../delivery/run.ts';
+import type { RunOptions, RunReport } from '../pipeline/run.ts';
 import { isPaperboyError, type ErrorCode } from '../errors.ts';
 import { runJson, subscriberJson } from '../json-views.ts';
-import type { Store } from '../store/store.ts';
+import type { OutboxRepository, RunRepository, SubscriberRepository } from '../store/port.ts';
 
 export interface AdminDeps {
   token: string;
-  store: Pick<Store, 'recentRuns' | 'listSubscribers' | 'subscriberCounts' | 'outboxCounts'>;
+  store: Pick<RunRepository, 'recentRuns'> & Pick<SubscriberRepository, 'listSubscribers' | 'subscriberCounts'> & Pick<OutboxRepository, 'outboxCounts'>;
   /** The manual send: the same pipeline function the CLI and the scheduler call. */
   send(options: RunOptions): Promise<RunReport>;
 }
@@ -57,23 +57,23 @@ export function createAdminRoutes(deps: AdminDeps): Hono {
     }
   });
 
-  admin.get('/runs', (c) => {
+  admin.get('/runs', async (c) => {
     const query = RunsQuery.safeParse(c.req.query());
     if (!query.success) return c.json({ error: 'invalid_query', message: describe(query.error) }, 400);
-    return c.json({ runs: deps.store.recentRuns(query.data.limit).map(runJson), outbox: deps.store.outboxCounts() });
+    return c.json({ runs: (await deps.store.recentRuns(query.data.limit)).map(runJson), outbox: await deps.store.outboxCounts() });
   });
 
-  admin.get('/subscribers', (c) => {
+  admin.get('/subscribers', async (c) => {
     const query = SubscribersQuery.safeParse(c.req.query());
     if (!query.success) return c.json({ error: 'invalid_query', message: describe(query.error) }, 400);
     const { status, after, limit } = query.data;
     // One more than asked tells whether another page exists.
-    const page = deps.store.listSubscribers({ status: status ?? null, after, limit: limit + 1 });
+    const page = await deps.store.listSubscribers({ status: status ?? null, after, limit: limit + 1 });
     const subscribers = page.slice(0, limit);
     return c.json({
       subscribers: subscribers.map(subscriberJson),
       next_after: page.length > limit ? subscribers.at(-1)!.id : null,
-      counts: deps.store.subscriberCounts(),
+      counts: await deps.store.subscriberCounts(),
     });
   });
 

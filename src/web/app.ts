@@ -9,8 +9,8 @@ import type { Clock } from '../clock.ts';
 import type { NoticeMailer } from '../delivery/mailer.ts';
 import { subscriberLinks } from '../digest/prepare.ts';
 import type { Renderer } from '../digest/render.ts';
-import type { Store } from '../store/store.ts';
-import type { Subscriber, SubscriberInput } from '../subscribers/subscriber.ts';
+import type { Store, SubscriberRepository } from '../store/port.ts';
+import type { Subscriber, SubscriberInput } from '../model/subscriber.ts';
 import type { Taxonomy } from '../topics/taxonomy.ts';
 import { signToken, verifyToken, type TokenCheck, type TokenPurpose } from '../tokens.ts';
 import { BLANK_FORM, formValues, parsePreferences, parseSignUp, subscriberValues, type FieldErrors, type FormBody, type FormValues } from './form.ts';
@@ -30,8 +30,11 @@ import { RateLimiter } from './rate-limit.ts';
 /** The admin API, built elsewhere; mounted at /admin when given. */
 export type AdminRoutes = Hono;
 
+type SignUpWrites = Pick<SubscriberRepository, 'expirePending' | 'insertSubscriber' | 'subscriberByEmail' | 'resubscribe'>;
+
 export interface WebDeps {
-  store: Store;
+  store: Pick<SubscriberRepository, 'subscriberById' | 'confirmSubscriber' | 'updatePreferences' | 'unsubscribe'> &
+    Pick<Store, 'ping'> & { withTransaction<T>(work: (tx: SignUpWrites) => Promise<T>): Promise<T> };
   taxonomy: Taxonomy;
   renderer: Renderer;
   /** Sends the confirmation and welcome mails directly (transactional, not digests). */
@@ -112,10 +115,10 @@ export function createWebApp(deps: WebDeps): Hono {
       : page(c, 400, MESSAGES.badLink);
 
   /** The subscriber a token names, or the page that says why there is none. */
-  const tokenSubscriber = (c: Context, token: string, purpose: TokenPurpose): Subscriber | Response => {
+  const tokenSubscriber = async (c: Context, token: string, purpose: TokenPurpose): Promise<Subscriber | Response> => {
     const check = verifyToken(secret, token, purpose, clock.now());
     if (!check.ok) return linkProblem(c, check.reason);
-    return store.subscriberById(check.subscriberId) ?? page(c, 404, MESSAGES.unknownSubscription);
+    return (await store.subscriberById(check.subscriberId)) ?? page(c, 404, MESSAGES.unknownSubscription);
   };
 
   const clientIp = (c: Context): string => {
@@ -145,14 +148,14 @@ export function createWebApp(deps: WebDeps): Hono {
    * Stores a sign-up; returns who to send a confirmation to. Active and bounced addresses
    * are left exactly as they are and get nothing: the page must not tell them apart.
    */
-  const signUp = (input: SubscriberInput, now: Date): Recipient | null =>
-    store.transaction(() => {
-      store.expirePending(new Date(now.getTime() - deps.pendingTtlHours * HOUR_MS).toISOString());
-      const added = store.insertSubscriber(input, 'pending', now.toISOString());
+  const signUp = (input: SubscriberInput, now: Date): Promise<Recipient | null> =>
+    store.withTransaction(async (tx) => {
+      await tx.expirePending(new Date(now.getTime() - deps.pendingTtlHours * HOUR_MS).toISOString());
+      const added = await tx.insertSubscriber(input, 'pending', now.toISOString());
       if (added) return added;
-      const existing = store.subscriberByEmail(input.email);
+      const existing = await tx.subscriberByEmail(input.email);
       if (existing?.status !== 'pending' && existing?.status !== 'unsubscribed') return null;
-      store.resubscribe(existing.id, input, now.toISOString());
+      await tx.resubscribe(existing.id, input, now.toISOString());
       return { ...input, id: existing.id };
     });
 
@@ -211,17 +214,17 @@ export function createWebApp(deps: WebDeps): Hono {
     const byAddress = limits.address.hit(result.input.email);
     if (!byAddress.allowed) return tooManyAttempts(c, byAddress.retryAfterSeconds);
     const now = clock.now();
-    const recipient = signUp(result.input, now);
+    const recipient = await signUp(result.input, now);
     if (recipient) notices.sendConfirmation(recipient, now);
     return c.html(checkInboxPage(deps.pendingTtlHours));
   });
 
-  app.get('/confirm', (c) => {
-    const subscriber = tokenSubscriber(c, c.req.query('token') ?? '', 'confirm');
+  app.get('/confirm', async (c) => {
+    const subscriber = await tokenSubscriber(c, c.req.query('token') ?? '', 'confirm');
     if (subscriber instanceof Response) return subscriber;
     const now = clock.now();
     // Confirming twice shows the same welcome; only the first confirmation sends the mail.
-    if (subscriber.status === 'pending' && store.confirmSubscriber(subscriber.id, now.toISOString())) notices.sendWelcome(subscriber, now);
+    if (subscriber.status === 'pending' && (await store.confirmSubscriber(subscriber.id, now.toISOString()))) notices.sendWelcome(subscriber, now);
     else if (subscriber.status !== 'active') return page(c, 400, MESSAGES.noLongerConfirmable);
     return c.html(
       welcomePage(
@@ -236,9 +239,9 @@ export function createWebApp(deps: WebDeps): Hono {
     );
   });
 
-  app.get('/preferences', (c) => {
+  app.get('/preferences', async (c) => {
     const token = c.req.query('token') ?? '';
-    const subscriber = tokenSubscriber(c, token, 'preferences');
+    const subscriber = await tokenSubscriber(c, token, 'preferences');
     if (subscriber instanceof Response) return subscriber;
     return c.html(preferences(subscriber, token, subscriberValues(subscriber, topicIds), {}, false));
   });
@@ -246,21 +249,21 @@ export function createWebApp(deps: WebDeps): Hono {
   app.post('/preferences', async (c) => {
     const body = await readForm(c);
     const token = typeof body.token === 'string' ? body.token : '';
-    const subscriber = tokenSubscriber(c, token, 'preferences');
+    const subscriber = await tokenSubscriber(c, token, 'preferences');
     if (subscriber instanceof Response) return subscriber;
     const values = formValues(body);
     const result = parsePreferences(values, subscriber.email, topicIds);
     if (!result.ok) return c.html(preferences(subscriber, token, values, result.errors, false), 400);
-    store.updatePreferences(subscriber.id, result.input);
+    await store.updatePreferences(subscriber.id, result.input);
     return c.html(preferences(subscriber, token, subscriberValues({ ...subscriber, ...result.input }, topicIds), {}, true));
   });
 
   // A GET never unsubscribes: mail scanners fetch every link in a message.
-  app.get('/unsubscribe', (c) => {
+  app.get('/unsubscribe', async (c) => {
     const token = c.req.query('token') ?? '';
     const check = verifyToken(secret, token, 'unsubscribe', clock.now());
     if (!check.ok) return linkProblem(c, check.reason);
-    const subscriber = store.subscriberById(check.subscriberId);
+    const subscriber = await store.subscriberById(check.subscriberId);
     if (subscriber?.status === 'pending' || subscriber?.status === 'active') return c.html(unsubscribePromptPage(token, subscriber.email));
     return c.html(unsubscribedPage(subscriber?.email ?? null));
   });
@@ -274,14 +277,14 @@ export function createWebApp(deps: WebDeps): Hono {
     const check = verifyToken(secret, token, 'unsubscribe', now);
     if (!check.ok) return oneClick ? c.text('This unsubscribe link is not valid.', 400) : linkProblem(c, check.reason);
     // Idempotent; a subscriber already deleted gets no mail either, so this too is a success.
-    store.unsubscribe(check.subscriberId, now.toISOString());
+    await store.unsubscribe(check.subscriberId, now.toISOString());
     if (oneClick) return c.text('Unsubscribed.');
-    return c.html(unsubscribedPage(store.subscriberById(check.subscriberId)?.email ?? null));
+    return c.html(unsubscribedPage((await store.subscriberById(check.subscriberId))?.email ?? null));
   });
 
-  app.get('/healthz', (c) => {
+  app.get('/healthz', async (c) => {
     try {
-      store.schemaVersion();
+      await store.ping();
     } catch (error) {
       logger.error({ err: error }, 'health check: the store does not answer');
       return c.json({ status: 'error' }, 503);

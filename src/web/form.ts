@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { DEFAULT_WEEKDAY, emailSchema, nameSchema, subscriberInput, WEEKDAYS, type Subscriber, type SubscriberInput } from '../subscribers/subscriber.ts';
+import type { Subscriber, SubscriberInput } from '../model/subscriber.ts';
+import { DEFAULT_WEEKDAY, emailSchema, nameSchema, subscriberInput, WEEKDAYS } from '../subscribers/subscriber.ts';
 
 /**
  * The sign-up and preferences forms: what was typed (kept, to show it again) and what it

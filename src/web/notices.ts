@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { NoticeMailer, OutgoingMessage } from '../delivery/mailer.ts';
 import { subscriberLinks } from '../digest/prepare.ts';
 import type { RenderedMessage, Renderer } from '../digest/render.ts';
-import type { Subscriber } from '../subscribers/subscriber.ts';
+import type { Subscriber } from '../model/subscriber.ts';
 import type { Taxonomy } from '../topics/taxonomy.ts';
 import { signToken } from '../tokens.ts';
 

@@ -1,4 +1,4 @@
-import type { Frequency, SubscriberStatus } from '../subscribers/subscriber.ts';
+import type { Frequency, SubscriberStatus } from '../model/subscriber.ts';
 import { DEFAULT_WEEKDAY, WEEKDAYS } from '../subscribers/subscriber.ts';
 import type { Topic } from '../topics/taxonomy.ts';
 import type { Field, FieldErrors, FormValues } from './form.ts';

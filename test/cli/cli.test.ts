@@ -1,9 +1,9 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import Database from 'better-sqlite3';
 import { basename, join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.ts';
 import { DUMP_FILES, REPO_ROOT, tempDir } from '../helpers/paths.ts';
+import { openSqliteStore } from '../../src/store/sqlite/store.ts';
 
 let dir: string;
 let settings: Record<string, string>;
@@ -115,7 +115,7 @@ describe('paperboy topics, papers --topic, explain', () => {
 });
 
 describe('reclassification', () => {
-  it('files every paper again when the topic file changes, and records the new version', () => {
+  it('files every paper again when the topic file changes, and records the new version', async () => {
     runCli(['ingest', DUMP_FILES[0]!], settings);
     const before = runCli(['papers', '--json'], settings).json().papers;
     const topicsFile = join(dir, 'topics.yaml');
@@ -127,10 +127,12 @@ describe('reclassification', () => {
     const changed = { ...settings, PAPERBOY_TOPICS: topicsFile };
     const ingestAgain = runCli(['ingest', DUMP_FILES[0]!, '--json'], changed).json();
     expect(ingestAgain.filed).toBe(20);
-    const db = new Database(settings.PAPERBOY_DB!, { readonly: true });
-    const versions = db.prepare('SELECT DISTINCT topics_version FROM papers').all();
-    db.close();
-    expect(versions).toEqual([{ topics_version: runCli(['topics', '--json'], changed).json().taxonomy_version }]);
+    // Every paper is filed by the new version: none waits to be filed under it.
+    const store = openSqliteStore(settings.PAPERBOY_DB!);
+    const version = runCli(['topics', '--json'], changed).json().taxonomy_version;
+    expect(await store.papersToClassify(version, 100)).toEqual([]);
+    expect(await store.papersToClassify(`${version}-other`, 100)).toHaveLength(20);
+    await store.close();
     const after = runCli(['papers', '--json'], changed).json().papers;
     const tensorPaper = after.find((paper: { title: string }) => paper.title.startsWith('Functional Bayesian Tucker Decomposition'));
     expect(tensorPaper.topics).toContain('graphs');

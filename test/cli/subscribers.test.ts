@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { openSqliteStore } from '../../src/store/sqlite/store.ts';
 import { runCli } from '../helpers/cli.ts';
 import { DUMP_FILES, tempDir } from '../helpers/paths.ts';
 
@@ -13,16 +13,19 @@ beforeEach(() => {
   settings = { PAPERBOY_DB: join(dir, 'paperboy.db'), PAPERBOY_INBOX: join(dir, 'inbox'), PAPERBOY_PUBLIC_URL: 'https://digest.example.org' };
 });
 
-const tableCounts = (path: string) => {
-  const db = new Database(path, { readonly: true });
-  const count = (table: string) => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
-  const result = { subscribers: count('subscribers'), deliveries: count('deliveries'), lastDigests: count('subscribers WHERE last_digest_at IS NOT NULL') };
-  db.close();
+/** What a command could have recorded about subscribers, read back through the store. */
+const tableCounts = async (path: string) => {
+  const store = openSqliteStore(path);
+  const subscribers = await store.listSubscribers({});
+  let deliveries = 0;
+  for (const subscriber of subscribers) deliveries += (await store.deliveredPaperIds(subscriber.id)).length;
+  const result = { subscribers: subscribers.length, deliveries, lastDigests: subscribers.filter((subscriber) => subscriber.lastDigestAt !== null).length, outbox: await store.outboxCounts() };
+  await store.close();
   return result;
 };
 
 describe('paperboy subscribers', () => {
-  it('adds, lists and removes', () => {
+  it('adds, lists and removes', async () => {
     expect(runCli(['subscribers', 'add', 'Ada@Example.com', '--name', 'Ada', '--topics', 'code,agents', '--frequency', 'weekly', '--weekday', 'thu'], settings).status).toBe(0);
     const list = runCli(['subscribers', 'list', '--json'], settings).json();
     expect(list.subscribers).toEqual([
@@ -35,21 +38,21 @@ describe('paperboy subscribers', () => {
     expect(runCli(['subscribers', 'list', '--json'], settings).json().count).toBe(0);
   });
 
-  it('rejects an invalid address or topic and writes nothing', () => {
+  it('rejects an invalid address or topic and writes nothing', async () => {
     const badTopic = runCli(['subscribers', 'add', 'a@b.org', '--topics', 'astrology'], settings);
     expect(badTopic.status).toBe(1);
     expect(badTopic.stderr).toMatch(/^paperboy: topics: unknown topic "astrology" \(known: reasoning, code, /);
     expect(runCli(['subscribers', 'add', 'a@b'], settings).stderr).toBe('paperboy: email: "a@b" is not a valid email address\n');
-    expect(tableCounts(settings.PAPERBOY_DB!).subscribers).toBe(0);
+    expect((await tableCounts(settings.PAPERBOY_DB!)).subscribers).toBe(0);
   });
 
-  it('imports a CSV all or nothing, and exports a file that imports as it is', () => {
+  it('imports a CSV all or nothing, and exports a file that imports as it is', async () => {
     const bad = join(dir, 'bad.csv');
     writeFileSync(bad, 'email,name,topics\nok@example.com,Ok,all\nnope,No,all\n');
     const failed = runCli(['subscribers', 'import', bad, '--json'], settings);
     expect(failed.status).toBe(1);
     expect(failed.json()).toEqual({ file: bad, added: 0, existing: 0, errors: [{ line: 3, message: 'email: "nope" is not a valid email address' }] });
-    expect(tableCounts(settings.PAPERBOY_DB!).subscribers).toBe(0);
+    expect((await tableCounts(settings.PAPERBOY_DB!)).subscribers).toBe(0);
 
     const good = join(dir, 'good.csv');
     writeFileSync(good, 'email,name,topics,frequency,weekday\nok@example.com,Ok,all,daily,\nw@example.com,W,code;data,weekly,sun\n');
@@ -68,10 +71,10 @@ describe('paperboy subscribers', () => {
 });
 
 describe('paperboy preview', () => {
-  it('renders the next digest to a file and records nothing', () => {
+  it('renders the next digest to a file and records nothing', async () => {
     runCli(['ingest', DUMP_FILES[0]!, DUMP_FILES[1]!], settings);
     runCli(['subscribers', 'add', 'reader@example.org', '--topics', 'all'], settings);
-    const before = tableCounts(settings.PAPERBOY_DB!);
+    const before = await tableCounts(settings.PAPERBOY_DB!);
     const out = join(dir, 'digest.html');
     const result = runCli(['preview', 'reader@example.org', '--out', out, '--json'], settings);
     expect(result.status).toBe(0);
@@ -83,14 +86,14 @@ describe('paperboy preview', () => {
     expect(Buffer.byteLength(html)).toBe(preview.html_bytes);
     // Handlebars writes `=` in attributes as `&#x3D;`, which a browser reads back as `=`.
     expect(html.replaceAll('&#x3D;', '=')).toContain('href="https://digest.example.org/unsubscribe?token=');
-    expect(tableCounts(settings.PAPERBOY_DB!)).toEqual(before);
+    expect(await tableCounts(settings.PAPERBOY_DB!)).toEqual(before);
 
     const text = runCli(['preview', 'reader@example.org', '--text'], settings);
     expect(text.stdout).toContain('https://digest.example.org/preferences?token=');
     expect(existsSync(join(dir, 'secret'))).toBe(true);
   });
 
-  it('says so when nothing is new, and fails for an unknown subscriber', () => {
+  it('says so when nothing is new, and fails for an unknown subscriber', async () => {
     runCli(['subscribers', 'add', 'reader@example.org'], settings);
     expect(runCli(['preview', 'reader@example.org'], settings).stdout).toMatch(/^Nothing new for reader@example.org since /);
     const unknown = runCli(['preview', 'nobody@example.org'], settings);

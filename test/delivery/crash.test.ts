@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openSqliteStore } from '../../src/store/sqlite/store.ts';
 import { runCli, runCliAsync } from '../helpers/cli.ts';
 import { DUMP_FILES, REPO_ROOT, tempDir } from '../helpers/paths.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
@@ -49,12 +49,11 @@ describe('crash safety', () => {
     // The held message was never accepted: the server saw three.
     expect(sink.accepted).toHaveLength(3);
 
-    const db = new Database(settings.PAPERBOY_DB, { readonly: true });
-    expect(db.prepare(`SELECT status, count(*) AS n FROM outbox GROUP BY status ORDER BY status`).all()).toEqual([
-      { status: 'queued', n: 5 },
-      { status: 'sent', n: 3 },
-    ]);
-    db.close();
+    // What the killed run left: three sent, five queued, still claimed by the dead worker.
+    const store = openSqliteStore(settings.PAPERBOY_DB);
+    expect(await store.outboxCounts()).toEqual({ queued: 5, sent: 3, failed: 0 });
+    expect(await store.claimHolders()).toHaveLength(1);
+    await store.close();
 
     const rerun = await runCliAsync(['run', '--json'], settings);
     expect(rerun.status).toBe(0);
@@ -65,8 +64,10 @@ describe('crash safety', () => {
     const status = runCli(['status', '--json'], settings).json();
     expect(status.runs.map((run: { status: string }) => run.status)).toEqual(['done', 'interrupted']);
     expect(status.outbox).toEqual({ queued: 0, sent: 8, failed: 0 });
-    const after = new Database(settings.PAPERBOY_DB, { readonly: true });
-    expect(after.prepare('SELECT count(*) AS n FROM outbox_bodies').get()).toEqual({ n: 0 });
-    after.close();
+    // The run dropped the bodies of every message it settled: nothing is left to prune.
+    const after = openSqliteStore(settings.PAPERBOY_DB);
+    expect(await after.pruneOutboxBodies()).toBe(0);
+    expect(await after.claimHolders()).toEqual([]);
+    await after.close();
   });
 });

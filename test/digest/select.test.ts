@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { selectDigest, type SelectionRules } from '../../src/digest/select.ts';
-import type { CandidateRow } from '../../src/store/store.ts';
+import type { CandidateRow } from '../../src/model/paper.ts';
 
 const TOPICS = ['reasoning', 'code', 'agents', 'data', 'other'];
 

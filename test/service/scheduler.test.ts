@@ -2,12 +2,13 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openApp, type App } from '../../src/app.ts';
 import { fixedClock } from '../../src/clock.ts';
-import { runDigests } from '../../src/delivery/run.ts';
+import { runDigests } from '../../src/pipeline/run.ts';
 import { PaperboyError } from '../../src/errors.ts';
 import { createLogger } from '../../src/log.ts';
 import { createScheduler, LAST_SCHEDULED_RUN, type Scheduler, type SchedulerDeps } from '../../src/service/scheduler.ts';
-import type { RunTrigger } from '../../src/store/store.ts';
+import type { RunTrigger } from '../../src/model/run.ts';
 import { DUMP_FILES, tempDir } from '../helpers/paths.ts';
+import { ingestPaths } from '../helpers/store.ts';
 
 const logger = createLogger('silent');
 const schedulers: Scheduler[] = [];
@@ -20,7 +21,7 @@ afterEach(async () => {
 
 function memoryState(initial: Record<string, string> = {}) {
   const values = new Map(Object.entries(initial));
-  return { getState: (key: string) => values.get(key), setState: (key: string, value: string) => void values.set(key, value), values };
+  return { getState: async (key: string) => values.get(key), setState: async (key: string, value: string) => void values.set(key, value), values };
 }
 
 function scheduler(overrides: Partial<SchedulerDeps>) {
@@ -68,20 +69,20 @@ describe('scheduler', () => {
     expect(await leased.tick()).toBe('skipped-lease');
   });
 
-  it('catches up a missed run once at start, from the time kept in SQLite', async () => {
+  it('catches up a missed run once at start, from the time kept in the store', async () => {
     const dir = tempDir();
     const app = openApp({ clock: fixedClock('2026-11-23T09:30:00.000Z'), env: { PAPERBOY_DB: join(dir, 'paperboy.db'), PAPERBOY_INBOX: join(dir, 'inbox'), PAPERBOY_OUTBOX_DIR: join(dir, 'outbox'), PAPERBOY_LOG_LEVEL: 'silent' } });
     apps.push(app);
-    app.store.setState(LAST_SCHEDULED_RUN, '2026-11-21T07:00:00.000Z');
+    await app.store.setState(LAST_SCHEDULED_RUN, '2026-11-21T07:00:00.000Z');
     const state = app.store;
     const calls: RunTrigger[] = [];
     const run = async (trigger: RunTrigger) => {
       calls.push(trigger);
-      return runDigests(app, { trigger });
+      return runDigests(app.pipeline(), { trigger });
     };
     expect(await scheduler({ state, run }).start()).toEqual({ caughtUp: true });
     expect(calls).toEqual(['catch-up']);
-    expect(app.store.recentRuns(5).map((row) => [row.trigger, row.status])).toEqual([['catch-up', 'done']]);
+    expect((await app.store.recentRuns(5)).map((row) => [row.trigger, row.status])).toEqual([['catch-up', 'done']]);
     // A restart after that: nothing was missed, nothing is caught up again.
     expect(await scheduler({ state, run }).start()).toEqual({ caughtUp: false });
     expect(calls).toEqual(['catch-up']);
@@ -92,15 +93,14 @@ describe('scheduler', () => {
     const clock = fixedClock('2026-11-23T09:30:00.000Z');
     const app = openApp({ clock, env: { PAPERBOY_DB: join(dir, 'paperboy.db'), PAPERBOY_INBOX: join(dir, 'inbox'), PAPERBOY_OUTBOX_DIR: join(dir, 'outbox'), PAPERBOY_LOG_LEVEL: 'silent' } });
     apps.push(app);
-    const { ingestFiles } = await import('../../src/ingest/ingest.ts');
-    ingestFiles([DUMP_FILES[0]!], { store: app.store, clock, maxListingBytes: 1 << 30 });
-    app.store.insertSubscriber({ email: 'ada@example.org', name: null, topics: null, frequency: 'daily', weekday: null }, 'active', clock.now().toISOString());
-    const real = scheduler({ clock, state: memoryState(), run: (trigger) => runDigests(app, { trigger }) });
+    await ingestPaths(app.store, clock, [DUMP_FILES[0]!]);
+    await app.store.insertSubscriber({ email: 'ada@example.org', name: null, topics: null, frequency: 'daily', weekday: null }, 'active', clock.now().toISOString());
+    const real = scheduler({ clock, state: memoryState(), run: (trigger) => runDigests(app.pipeline(), { trigger }) });
     expect(await real.tick()).toBe('ran');
-    expect(app.store.recentRuns(1)[0]).toMatchObject({ trigger: 'scheduled', status: 'done', due: 1, sent: 1 });
+    expect((await app.store.recentRuns(1))[0]).toMatchObject({ trigger: 'scheduled', status: 'done', due: 1, sent: 1 });
 
-    app.store.acquireLease('delivery', 'elsewhere:1:ffff', clock.now().toISOString(), '2026-11-23T10:00:00.000Z');
+    await app.store.acquireLease('delivery', 'elsewhere:1:ffff', clock.now().toISOString(), '2026-11-23T10:00:00.000Z');
     expect(await real.tick()).toBe('skipped-lease');
-    expect(app.store.recentRuns(5)).toHaveLength(1);
+    expect(await app.store.recentRuns(5)).toHaveLength(1);
   });
 });

@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openApp, type App } from '../../src/app.ts';
-import { ingestFiles } from '../../src/ingest/ingest.ts';
 import { startService, type Service } from '../../src/service/service.ts';
 import { DUMP_FILES, REPO_ROOT, tempDir } from '../helpers/paths.ts';
+import { ingestPaths } from '../helpers/store.ts';
 
 const TOKEN = 'admin-token-for-tests-0123456789';
 let app: App;
@@ -51,9 +51,9 @@ describe('admin API', () => {
 
   it('sends manually (dry run and real), lists runs and pages subscribers', async () => {
     const url = await serve({ PAPERBOY_ADMIN_TOKEN: TOKEN });
-    ingestFiles([DUMP_FILES[0]!], { store: app.store, clock: app.clock, maxListingBytes: 1 << 30 });
+    await ingestPaths(app.store, app.clock, [DUMP_FILES[0]!]);
     for (let i = 0; i < 5; i++) {
-      app.store.insertSubscriber({ email: `reader${i}@example.org`, name: null, topics: null, frequency: 'daily', weekday: null }, 'active', app.clock.now().toISOString());
+      await app.store.insertSubscriber({ email: `reader${i}@example.org`, name: null, topics: null, frequency: 'daily', weekday: null }, 'active', app.clock.now().toISOString());
     }
     const post = (body: unknown) => fetch(`${url}/admin/send`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
@@ -86,7 +86,7 @@ describe('admin API', () => {
     expect(await message(await post('{"bcc": "x@y.org"}'))).toMatch(/bcc/);
     const unknown = await post('{"to": "nobody@example.org"}');
     expect([unknown.status, await unknown.json()]).toEqual([404, { error: 'not_found', message: 'no subscriber nobody@example.org' }]);
-    app.store.acquireLease('delivery', 'elsewhere:1:abcd', new Date().toISOString(), new Date(Date.now() + 60_000).toISOString());
+    await app.store.acquireLease('delivery', 'elsewhere:1:abcd', new Date().toISOString(), new Date(Date.now() + 60_000).toISOString());
     const busy = await post('{}');
     expect(busy.status).toBe(409);
     expect(await message(busy)).toMatch(/^another run is delivering \(pid 1 on elsewhere, lease until /);

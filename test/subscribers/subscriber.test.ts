@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseSubscriberCsv, subscribersToCsv } from '../../src/subscribers/csv.ts';
-import { subscriberInput, type Subscriber } from '../../src/subscribers/subscriber.ts';
+import type { Subscriber } from '../../src/model/subscriber.ts';
+import { subscriberInput } from '../../src/subscribers/subscriber.ts';
 
 const TOPICS = ['reasoning', 'code', 'agents', 'other'];
 

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createClassifier, NO_MATCH_EVIDENCE, type ClassifiableText } from '../../src/topics/classify.ts';
+import type { ClassifiableText } from '../../src/model/paper.ts';
+import { createClassifier, NO_MATCH_EVIDENCE} from '../../src/topics/classify.ts';
 import { loadTaxonomy, parseTaxonomy } from '../../src/topics/taxonomy.ts';
 import { phraseKeys, stem } from '../../src/topics/tokenize.ts';
 

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { systemClock } from '../../src/clock.ts';
 import type { Mailer } from '../../src/delivery/mailer.ts';
 import { createRenderer } from '../../src/digest/render.ts';
-import { Store } from '../../src/store/store.ts';
+import type { Store } from '../../src/store/port.ts';
+import { openSqliteStore } from '../../src/store/sqlite/store.ts';
 import { loadTaxonomy } from '../../src/topics/taxonomy.ts';
 import { createWebApp } from '../../src/web/app.ts';
 import { startWebServer, type WebServer } from '../../src/web/server.ts';
@@ -56,7 +57,7 @@ describe.skipIf(!hasChromium)(
 
     beforeAll(async () => {
       await mkdir(ARTIFACTS, { recursive: true });
-      store = new Store(join(tempDir('paperboy-web-'), 'paperboy.db'));
+      store = openSqliteStore(join(tempDir('paperboy-web-'), 'paperboy.db'));
       smtp = await startSmtpSink();
       mailer = createSmtpMailer(smtp.port);
       // Links in mail need the server's address, known only once it listens on port 0:
@@ -86,7 +87,7 @@ describe.skipIf(!hasChromium)(
       await server?.close();
       await mailer?.close();
       await smtp?.close();
-      store?.close();
+      await store?.close();
     });
 
     /**
@@ -156,7 +157,7 @@ describe.skipIf(!hasChromium)(
         await page.getByLabel('Email address').fill(EMAIL);
         await page.getByRole('button', { name: 'Subscribe' }).click();
         await expect(page.locator('h1').textContent()).resolves.toBe('Check your inbox');
-        expect(store.subscriberByEmail(EMAIL)).toMatchObject({ status: 'pending', topics: ['reasoning', 'robotics'], frequency: 'weekly', weekday: 4 });
+        expect((await store.subscriberByEmail(EMAIL))).toMatchObject({ status: 'pending', topics: ['reasoning', 'robotics'], frequency: 'weekly', weekday: 4 });
         await shot(page, '3-check-inbox');
 
         const confirmation = await mailTo('Confirm your Paperboy subscription');
@@ -168,7 +169,7 @@ describe.skipIf(!hasChromium)(
         await expect(page.locator('h1').textContent()).resolves.toBe('You are subscribed');
         await expect(page.locator('main').textContent()).resolves.toContain('weekly digest, every Thursday');
         await expect(page.locator('main li').allTextContents()).resolves.toEqual(['Reasoning & Math', 'Robotics & Embodied AI']);
-        expect(store.subscriberByEmail(EMAIL)?.status).toBe('active');
+        expect((await store.subscriberByEmail(EMAIL))?.status).toBe('active');
         await shot(page, '4-welcome');
 
         const welcome = await mailTo('You are subscribed to Paperboy');
@@ -180,17 +181,17 @@ describe.skipIf(!hasChromium)(
         await page.getByRole('radio', { name: 'Daily' }).check();
         await page.getByRole('button', { name: 'Save preferences' }).click();
         await expect(page.getByRole('status').textContent()).resolves.toContain('Saved.');
-        expect(store.subscriberByEmail(EMAIL)).toMatchObject({ status: 'active', topics: ['reasoning', 'code'], frequency: 'daily', weekday: null });
+        expect((await store.subscriberByEmail(EMAIL))).toMatchObject({ status: 'active', topics: ['reasoning', 'code'], frequency: 'daily', weekday: null });
         await shot(page, '5-preferences-saved');
 
         // The link in the mail only shows a button (scanners fetch links); pressing it unsubscribes.
         await page.goto(link(welcome, 'unsubscribe'));
         await expect(page.locator('h1').textContent()).resolves.toBe('Unsubscribe?');
-        expect(store.subscriberByEmail(EMAIL)?.status).toBe('active');
+        expect((await store.subscriberByEmail(EMAIL))?.status).toBe('active');
         await shot(page, '6-unsubscribe');
         await page.getByRole('button', { name: 'Unsubscribe' }).click();
         await expect(page.locator('h1').textContent()).resolves.toBe('You are unsubscribed');
-        expect(store.subscriberByEmail(EMAIL)?.status).toBe('unsubscribed');
+        expect((await store.subscriberByEmail(EMAIL))?.status).toBe('unsubscribed');
         await shot(page, '7-unsubscribed');
         expect(problems).toEqual([]);
       } finally {

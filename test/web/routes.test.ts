@@ -5,8 +5,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fixedClock } from '../../src/clock.ts';
 import type { NoticeMailer, OutgoingMessage, SendOutcome } from '../../src/delivery/mailer.ts';
 import { createRenderer } from '../../src/digest/render.ts';
-import { Store } from '../../src/store/store.ts';
-import type { SubscriberInput } from '../../src/subscribers/subscriber.ts';
+import type { Store } from '../../src/store/port.ts';
+import { tempSqliteStore } from '../helpers/store.ts';
+import type { SubscriberInput } from '../../src/model/subscriber.ts';
 import { signToken } from '../../src/tokens.ts';
 import { loadTaxonomy } from '../../src/topics/taxonomy.ts';
 import { createWebApp, type WebDeps } from '../../src/web/app.ts';
@@ -35,12 +36,12 @@ class RecordingMailer implements NoticeMailer {
 }
 
 const stores: Store[] = [];
-afterEach(() => {
-  while (stores.length > 0) stores.pop()!.close();
+afterEach(async () => {
+  while (stores.length > 0) await stores.pop()!.close();
 });
 
 function setup(overrides: Partial<WebDeps> = {}) {
-  const store = new Store(join(tempDir(), 'paperboy.db'));
+  const { store } = tempSqliteStore();
   stores.push(store);
   const clock = fixedClock(START);
   const mailer = new RecordingMailer();
@@ -139,7 +140,7 @@ describe('POST /subscribe', () => {
     expect(response.status).toBe(200);
     expect(await response.text()).toContain('<h1>Check your inbox</h1>');
 
-    const subscriber = store.subscriberByEmail('ada@example.org');
+    const subscriber = (await store.subscriberByEmail('ada@example.org'));
     expect(subscriber).toMatchObject({ status: 'pending', name: 'Ada Lovelace', topics: ['reasoning', 'robotics'], frequency: 'weekly', weekday: 3, createdAt: START });
 
     expect(mailer.sent).toHaveLength(1);
@@ -161,10 +162,10 @@ describe('POST /subscribe', () => {
   it('answers byte for byte the same for a new, pending, active, unsubscribed and bounced address', async () => {
     const { app, store, mailer, clock } = setup();
     await post(app, '/subscribe', signUpFields('pending@example.org'));
-    store.insertSubscriber(activeInput('active@example.org'), 'active', START);
-    const unsubscribed = store.insertSubscriber(activeInput('gone@example.org'), 'active', START)!;
-    store.unsubscribe(unsubscribed.id, START);
-    store.insertSubscriber(activeInput('bounced@example.org'), 'bounced', START);
+    (await store.insertSubscriber(activeInput('active@example.org'), 'active', START));
+    const unsubscribed = (await store.insertSubscriber(activeInput('gone@example.org'), 'active', START))!;
+    (await store.unsubscribe(unsubscribed.id, START));
+    (await store.insertSubscriber(activeInput('bounced@example.org'), 'bounced', START));
     mailer.sent.length = 0;
     clock.advance(HOUR_MS);
 
@@ -178,13 +179,13 @@ describe('POST /subscribe', () => {
     expect(new Set(bodies.values()).size).toBe(1);
 
     const now = clock.now().toISOString();
-    expect(store.subscriberByEmail('new@example.org')).toMatchObject({ status: 'pending', topics: ['agents'], frequency: 'daily', weekday: null });
+    expect((await store.subscriberByEmail('new@example.org'))).toMatchObject({ status: 'pending', topics: ['agents'], frequency: 'daily', weekday: null });
     // Pending again or still: the latest choices, and a fresh window to confirm in.
-    expect(store.subscriberByEmail('pending@example.org')).toMatchObject({ status: 'pending', name: 'Changed', topics: ['agents'], createdAt: now });
-    expect(store.subscriberByEmail('gone@example.org')).toMatchObject({ status: 'pending', topics: ['agents'], unsubscribedAt: null, createdAt: now });
+    expect((await store.subscriberByEmail('pending@example.org'))).toMatchObject({ status: 'pending', name: 'Changed', topics: ['agents'], createdAt: now });
+    expect((await store.subscriberByEmail('gone@example.org'))).toMatchObject({ status: 'pending', topics: ['agents'], unsubscribedAt: null, createdAt: now });
     // Active and bounced addresses are untouched: a stranger must not change someone's digest.
-    expect(store.subscriberByEmail('active@example.org')).toMatchObject({ status: 'active', topics: ['code'], name: null });
-    expect(store.subscriberByEmail('bounced@example.org')).toMatchObject({ status: 'bounced', topics: ['code'] });
+    expect((await store.subscriberByEmail('active@example.org'))).toMatchObject({ status: 'active', topics: ['code'], name: null });
+    expect((await store.subscriberByEmail('bounced@example.org'))).toMatchObject({ status: 'bounced', topics: ['code'] });
 
     expect(mailer.sent.map((mail) => mail.to.email)).toEqual(['new@example.org', 'pending@example.org', 'gone@example.org']);
     expect(mailer.sent.every((mail) => mail.subject === 'Confirm your Paperboy subscription')).toBe(true);
@@ -197,7 +198,7 @@ describe('POST /subscribe', () => {
     const [first, second] = mailer.sent.map((mail) => linkIn(mail.text, 'confirm'));
     expect((await app.request(second!)).status).toBe(200);
     expect((await app.request(first!)).status).toBe(200);
-    expect(store.subscriberByEmail('twice@example.org')?.status).toBe('active');
+    expect((await store.subscriberByEmail('twice@example.org'))?.status).toBe('active');
   });
 
   it('drops sign-ups left unconfirmed past the time limit', async () => {
@@ -205,8 +206,8 @@ describe('POST /subscribe', () => {
     await post(app, '/subscribe', signUpFields('stale@example.org'));
     clock.advance(49 * HOUR_MS);
     await post(app, '/subscribe', signUpFields('fresh@example.org'));
-    expect(store.subscriberByEmail('stale@example.org')).toBeUndefined();
-    expect(store.subscriberByEmail('fresh@example.org')?.status).toBe('pending');
+    expect((await store.subscriberByEmail('stale@example.org'))).toBeUndefined();
+    expect((await store.subscriberByEmail('fresh@example.org'))?.status).toBe('pending');
   });
 
   it.each([
@@ -226,7 +227,7 @@ describe('POST /subscribe', () => {
     expect(body).toContain(`<span class="error-text" id="${field}-error">${message}</span>`);
     expect(body).toContain(`<a href="#${field === 'topics' ? 'topic-reasoning' : field === 'frequency' ? 'frequency-daily' : field}">${message}</a>`);
     expect(body).toContain('<title>Please check the form · Paperboy</title>');
-    expect(store.subscriberCounts()).toEqual({ pending: 0, active: 0, unsubscribed: 0, bounced: 0 });
+    expect((await store.subscriberCounts())).toEqual({ pending: 0, active: 0, unsubscribed: 0, bounced: 0 });
     expect(mailer.sent).toEqual([]);
   });
 
@@ -250,13 +251,13 @@ describe('POST /subscribe', () => {
     for (const [key, value] of Object.entries(signUpFields('multi@example.org'))) for (const item of [value].flat()) body.append(key, item);
     const response = await app.request('/subscribe', { method: 'POST', body });
     expect(response.status).toBe(200);
-    expect(store.subscriberByEmail('multi@example.org')?.topics).toEqual(['reasoning', 'robotics']);
+    expect((await store.subscriberByEmail('multi@example.org'))?.topics).toEqual(['reasoning', 'robotics']);
   });
 
   it('stores every topic ticked as "all topics", including later ones', async () => {
     const { app, store } = setup();
     await post(app, '/subscribe', signUpFields('all@example.org', { topics: taxonomy.topics.map((topic) => topic.id) }));
-    expect(store.subscriberByEmail('all@example.org')?.topics).toBeNull();
+    expect((await store.subscriberByEmail('all@example.org'))?.topics).toBeNull();
   });
 
   it('still shows "check your inbox" when the mail cannot be sent, and logs why', async () => {
@@ -273,9 +274,9 @@ describe('POST /subscribe', () => {
     expect(await rejected.text()).toBe(reference);
 
     await vi.waitFor(() => expect(logs).toHaveLength(2));
-    const subscriberId = (email: string) => store.subscriberByEmail(email)!.id;
-    expect(logs[0]).toMatchObject({ level: 'error', msg: 'confirmation mail failed', obj: { kind: 'confirmation', subscriberId: subscriberId('refused@example.org') } });
-    expect(logs[1]).toMatchObject({ level: 'warn', msg: 'confirmation mail not sent', obj: { status: 'permanent', code: 550, subscriberId: subscriberId('rejected@example.org') } });
+    const subscriberId = async (email: string) => (await store.subscriberByEmail(email))!.id;
+    expect(logs[0]).toMatchObject({ level: 'error', msg: 'confirmation mail failed', obj: { kind: 'confirmation', subscriberId: await subscriberId('refused@example.org') } });
+    expect(logs[1]).toMatchObject({ level: 'warn', msg: 'confirmation mail not sent', obj: { status: 'permanent', code: 550, subscriberId: await subscriberId('rejected@example.org') } });
     // Addresses stay out of logs; ids are enough to find the row.
     expect(JSON.stringify(logs.map((log) => log.obj))).not.toMatch(/refused@|rejected@/);
   });
@@ -298,7 +299,7 @@ describe('rate limits on sign-up', () => {
     expect(refused.status).toBe(429);
     expect(refused.headers.get('retry-after')).toBe(String(50 * 60));
     expect(await refused.text()).toContain('Please try again in about 50 minutes.');
-    expect(store.subscriberByEmail('a3@example.org')).toBeUndefined();
+    expect((await store.subscriberByEmail('a3@example.org'))).toBeUndefined();
     // Invalid posts count too: the limit is on attempts, not on successes.
     expect((await post(app, '/subscribe', { email: 'junk' }, { ip: '203.0.113.9' })).status).toBe(429);
 
@@ -355,7 +356,7 @@ describe('GET /confirm', () => {
     expect(body).toContain('<li>Robotics &amp; Embodied AI</li>');
     expect(body).toContain(`href="${PUBLIC_URL}/preferences?token=`);
 
-    const subscriber = store.subscriberByEmail('ada@example.org')!;
+    const subscriber = (await store.subscriberByEmail('ada@example.org'))!;
     expect(subscriber).toMatchObject({ status: 'active', confirmedAt: START });
     expect(mailer.sent).toHaveLength(1);
     expect(mailer.sent[0]).toMatchObject({ subject: 'You are subscribed to Paperboy', to: { email: 'ada@example.org' } });
@@ -386,13 +387,13 @@ describe('GET /confirm', () => {
     expect(body).toContain('<h1>This link has expired</h1>');
     expect(body).toContain('Confirmation links work for 48 hours');
     expect(body).toContain('<a href="/">Sign up again</a>');
-    expect(context.store.subscriberByEmail('ada@example.org')?.status).toBe('pending');
+    expect((await context.store.subscriberByEmail('ada@example.org'))?.status).toBe('pending');
   });
 
   it('refuses a token made for another purpose, a tampered one and none at all with 400', async () => {
     const context = setup();
     const confirm = await signedUp(context);
-    const id = context.store.subscriberByEmail('ada@example.org')!.id;
+    const id = (await context.store.subscriberByEmail('ada@example.org'))!.id;
     const token = new URL(confirm, PUBLIC_URL).searchParams.get('token')!;
     const tampered = token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A');
     const forged = `${Buffer.from(`confirm.${id + 1}.0`).toString('base64url')}.${token.split('.')[1]}`;
@@ -409,7 +410,7 @@ describe('GET /confirm', () => {
       expect(response.status, path).toBe(400);
       expect(await response.text(), path).toContain('<h1>This link does not work</h1>');
     }
-    expect(context.store.subscriberByEmail('ada@example.org')?.status).toBe('pending');
+    expect((await context.store.subscriberByEmail('ada@example.org'))?.status).toBe('pending');
     expect(context.mailer.sent).toHaveLength(1);
   });
 
@@ -424,28 +425,28 @@ describe('GET /confirm', () => {
     const context = setup();
     const confirm = await signedUp(context);
     await context.app.request(confirm);
-    const id = context.store.subscriberByEmail('ada@example.org')!.id;
-    context.store.unsubscribe(id, START);
+    const id = (await context.store.subscriberByEmail('ada@example.org'))!.id;
+    (await context.store.unsubscribe(id, START));
     const response = await context.app.request(confirm);
     expect(response.status).toBe(400);
     expect(await response.text()).toContain('This link is no longer valid');
-    expect(context.store.subscriberById(id)?.status).toBe('unsubscribed');
+    expect((await context.store.subscriberById(id))?.status).toBe('unsubscribed');
   });
 });
 
 describe('/preferences', () => {
-  function activeSubscriber(context: ReturnType<typeof setup>) {
-    const subscriber = context.store.insertSubscriber(
+  async function activeSubscriber(context: ReturnType<typeof setup>) {
+    const subscriber = (await context.store.insertSubscriber(
       { email: 'grace@example.org', name: 'Grace <Hopper>', topics: ['code', 'agents'], frequency: 'weekly', weekday: 5 },
       'active',
       START,
-    )!;
+    ))!;
     return { subscriber, token: signToken(SECRET, 'preferences', subscriber.id) };
   }
 
   it('shows the form filled in with their choices, and a way to unsubscribe', async () => {
     const context = setup();
-    const { subscriber, token } = activeSubscriber(context);
+    const { subscriber, token } = await activeSubscriber(context);
     const response = await context.app.request(`/preferences?token=${token}`);
     expect(response.status).toBe(200);
     const body = await response.text();
@@ -462,25 +463,25 @@ describe('/preferences', () => {
 
   it('ticks every box for a subscriber to all topics', async () => {
     const context = setup();
-    const subscriber = context.store.insertSubscriber({ ...activeInput('all@example.org'), topics: null }, 'active', START)!;
+    const subscriber = (await context.store.insertSubscriber({ ...activeInput('all@example.org'), topics: null }, 'active', START))!;
     const body = await (await context.app.request(`/preferences?token=${signToken(SECRET, 'preferences', subscriber.id)}`)).text();
     expect(count(body, /name="topics" value="[a-z-]+" aria-describedby="[^"]+" checked/g)).toBe(16);
   });
 
   it('saves valid changes and says so', async () => {
     const context = setup();
-    const { subscriber, token } = activeSubscriber(context);
+    const { subscriber, token } = await activeSubscriber(context);
     const response = await post(context.app, '/preferences', { token, name: '', topics: ['theory', 'nlp'], frequency: 'daily', weekday: 'fri' });
     expect(response.status).toBe(200);
     const body = await response.text();
     expect(body).toContain('<strong>Saved.</strong>');
     expect(body).toMatch(/value="daily" checked/);
-    expect(context.store.subscriberById(subscriber.id)).toMatchObject({ status: 'active', name: null, topics: ['theory', 'nlp'], frequency: 'daily', weekday: null });
+    expect((await context.store.subscriberById(subscriber.id))).toMatchObject({ status: 'active', name: null, topics: ['theory', 'nlp'], frequency: 'daily', weekday: null });
   });
 
   it('refuses invalid changes with 400, keeping what was typed and storing nothing', async () => {
     const context = setup();
-    const { subscriber, token } = activeSubscriber(context);
+    const { subscriber, token } = await activeSubscriber(context);
     const response = await post(context.app, '/preferences', { token, name: 'Grace\nHopper', topics: [], frequency: 'daily', weekday: 'fri' });
     expect(response.status).toBe(400);
     const body = await response.text();
@@ -488,12 +489,12 @@ describe('/preferences', () => {
     expect(body).toContain('The name contains control characters.');
     expect(body).not.toContain('Saved.');
     expect(body).toMatch(/value="daily" checked/);
-    expect(context.store.subscriberById(subscriber.id)).toMatchObject({ name: 'Grace <Hopper>', topics: ['code', 'agents'], frequency: 'weekly' });
+    expect((await context.store.subscriberById(subscriber.id))).toMatchObject({ name: 'Grace <Hopper>', topics: ['code', 'agents'], frequency: 'weekly' });
   });
 
   it('refuses a bad token with 400 on GET and POST, and another purpose\'s token too', async () => {
     const context = setup();
-    const { subscriber, token } = activeSubscriber(context);
+    const { subscriber, token } = await activeSubscriber(context);
     const unsubscribeToken = signToken(SECRET, 'unsubscribe', subscriber.id);
     expect((await context.app.request(`/preferences?token=${token}x`)).status).toBe(400);
     expect((await context.app.request(`/preferences?token=${unsubscribeToken}`)).status).toBe(400);
@@ -502,63 +503,63 @@ describe('/preferences', () => {
     expect(posted.status).toBe(400);
     expect(await posted.text()).toContain('This link does not work');
     expect((await post(context.app, '/preferences', { topics: ['nlp'], frequency: 'daily', weekday: 'mon' })).status).toBe(400);
-    expect(context.store.subscriberById(subscriber.id)?.topics).toEqual(['code', 'agents']);
+    expect((await context.store.subscriberById(subscriber.id))?.topics).toEqual(['code', 'agents']);
   });
 
   it('tells an unsubscribed reader that saving does not resubscribe them', async () => {
     const context = setup();
-    const { subscriber, token } = activeSubscriber(context);
-    context.store.unsubscribe(subscriber.id, START);
+    const { subscriber, token } = await activeSubscriber(context);
+    (await context.store.unsubscribe(subscriber.id, START));
     const body = await (await context.app.request(`/preferences?token=${token}`)).text();
     expect(body).toContain('You are unsubscribed, so these choices are kept but no digest is sent.');
   });
 });
 
 describe('/unsubscribe', () => {
-  function subscribed(context: ReturnType<typeof setup>) {
-    const subscriber = context.store.insertSubscriber(activeInput('lin@example.org'), 'active', START)!;
+  async function subscribed(context: ReturnType<typeof setup>) {
+    const subscriber = (await context.store.insertSubscriber(activeInput('lin@example.org'), 'active', START))!;
     return { id: subscriber.id, token: signToken(SECRET, 'unsubscribe', subscriber.id) };
   }
 
   it('GET shows a button and changes nothing', async () => {
     const context = setup();
-    const { id, token } = subscribed(context);
+    const { id, token } = await subscribed(context);
     const response = await context.app.request(`/unsubscribe?token=${token}`);
     expect(response.status).toBe(200);
     const body = await response.text();
     expect(body).toContain('<strong>lin@example.org</strong>');
     expect(body).toMatch(/<form method="post" action="\/unsubscribe">\s*<input type="hidden" name="token" value="[^"]+">\s*<button type="submit">Unsubscribe<\/button>/);
-    expect(context.store.subscriberById(id)?.status).toBe('active');
+    expect((await context.store.subscriberById(id))?.status).toBe('active');
   });
 
   it('POST with the token in the body unsubscribes, and again is fine', async () => {
     const context = setup();
-    const { id, token } = subscribed(context);
+    const { id, token } = await subscribed(context);
     const response = await post(context.app, '/unsubscribe', { token });
     expect(response.status).toBe(200);
     const body = await response.text();
     expect(body).toContain('<h1>You are unsubscribed</h1>');
     expect(body).toContain('<a href="/">Sign up again</a>');
-    expect(context.store.subscriberById(id)).toMatchObject({ status: 'unsubscribed', unsubscribedAt: START });
+    expect((await context.store.subscriberById(id))).toMatchObject({ status: 'unsubscribed', unsubscribedAt: START });
 
     context.clock.advance(HOUR_MS);
     const again = await post(context.app, '/unsubscribe', { token });
     expect(again.status).toBe(200);
     expect(await again.text()).toBe(body);
-    expect(context.store.subscriberById(id)?.unsubscribedAt).toBe(START);
+    expect((await context.store.subscriberById(id))?.unsubscribedAt).toBe(START);
     expect((await context.app.request(`/unsubscribe?token=${token}`)).status).toBe(200);
   });
 
   it('POST with the token in the query string unsubscribes', async () => {
     const context = setup();
-    const { id, token } = subscribed(context);
+    const { id, token } = await subscribed(context);
     expect((await post(context.app, `/unsubscribe?token=${token}`, {})).status).toBe(200);
-    expect(context.store.subscriberById(id)?.status).toBe('unsubscribed');
+    expect((await context.store.subscriberById(id))?.status).toBe('unsubscribed');
   });
 
   it('takes RFC 8058 one-click POSTs, urlencoded and multipart, idempotently', async () => {
     const context = setup();
-    const { id, token } = subscribed(context);
+    const { id, token } = await subscribed(context);
     const oneClick = () =>
       context.app.request(`/unsubscribe?token=${token}`, {
         method: 'POST',
@@ -568,10 +569,10 @@ describe('/unsubscribe', () => {
     const first = await oneClick();
     expect(first.status).toBe(200);
     expect(await first.text()).toBe('Unsubscribed.');
-    expect(context.store.subscriberById(id)?.status).toBe('unsubscribed');
+    expect((await context.store.subscriberById(id))?.status).toBe('unsubscribed');
     expect((await oneClick()).status).toBe(200);
 
-    const other = context.store.insertSubscriber(activeInput('multi@example.org'), 'active', START)!;
+    const other = (await context.store.insertSubscriber(activeInput('multi@example.org'), 'active', START))!;
     const body = new FormData();
     body.append('List-Unsubscribe', 'One-Click');
     for (let i = 0; i < 2; i += 1) {
@@ -579,12 +580,12 @@ describe('/unsubscribe', () => {
       expect(response.status).toBe(200);
       expect(await response.text()).toBe('Unsubscribed.');
     }
-    expect(context.store.subscriberById(other.id)?.status).toBe('unsubscribed');
+    expect((await context.store.subscriberById(other.id))?.status).toBe('unsubscribed');
   });
 
   it('refuses a bad token with 400, one-click or not', async () => {
     const context = setup();
-    const { id } = subscribed(context);
+    const { id } = await subscribed(context);
     const wrong = signToken(SECRET, 'preferences', id);
     const oneClick = await context.app.request(`/unsubscribe?token=${wrong}`, {
       method: 'POST',
@@ -595,13 +596,13 @@ describe('/unsubscribe', () => {
     expect((await post(context.app, '/unsubscribe', { token: wrong })).status).toBe(400);
     expect((await context.app.request(`/unsubscribe?token=${wrong}`)).status).toBe(400);
     expect((await context.app.request('/unsubscribe')).status).toBe(400);
-    expect(context.store.subscriberById(id)?.status).toBe('active');
+    expect((await context.store.subscriberById(id))?.status).toBe('active');
   });
 
   it('counts a deleted subscriber as unsubscribed', async () => {
     const context = setup();
-    const { id, token } = subscribed(context);
-    context.store.deleteSubscriber(id);
+    const { id, token } = await subscribed(context);
+    (await context.store.deleteSubscriber(id));
     const response = await post(context.app, '/unsubscribe', { token });
     expect(response.status).toBe(200);
     expect(await response.text()).toContain('This address gets no more digests.');
@@ -611,8 +612,8 @@ describe('/unsubscribe', () => {
 describe('every response', () => {
   it('carries the security headers, on pages, errors and token pages alike', async () => {
     const { app, store } = setup();
-    const id = store.insertSubscriber(activeInput('h@example.org'), 'active', START)!.id;
-    vi.spyOn(store, 'schemaVersion').mockImplementationOnce(() => {
+    const id = (await store.insertSubscriber(activeInput('h@example.org'), 'active', START))!.id;
+    vi.spyOn(store, 'ping').mockImplementationOnce(async () => {
       throw new Error('disk on fire');
     });
     const responses = [
@@ -671,7 +672,7 @@ describe('every response', () => {
     const { app, store } = setup();
     const response = await post(app, '/subscribe', signUpFields('big@example.org', { name: 'x'.repeat(100_000) }));
     expect(response.status).toBe(413);
-    expect(store.subscriberByEmail('big@example.org')).toBeUndefined();
+    expect((await store.subscriberByEmail('big@example.org'))).toBeUndefined();
   });
 
   it('refuses a broken multipart body with 400', async () => {
@@ -696,7 +697,7 @@ describe('GET /healthz', () => {
 
   it('says error with 503 when the store does not answer', async () => {
     const { app, store, logs } = setup();
-    store.close();
+    await store.close();
     stores.splice(stores.indexOf(store), 1);
     const response = await app.request('/healthz');
     expect(response.status).toBe(503);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { App } from '../../app.ts';
 import { PaperboyError } from '../../errors.ts';
 import { normalizeArxivId, titleKey } from '../../ingest/identity.ts';
-import type { StoredPaper } from '../../store/store.ts';
+import type { StoredPaper } from '../../model/paper.ts';
 import { EXIT_OK, emit, type CommonOptions } from '../output.ts';
 import { runCommand } from '../run-command.ts';
 
@@ -14,8 +14,8 @@ export function registerExplain(program: Command): void {
     .option('--json', 'print one JSON document on stdout')
     .option('-v, --verbose', 'debug logs and stack traces')
     .action((reference: string, options: CommonOptions) =>
-      runCommand(options, (app) => {
-        const paper = findPaper(app, reference);
+      runCommand(options, async (app) => {
+        const paper = await findPaper(app, reference);
         const { taxonomy, classify } = app.topics();
         const result = classify(paper);
         const names = new Map(taxonomy.topics.map((topic) => [topic.id, topic.name]));
@@ -40,12 +40,12 @@ export function registerExplain(program: Command): void {
     );
 }
 
-function findPaper(app: App, reference: string): StoredPaper {
+async function findPaper(app: App, reference: string): Promise<StoredPaper> {
   const arxivId = normalizeArxivId(reference.replace(/^arxiv:/i, ''));
   const paper =
-    app.store.paperByKey(reference) ??
-    (arxivId ? app.store.paperByKey(arxivId) : undefined) ??
-    app.store.paperByTitleKey(titleKey(reference));
+    (await app.store.paperByKey(reference)) ??
+    (arxivId ? await app.store.paperByKey(arxivId) : undefined) ??
+    (await app.store.paperByTitleKey(titleKey(reference)));
   if (!paper) throw new PaperboyError('NOT_FOUND', `no stored paper "${reference}" (ids are listed by \`paperboy papers\`)`);
   return paper;
 }

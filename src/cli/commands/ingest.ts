@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import type { App } from '../../app.ts';
-import { ingestInboxOf, ingestPathsOf } from '../../ingest/app-ingest.ts';
 import type { IngestReport } from '../../ingest/ingest.ts';
+import { ingestAndLog } from '../../pipeline/ingest.ts';
+import { pathsSource } from '../../sources/files.ts';
 import { EXIT_FAILED, EXIT_OK, emit, type CommonOptions } from '../output.ts';
 import { createProgress } from '../progress.ts';
 import { runCommand } from '../run-command.ts';
@@ -15,9 +16,9 @@ export function registerIngest(program: Command): void {
     .option('-v, --verbose', 'debug logs and stack traces')
     .addHelpText('after', '\nInbox files are moved to archive/ (or failed/) beside them afterwards. Exit 1 if any file failed.')
     .action((paths: string[], options: CommonOptions) =>
-      runCommand(options, (app) => {
-        const ingested = paths.length > 0 ? ingestPaths(app, paths) : ingestInboxOf(app);
-        const report = { ...ingested, filed: app.filePapers() };
+      runCommand(options, async (app) => {
+        const ingested = paths.length > 0 ? await ingestPaths(app, paths) : await ingestAndLog(app.sources(), ingestDeps(app));
+        const report = { ...ingested, filed: await app.filePapers() };
         emit(options, report, () => `${describeIngest(report)}\n${report.filed} papers filed by topic`);
         return report.totals.failed > 0 ? EXIT_FAILED : EXIT_OK;
       }),
@@ -25,11 +26,15 @@ export function registerIngest(program: Command): void {
 }
 
 /** Ingests named files, with a progress bar when a person is watching. */
-export function ingestPaths(app: App, paths: string[]): IngestReport {
+export async function ingestPaths(app: App, paths: string[]): Promise<IngestReport> {
   const progress = createProgress(paths.length, 'ingest');
-  const report = ingestPathsOf(app, paths, () => progress.tick());
+  const report = await ingestAndLog([pathsSource(paths)], ingestDeps(app), () => progress.tick());
   progress.stop();
   return report;
+}
+
+function ingestDeps(app: App) {
+  return { store: app.store, clock: app.clock, logger: app.logger, maxListingBytes: app.config.maxListingBytes };
 }
 
 export function describeIngest(report: IngestReport): string {

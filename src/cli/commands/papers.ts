@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { App } from '../../app.ts';
 import { PaperboyError } from '../../errors.ts';
-import type { PaperListItem } from '../../store/store.ts';
+import type { PaperListItem } from '../../model/paper.ts';
 import { EXIT_OK, emit, isoDate, positiveInteger, table, truncate, type CommonOptions } from '../output.ts';
 import { runCommand } from '../run-command.ts';
 
@@ -21,12 +21,10 @@ export function registerPapers(program: Command): void {
     .option('--json', 'print one JSON document on stdout')
     .option('-v, --verbose', 'debug logs and stack traces')
     .action((options: PapersOptions) =>
-      runCommand(options, (app) => {
+      runCommand(options, async (app) => {
         if (options.topic) requireTopic(app, options.topic);
-        app.filePapers();
-        const papers = app.store
-          .listPapers({ since: options.since ?? null, limit: options.limit ?? null, topic: options.topic ?? null })
-          .map(paperJson);
+        await app.filePapers();
+        const papers = (await app.store.listPapers({ since: options.since ?? null, limit: options.limit ?? null, topic: options.topic ?? null })).map(paperJson);
         emit(options, { papers, count: papers.length }, () =>
           papers.length === 0
             ? 'No papers match: run `paperboy ingest FILE…` first, or widen the filters.'

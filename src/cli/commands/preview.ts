@@ -22,10 +22,10 @@ export function registerPreview(program: Command): void {
     .option('-v, --verbose', 'debug logs and stack traces')
     .action((email: string, options: PreviewOptions) =>
       runCommand(options, async (app) => {
-        const subscriber = app.store.subscriberByEmail(parseEmail(email));
+        const subscriber = await app.store.subscriberByEmail(parseEmail(email));
         if (!subscriber) throw new PaperboyError('NOT_FOUND', `no subscriber ${email} (see \`paperboy subscribers list\`)`);
-        app.filePapers();
-        const digest = prepareDigest(app.digestContext(), subscriber, app.clock.now());
+        await app.filePapers();
+        const digest = await prepareDigest(app.digestContext(), subscriber, app.clock.now());
         const empty = digest.selection.paperIds.length === 0;
         const message = empty ? null : (await app.renderer()).renderDigest(digest.data);
         if (message && options.out) writeFileSync(options.out, message.html);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { runDigests, type RunReport, type RunOptions } from '../../delivery/run.ts';
+import type { App } from '../../app.ts';
+import { deliverQueued, runDigests, type RunReport, type RunOptions } from '../../pipeline/run.ts';
 import { EXIT_FAILED, EXIT_OK, emit, type CommonOptions } from '../output.ts';
 import { runCommand } from '../run-command.ts';
 
@@ -32,10 +33,30 @@ export function registerRun(program: Command): void {
         runAndReport(app, options, { trigger: 'manual', dryRun: options.dryRun, force: options.force, ...(options.to ? { to: options.to } : {}) }),
       ),
     );
+
+  program
+    .command('deliver')
+    .description('deliver what is queued in the outbox, now; needs no lease: any number of these (and runs) may deliver at once')
+    .option('--json', 'print one JSON document on stdout')
+    .option('-v, --verbose', 'debug logs and stack traces')
+    .addHelpText('after', '\nEach message is claimed by one worker before it is sent, so it is sent once. Exit 1 if any message failed for good or delivery paused.')
+    .action((options: CommonOptions) =>
+      runCommand(options, async (app) => {
+        const report = await deliverQueued(app.pipeline());
+        const { delivery } = report;
+        emit(options, report, () =>
+          [
+            `Delivered via ${report.mailer} in ${(report.duration_ms / 1000).toFixed(1)} s: ${delivery.sent} sent, ${delivery.failed} failed (${delivery.bounced} bounced), ${delivery.retried} retries, ${delivery.deferred} still queued`,
+            ...(delivery.pauseReason ? [`PAUSED: ${delivery.pauseReason}`] : []),
+          ].join('\n'),
+        );
+        return delivery.paused || delivery.failed > 0 ? EXIT_FAILED : EXIT_OK;
+      }),
+    );
 }
 
-export async function runAndReport(app: Parameters<typeof runDigests>[0], options: CommonOptions, runOptions: RunOptions): Promise<number> {
-  const report = await runDigests(app, runOptions);
+export async function runAndReport(app: App, options: CommonOptions, runOptions: RunOptions): Promise<number> {
+  const report = await runDigests(app.pipeline(), runOptions);
   emit(options, report, () => describeRun(report));
   return report.status === 'paused' || (report.delivery?.failed ?? 0) > 0 || report.ingest.failed > 0 ? EXIT_FAILED : EXIT_OK;
 }

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { relative } from 'node:path';
 import type { Command } from 'commander';
-import { runDigests } from '../../delivery/run.ts';
-import { listingFilesIn } from '../../ingest/inbox.ts';
+import { runDigests } from '../../pipeline/run.ts';
+import { listingFilesIn } from '../../sources/files.ts';
 import { EXIT_FAILED, EXIT_OK, emit, type CommonOptions } from '../output.ts';
 import { runCommand } from '../run-command.ts';
 import { describeIngest, ingestPaths } from './ingest.ts';
@@ -18,10 +18,10 @@ export function registerStart(program: Command): void {
     .addHelpText('after', '\nThis is what `npm start` runs. With PAPERBOY_SMTP_URL set, the run sends real mail.')
     .action((options: CommonOptions) =>
       runCommand(options, async (app) => {
-        const samples = ingestPaths(app, listingFilesIn(app.config.sampleListingsDir));
-        const noSubscribers = Object.values(app.store.subscriberCounts()).every((count) => count === 0);
-        const demo = noSubscribers && existsSync(app.config.demoSubscribersPath) ? importSubscribers(app, app.config.demoSubscribersPath) : null;
-        const run = await runDigests(app, { trigger: 'start' });
+        const samples = await ingestPaths(app, listingFilesIn(app.config.sampleListingsDir));
+        const noSubscribers = Object.values(await app.store.subscriberCounts()).every((count) => count === 0);
+        const demo = noSubscribers && existsSync(app.config.demoSubscribersPath) ? await importSubscribers(app, app.config.demoSubscribersPath) : null;
+        const run = await runDigests(app.pipeline(), { trigger: 'start' });
         const where = app.config.delivery.smtpUrl ? app.mailer().description : relative(process.cwd(), app.config.delivery.outboxDir) || '.';
         emit(options, { samples, demo_subscribers: demo?.added ?? 0, run }, () =>
           [

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { DELIVERY_LEASE } from '../../delivery/lease.ts';
 import { runJson } from '../../json-views.ts';
 import { EXIT_OK, emit, positiveInteger, table, type CommonOptions } from '../output.ts';
 import { runCommand } from '../run-command.ts';
@@ -11,9 +12,9 @@ export function registerStatus(program: Command): void {
     .option('--json', 'print one JSON document on stdout')
     .option('-v, --verbose', 'debug logs and stack traces')
     .action((options: CommonOptions & { limit: number }) =>
-      runCommand(options, (app) => {
-        const runs = app.store.recentRuns(options.limit).map(runJson);
-        const problems = app.store.outboxProblems(10).map((problem) => ({
+      runCommand(options, async (app) => {
+        const runs = (await app.store.recentRuns(options.limit)).map(runJson);
+        const problems = (await app.store.outboxProblems(10)).map((problem) => ({
           recipient: problem.recipient,
           status: problem.status === 'queued' ? 'retrying' : 'failed',
           attempts: problem.attempts,
@@ -24,10 +25,10 @@ export function registerStatus(program: Command): void {
         const document = {
           runs,
           problems,
-          outbox: app.store.outboxCounts(),
-          subscribers: app.store.subscriberCounts(),
-          papers: app.store.counts().papers,
-          lease: app.store.leaseHolder('delivery') ?? null,
+          outbox: await app.store.outboxCounts(),
+          subscribers: await app.store.subscriberCounts(),
+          papers: (await app.store.countPapers()).papers,
+          lease: (await app.store.leaseHolder(DELIVERY_LEASE)) ?? null,
           mailer: app.config.delivery.smtpUrl ? 'smtp' : `files in ${app.config.delivery.outboxDir}`,
         };
         emit(options, document, () =>

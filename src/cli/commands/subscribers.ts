@@ -4,7 +4,8 @@ import type { App } from '../../app.ts';
 import { PaperboyError } from '../../errors.ts';
 import { subscriberJson } from '../../json-views.ts';
 import { parseSubscriberCsv, subscribersToCsv } from '../../subscribers/csv.ts';
-import { WEEKDAYS, parseEmail, subscriberInput, type Subscriber, type SubscriberStatus } from '../../subscribers/subscriber.ts';
+import type { Subscriber, SubscriberStatus } from '../../model/subscriber.ts';
+import { WEEKDAYS, parseEmail, subscriberInput } from '../../subscribers/subscriber.ts';
 import { EXIT_FAILED, EXIT_OK, emit, table, type CommonOptions } from '../output.ts';
 import { runCommand } from '../run-command.ts';
 
@@ -32,10 +33,10 @@ export function registerSubscribers(program: Command): void {
       .option('--frequency <daily|weekly>', 'how often they get a digest', 'daily')
       .option('--weekday <day>', 'weekly digests go out on this day (mon … sun)', 'mon'),
   ).action((email: string, options: AddOptions) =>
-    runCommand(options, (app) => {
+    runCommand(options, async (app) => {
       const input = subscriberInput({ email, ...options }, topicIds(app));
-      const added = app.store.insertSubscriber(input, 'active', app.clock.now().toISOString());
-      if (!added) throw new PaperboyError('SUBSCRIBER_INVALID', `${input.email} is already a subscriber (${app.store.subscriberByEmail(input.email)?.status})`);
+      const added = await app.store.insertSubscriber(input, 'active', app.clock.now().toISOString());
+      if (!added) throw new PaperboyError('SUBSCRIBER_INVALID', `${input.email} is already a subscriber (${(await app.store.subscriberByEmail(input.email))?.status})`);
       emit(options, { subscriber: subscriberJson(added) }, () => `added ${describe(added)}`);
       return EXIT_OK;
     }),
@@ -43,10 +44,10 @@ export function registerSubscribers(program: Command): void {
 
   common(subscribers.command('remove').description('delete a subscriber and the record of what they were sent').argument('<email>')).action(
     (email: string, options: CommonOptions) =>
-      runCommand(options, (app) => {
-        const subscriber = app.store.subscriberByEmail(parseEmail(email));
+      runCommand(options, async (app) => {
+        const subscriber = await app.store.subscriberByEmail(parseEmail(email));
         if (!subscriber) throw new PaperboyError('NOT_FOUND', `no subscriber ${email}`);
-        app.store.deleteSubscriber(subscriber.id);
+        await app.store.deleteSubscriber(subscriber.id);
         emit(options, { removed: subscriber.email }, () => `removed ${subscriber.email}`);
         return EXIT_OK;
       }),
@@ -58,10 +59,11 @@ export function registerSubscribers(program: Command): void {
       .description('list subscribers')
       .option('--status <status>', `only this status (${STATUSES.join(', ')})`),
   ).action((options: CommonOptions & { status?: string }) =>
-    runCommand(options, (app) => {
+    runCommand(options, async (app) => {
       const status = options.status ? requireStatus(options.status) : null;
-      const list = app.store.listSubscribers({ status });
-      emit(options, { subscribers: list.map(subscriberJson), count: list.length, by_status: app.store.subscriberCounts() }, () =>
+      const list = await app.store.listSubscribers({ status });
+      const byStatus = await app.store.subscriberCounts();
+      emit(options, { subscribers: list.map(subscriberJson), count: list.length, by_status: byStatus }, () =>
         list.length === 0
           ? 'No subscribers.'
           : `${table(
@@ -79,8 +81,8 @@ export function registerSubscribers(program: Command): void {
       .description('add subscribers from a CSV file (columns: email, name, topics, frequency, weekday); all or nothing')
       .argument('<file>'),
   ).action((file: string, options: CommonOptions) =>
-    runCommand(options, (app) => {
-      const report = importSubscribers(app, file);
+    runCommand(options, async (app) => {
+      const report = await importSubscribers(app, file);
       emit(options, report, () =>
         report.errors.length > 0
           ? [`${file}: nothing imported; fix these rows and run again:`, ...report.errors.map((e) => `  line ${e.line}: ${e.message}`)].join('\n')
@@ -100,8 +102,8 @@ export function registerSubscribers(program: Command): void {
       .description('write every subscriber as CSV (to stdout, or --out FILE); the file imports as it is')
       .option('--out <file>', 'write to this file instead of stdout'),
   ).action((options: CommonOptions & { out?: string }) =>
-    runCommand(options, (app) => {
-      const list = app.store.listSubscribers({});
+    runCommand(options, async (app) => {
+      const list = await app.store.listSubscribers({});
       const csv = subscribersToCsv(list);
       if (options.out) writeFileSync(options.out, csv);
       if (options.json) emit(options, { subscribers: list.map(subscriberJson), count: list.length, out: options.out ?? null }, () => '');
@@ -112,7 +114,7 @@ export function registerSubscribers(program: Command): void {
 }
 
 /** All or nothing: every row is validated first, and the file is written in one transaction. */
-export function importSubscribers(app: App, file: string) {
+export async function importSubscribers(app: App, file: string) {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -122,7 +124,11 @@ export function importSubscribers(app: App, file: string) {
   const { rows, errors } = parseSubscriberCsv(text, topicIds(app));
   if (errors.length > 0) return { file, added: 0, existing: 0, errors };
   const now = app.clock.now().toISOString();
-  const added = app.store.transaction(() => rows.filter((row) => app.store.insertSubscriber(row, 'active', now) !== null).length);
+  const added = await app.store.withTransaction(async (tx) => {
+    let count = 0;
+    for (const row of rows) if ((await tx.insertSubscriber(row, 'active', now)) !== null) count++;
+    return count;
+  });
   return { file, added, existing: rows.length - added, errors };
 }
 

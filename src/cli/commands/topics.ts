@@ -11,10 +11,10 @@ export function registerTopics(program: Command): void {
     .option('--json', 'print one JSON document on stdout')
     .option('-v, --verbose', 'debug logs and stack traces')
     .action((options: CommonOptions) =>
-      runCommand(options, (app) => {
-        app.filePapers();
+      runCommand(options, async (app) => {
+        await app.filePapers();
         const { taxonomy } = app.topics();
-        const counts = new Map(app.store.topicCounts(EXAMPLES).map((count) => [count.topicId, count]));
+        const counts = new Map((await app.store.topicCounts(EXAMPLES)).map((count) => [count.topicId, count]));
         const topics = taxonomy.topics.map((topic) => ({
           id: topic.id,
           name: topic.name,

@@ -1,7 +1,8 @@
 /**
- * Schema migrations, applied in order and keyed by `PRAGMA user_version`: migration N
- * brings a database from version N-1 to N inside one transaction. Released migrations
- * are never edited; a change is a new migration.
+ * SQLite schema migrations, applied in order and keyed by `PRAGMA user_version`: migration N
+ * brings a database from version N-1 to N inside one transaction. Released migrations are
+ * never edited; a change is a new migration. They run with foreign keys off (a table rebuild
+ * must not cascade), and each is checked with `PRAGMA foreign_key_check` before it commits.
  */
 export const MIGRATIONS: readonly string[] = [
   /* 1: listings and deduplicated papers */ `
@@ -169,5 +170,31 @@ export const MIGRATIONS: readonly string[] = [
     key    TEXT PRIMARY KEY,
     value  TEXT NOT NULL
   );
+  `,
+  /* 5: the ports reshape. A listing's format is the open set of registered parsers (no CHECK)
+     and its path becomes its origin (a file or a URL); outbox messages are claimed by a
+     delivery worker until an expiry. SQLite cannot drop a CHECK: the table is rebuilt. */ `
+  CREATE TABLE listings_v5 (
+    id            INTEGER PRIMARY KEY,
+    origin        TEXT NOT NULL,
+    content_hash  TEXT NOT NULL UNIQUE,
+    format        TEXT,
+    listed_on     TEXT,
+    ingested_at   TEXT NOT NULL,
+    status        TEXT NOT NULL CHECK (status IN ('ingested', 'failed')),
+    error         TEXT,
+    paper_count   INTEGER NOT NULL DEFAULT 0,
+    new_count     INTEGER NOT NULL DEFAULT 0,
+    updated_count INTEGER NOT NULL DEFAULT 0,
+    warnings      TEXT NOT NULL DEFAULT '[]'
+  );
+  INSERT INTO listings_v5 (id, origin, content_hash, format, listed_on, ingested_at, status, error, paper_count, new_count, updated_count, warnings)
+    SELECT id, path, content_hash, format, listed_on, ingested_at, status, error, paper_count, new_count, updated_count, warnings FROM listings;
+  DROP TABLE listings;
+  ALTER TABLE listings_v5 RENAME TO listings;
+
+  ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+  ALTER TABLE outbox ADD COLUMN claim_expires_at TEXT;
+  CREATE INDEX outbox_by_claim ON outbox (claimed_by) WHERE claimed_by IS NOT NULL;
   `,
 ];

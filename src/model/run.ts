@@ -1,0 +1,22 @@
+export type RunTrigger = 'scheduled' | 'manual' | 'start' | 'catch-up';
+export type RunStatus = 'running' | 'done' | 'paused' | 'failed' | 'interrupted';
+
+export interface RunRow {
+  id: number;
+  trigger: RunTrigger;
+  startedAt: string;
+  finishedAt: string | null;
+  status: RunStatus;
+  ingested: number;
+  due: number;
+  queued: number;
+  sent: number;
+  failed: number;
+  deferred: number;
+  error: string | null;
+}
+
+export interface LeaseHolder {
+  holder: string;
+  expiresAt: string;
+}

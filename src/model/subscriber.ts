@@ -1,0 +1,31 @@
+export type SubscriberStatus = 'pending' | 'active' | 'unsubscribed' | 'bounced';
+export type Frequency = 'daily' | 'weekly';
+
+export const SUBSCRIBER_STATUSES: readonly SubscriberStatus[] = ['pending', 'active', 'unsubscribed', 'bounced'];
+
+export interface Subscriber {
+  id: number;
+  email: string;
+  name: string | null;
+  status: SubscriberStatus;
+  /** Topic ids, or null for every topic (including ones added later). */
+  topics: string[] | null;
+  frequency: Frequency;
+  /** Weekly only: 0 = Sunday … 6 = Saturday. */
+  weekday: number | null;
+  createdAt: string;
+  confirmedAt: string | null;
+  unsubscribedAt: string | null;
+  /** The subscriber's window: the next digest holds papers first seen after this. */
+  lastDigestAt: string | null;
+  hardBounces: number;
+}
+
+/** What a person or an admin may set; everything else is Paperboy's to track. */
+export interface SubscriberInput {
+  email: string;
+  name: string | null;
+  topics: string[] | null;
+  frequency: Frequency;
+  weekday: number | null;
+}

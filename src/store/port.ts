@@ -1,0 +1,152 @@
+import type { FailedListing, ListingOutcome, ListingRow, NewListing } from '../model/listing.ts';
+import type { ClaimedMessage, NewOutboxMessage, OutboxCounts, OutboxProblem, OutboxRow, OutboxTransition } from '../model/outbox.ts';
+import type { CandidateRow, ListingPapers, PaperFiling, PaperListItem, PaperToClassify, StoredPaper, TopicCount } from '../model/paper.ts';
+import type { LeaseHolder, RunRow, RunTrigger } from '../model/run.ts';
+import type { Subscriber, SubscriberInput, SubscriberStatus } from '../model/subscriber.ts';
+
+/**
+ * The store port: what the stages need of persistence, split by aggregate and named for what
+ * the domain does. Every method is async so that an adapter may talk to a server; each one
+ * is atomic on its own. Stages declare the slice they use (`Pick<…>` of these interfaces),
+ * and only the composition root knows which adapter is behind it.
+ */
+
+export interface ListingRepository {
+  listingByHash(contentHash: string): Promise<ListingRow | undefined>;
+  /** A new listing row (replacing a failed attempt at the same content); returns its id. */
+  insertListing(listing: NewListing): Promise<number>;
+  finishListing(id: number, outcome: ListingOutcome): Promise<void>;
+  /** Keeps a record of a listing that could not be ingested; a later good ingest replaces it. */
+  recordFailedListing(failure: FailedListing): Promise<void>;
+  recentListings(limit: number): Promise<ListingRow[]>;
+}
+
+export interface PaperRepository {
+  /** Every stored paper with one of these arXiv ids or title keys, in id order. */
+  papersMatching(identities: { arxivIds: readonly string[]; titleKeys: readonly string[] }): Promise<StoredPaper[]>;
+  /** Writes what one listing does to the papers (inserts, updates, touches, links) in one call. */
+  saveListingPapers(listingId: number, papers: ListingPapers, now: string): Promise<void>;
+  paperByKey(key: string): Promise<StoredPaper | undefined>;
+  paperByTitleKey(titleKey: string): Promise<StoredPaper | undefined>;
+  listPapers(options: { since?: string | null; limit?: number | null; topic?: string | null }): Promise<PaperListItem[]>;
+  countPapers(): Promise<{ papers: number; paperListings: number }>;
+}
+
+export interface TopicRepository {
+  /** Papers never filed, changed since, or filed by another taxonomy version. */
+  papersToClassify(taxonomyVersion: string, limit: number): Promise<PaperToClassify[]>;
+  /** Replaces each paper's topics (primary first) and records the taxonomy version. */
+  saveFilings(taxonomyVersion: string, filings: readonly PaperFiling[]): Promise<void>;
+  topicCounts(examples: number): Promise<TopicCount[]>;
+}
+
+export interface SubscriberRepository {
+  /** Adds a subscriber; null when the address is already subscribed (in any status). */
+  insertSubscriber(input: SubscriberInput, status: SubscriberStatus, now: string): Promise<Subscriber | null>;
+  subscriberByEmail(email: string): Promise<Subscriber | undefined>;
+  subscriberById(id: number): Promise<Subscriber | undefined>;
+  /** Removes the subscriber and, with them, the record of what they were sent. */
+  deleteSubscriber(id: number): Promise<void>;
+  /** Keyset pagination: subscribers with id > `after`, in id order. */
+  listSubscribers(options: { status?: SubscriberStatus | null; after?: number; limit?: number }): Promise<Subscriber[]>;
+  subscriberCounts(): Promise<Record<SubscriberStatus, number>>;
+  /** An unsubscribed (or still pending) address signs up again: pending, with the new choices. */
+  resubscribe(id: number, input: Omit<SubscriberInput, 'email'>, now: string): Promise<void>;
+  /** pending → active; false if the subscriber was not pending. */
+  confirmSubscriber(id: number, now: string): Promise<boolean>;
+  /** Idempotent; mail queued before they left fails instead of going out. */
+  unsubscribe(id: number, now: string): Promise<boolean>;
+  /** Forgets sign-ups never confirmed since `before`; returns how many. */
+  expirePending(before: string): Promise<number>;
+  updatePreferences(id: number, input: Omit<SubscriberInput, 'email'>): Promise<void>;
+}
+
+export interface OutboxRepository {
+  /**
+   * Papers first seen after `since` that were neither delivered to the subscriber nor
+   * reserved by a message still queued for them; one row per (paper, topic it is filed under).
+   */
+  digestCandidates(subscriberId: number, since: string): Promise<CandidateRow[]>;
+  /** Ids of the papers delivered to a subscriber (the "previously sent" record). */
+  deliveredPaperIds(subscriberId: number): Promise<number[]>;
+  /** Queues a rendered message, reserves its papers and moves the subscriber's window, atomically. */
+  queueMessage(message: NewOutboxMessage, paperIds: readonly number[]): Promise<number>;
+  subscribersWithQueuedMail(): Promise<Set<number>>;
+  /**
+   * Claims up to `limit` queued messages whose time has come (for active subscribers, not
+   * held by an unexpired claim) for `worker` until `until`. Each message is claimed by one
+   * worker at a time; an expired claim is claimable again.
+   */
+  claimDue(worker: string, limit: number, now: string, until: string): Promise<ClaimedMessage[]>;
+  /** Workers holding claims on queued messages now. */
+  claimHolders(): Promise<string[]>;
+  /** Pushes back the expiry of every claim `worker` holds; returns how many. */
+  extendClaims(worker: string, until: string): Promise<number>;
+  /** Gives back the claims `worker` holds without changing the messages (a shutdown). */
+  releaseClaims(worker: string): Promise<number>;
+  /**
+   * Persists a decided transition for a message `worker` still holds; false (nothing
+   * written) when the claim was lost or the message is no longer queued.
+   */
+  settle(message: Pick<ClaimedMessage, 'id' | 'subscriberId' | 'messageId'>, worker: string, transition: OutboxTransition, now: string): Promise<boolean>;
+  /** The earliest retry still waiting, or null. */
+  nextRetryAt(): Promise<string | null>;
+  sentSince(since: string): Promise<number>;
+  outboxCounts(): Promise<OutboxCounts>;
+  /** The newest messages that failed, or wait for a retry, with their last error. */
+  outboxProblems(limit: number): Promise<OutboxProblem[]>;
+  outboxById(id: number): Promise<OutboxRow | undefined>;
+  /** Bodies are needed only while queued: drops the rest; returns how many. */
+  pruneOutboxBodies(): Promise<number>;
+}
+
+export interface RunRepository {
+  insertRun(trigger: RunTrigger, now: string): Promise<number>;
+  updateRun(run: RunRow): Promise<void>;
+  /** Runs still marked running when a new run takes the lease died with their process. */
+  interruptRuns(now: string): Promise<number>;
+  recentRuns(limit: number): Promise<RunRow[]>;
+}
+
+export interface LeaseRepository {
+  /**
+   * Takes (or renews) a lease unless someone else holds it unexpired. `staleHolder` names a
+   * holder known to be dead, whose lease may be taken at once.
+   */
+  acquireLease(name: string, holder: string, now: string, expiresAt: string, staleHolder?: string | null): Promise<boolean>;
+  leaseHolder(name: string): Promise<LeaseHolder | undefined>;
+  releaseLease(name: string, holder: string): Promise<void>;
+}
+
+/** Small facts that must survive restarts (the last scheduled run). */
+export interface StateRepository {
+  getState(key: string): Promise<string | undefined>;
+  setState(key: string, value: string): Promise<void>;
+}
+
+/** Everything a transaction can do: the same methods, all inside one transaction. */
+export interface StoreSession
+  extends ListingRepository,
+    PaperRepository,
+    TopicRepository,
+    SubscriberRepository,
+    OutboxRepository,
+    RunRepository,
+    LeaseRepository,
+    StateRepository {}
+
+export interface Transactional {
+  /**
+   * Runs `work` in one transaction on a transaction-scoped session: all of it is stored, or
+   * none of it (it throws → rolled back). Transactions on one store never interleave.
+   */
+  withTransaction<T>(work: (tx: StoreSession) => Promise<T>): Promise<T>;
+}
+
+export interface Store extends StoreSession, Transactional {
+  /** Where the data lives, for logs and errors (a path, or a URL without credentials). */
+  readonly description: string;
+  /** Answers when the store is reachable and its schema current (health checks). */
+  ping(): Promise<number>;
+  close(): Promise<void>;
+}

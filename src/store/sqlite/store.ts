@@ -1,0 +1,502 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { PaperboyError } from '../../errors.ts';
+import type { FailedListing, ListingOutcome, ListingRow, NewListing } from '../../model/listing.ts';
+import type { ClaimedMessage, NewOutboxMessage, OutboxCounts, OutboxProblem, OutboxRow, OutboxStatus, OutboxTransition } from '../../model/outbox.ts';
+import type { AssignedTopic, CandidateRow, ListingPapers, PaperFields, PaperFiling, PaperListItem, PaperToClassify, StoredPaper, TopicCount } from '../../model/paper.ts';
+import type { LeaseHolder, RunRow, RunTrigger } from '../../model/run.ts';
+import type { Subscriber, SubscriberInput, SubscriberStatus } from '../../model/subscriber.ts';
+import type { Store, StoreSession } from '../port.ts';
+import { MIGRATIONS } from './migrations.ts';
+import { prepareStatements, type Statements } from './statements.ts';
+
+type Row = Record<string, unknown>;
+/** Runs one synchronous database operation as a promise, under the session's rules. */
+type Runner = <T>(operation: () => T) => Promise<T>;
+
+/**
+ * The SQLite adapter (better-sqlite3, the embedded default). better-sqlite3 is synchronous,
+ * so every method is a synchronous operation handed back as a promise. What makes that safe
+ * with async callers: `withTransaction` holds the connection for as long as its callback
+ * runs, and anything else asked of this store meanwhile waits in one chain per connection
+ * (as pg-boss's sqlite adapter does), so no outside statement lands inside a transaction.
+ */
+export function openSqliteStore(path: string): Store {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  // Papers are text-heavy rows (~1.5 KB abstracts): 16 KB pages halve ingest time against
+  // the 4 KB default (scripts/bench-ingest.ts). Takes effect only on a new database.
+  db.pragma('page_size = 16384');
+  db.pragma('journal_mode = WAL');
+  db.pragma('busy_timeout = 5000');
+  // WAL makes NORMAL durable against process crashes; only an OS crash can lose the last commit.
+  db.pragma('synchronous = NORMAL');
+  // Ingest and selection walk indexes on text keys; a 64 MB page cache keeps them in memory.
+  db.pragma('cache_size = -65536');
+  db.pragma('temp_store = MEMORY');
+  migrate(db);
+  db.pragma('foreign_keys = ON');
+  return new SqliteStore(db, prepareStatements(db));
+}
+
+class SqliteSession implements StoreSession {
+  constructor(
+    protected readonly db: Database.Database,
+    protected readonly sql: Statements,
+    protected readonly run: Runner,
+  ) {}
+
+  /** A multi-statement operation that must be atomic on its own (a savepoint inside a transaction). */
+  protected atomic<T>(operation: () => T): Promise<T> {
+    return this.run(() => this.db.transaction(operation).immediate());
+  }
+
+  listingByHash(contentHash: string): Promise<ListingRow | undefined> {
+    return this.run(() => getOne(this.sql.listingByHash, toListing, contentHash));
+  }
+
+  insertListing(listing: NewListing): Promise<number> {
+    return this.atomic(() => {
+      this.sql.deleteFailedListing.run(listing.contentHash);
+      return Number(this.sql.insertListing.run(listing).lastInsertRowid);
+    });
+  }
+
+  finishListing(id: number, outcome: ListingOutcome): Promise<void> {
+    return this.run(() => void this.sql.finishListing.run({ id, ...outcome, warnings: JSON.stringify(outcome.warnings) }));
+  }
+
+  recordFailedListing(failure: FailedListing): Promise<void> {
+    return this.run(() => void this.sql.recordFailedListing.run(failure));
+  }
+
+  recentListings(limit: number): Promise<ListingRow[]> {
+    return this.run(() => (this.sql.recentListings.all(limit) as Row[]).map(toListing));
+  }
+
+  papersMatching(identities: { arxivIds: readonly string[]; titleKeys: readonly string[] }): Promise<StoredPaper[]> {
+    return this.run(() =>
+      (this.sql.papersMatching.all({ arxivIds: JSON.stringify(identities.arxivIds), titleKeys: JSON.stringify(identities.titleKeys) }) as Row[]).map(toPaper),
+    );
+  }
+
+  saveListingPapers(listingId: number, papers: ListingPapers, now: string): Promise<void> {
+    return this.atomic(() => {
+      const insertedIds = papers.inserts.map((fields) => Number(this.sql.insertPaper.run(paperParams(fields, now)).lastInsertRowid));
+      for (const { id, fields } of papers.updates) this.sql.updatePaper.run({ id, ...paperParams(fields, now) });
+      for (const id of papers.touches) this.sql.touchPaper.run(now, id);
+      for (const { paper, position } of papers.links) {
+        this.sql.linkPaper.run('id' in paper ? paper.id : insertedIds[paper.inserted], listingId, position);
+      }
+    });
+  }
+
+  paperByKey(key: string): Promise<StoredPaper | undefined> {
+    return this.run(() => getOne(this.sql.paperByKey, toPaper, key));
+  }
+
+  paperByTitleKey(titleKey: string): Promise<StoredPaper | undefined> {
+    return this.run(() => getOne(this.sql.anyPaperByTitleKey, toPaper, titleKey));
+  }
+
+  listPapers(options: { since?: string | null; limit?: number | null; topic?: string | null }): Promise<PaperListItem[]> {
+    return this.run(() =>
+      (this.sql.listPapers.all({ since: options.since ?? null, limit: options.limit ?? -1, topic: options.topic ?? null }) as Row[]).map((row) => ({
+        ...toPaper(row),
+        sources: JSON.parse(row.sources as string) as string[],
+        topics: JSON.parse(row.topics as string) as AssignedTopic[],
+      })),
+    );
+  }
+
+  countPapers(): Promise<{ papers: number; paperListings: number }> {
+    return this.run(() => ({ papers: count(this.sql.countPapers), paperListings: count(this.sql.countPaperListings) }));
+  }
+
+  papersToClassify(taxonomyVersion: string, limit: number): Promise<PaperToClassify[]> {
+    return this.run(() =>
+      (this.sql.papersToClassify.all(taxonomyVersion, limit) as Row[]).map((row) => ({
+        id: row.id as number,
+        title: row.title as string,
+        abstract: row.abstract as string,
+        keywords: JSON.parse(row.keywords as string) as string[],
+        categories: JSON.parse(row.categories as string) as string[],
+      })),
+    );
+  }
+
+  saveFilings(taxonomyVersion: string, filings: readonly PaperFiling[]): Promise<void> {
+    return this.atomic(() => {
+      for (const { paperId, topics } of filings) {
+        this.sql.deletePaperTopics.run(paperId);
+        topics.forEach((topic, rank) => this.sql.insertPaperTopic.run(paperId, topic.topicId, rank, topic.score, JSON.stringify(topic.evidence)));
+        this.sql.markClassified.run(taxonomyVersion, topics[0]?.topicId ?? null, paperId);
+      }
+    });
+  }
+
+  topicCounts(examples: number): Promise<TopicCount[]> {
+    return this.run(() =>
+      (this.sql.topicCounts.all({ examples }) as Row[]).map((row) => ({
+        topicId: row.topic_id as string,
+        papers: row.papers as number,
+        secondary: row.secondary as number,
+        examples: JSON.parse(row.examples as string) as string[],
+      })),
+    );
+  }
+
+  insertSubscriber(input: SubscriberInput, status: SubscriberStatus, now: string): Promise<Subscriber | null> {
+    return this.atomic(() => {
+      const result = this.sql.insertSubscriber.run({ ...input, topics: input.topics && JSON.stringify(input.topics), status, now });
+      return result.changes === 0 ? null : getOne(this.sql.subscriberById, toSubscriber, Number(result.lastInsertRowid))!;
+    });
+  }
+
+  subscriberByEmail(email: string): Promise<Subscriber | undefined> {
+    return this.run(() => getOne(this.sql.subscriberByEmail, toSubscriber, email));
+  }
+
+  subscriberById(id: number): Promise<Subscriber | undefined> {
+    return this.run(() => getOne(this.sql.subscriberById, toSubscriber, id));
+  }
+
+  deleteSubscriber(id: number): Promise<void> {
+    return this.run(() => void this.sql.deleteSubscriber.run(id));
+  }
+
+  listSubscribers(options: { status?: SubscriberStatus | null; after?: number; limit?: number }): Promise<Subscriber[]> {
+    return this.run(() =>
+      (this.sql.listSubscribers.all({ status: options.status ?? null, after: options.after ?? 0, limit: options.limit ?? -1 }) as Row[]).map(toSubscriber),
+    );
+  }
+
+  subscriberCounts(): Promise<Record<SubscriberStatus, number>> {
+    return this.run(() => {
+      const counts: Record<SubscriberStatus, number> = { pending: 0, active: 0, unsubscribed: 0, bounced: 0 };
+      for (const row of this.sql.countSubscribers.all() as { status: SubscriberStatus; n: number }[]) counts[row.status] = row.n;
+      return counts;
+    });
+  }
+
+  resubscribe(id: number, input: Omit<SubscriberInput, 'email'>, now: string): Promise<void> {
+    return this.run(() => void this.sql.resubscribe.run({ id, ...input, topics: input.topics && JSON.stringify(input.topics), now }));
+  }
+
+  confirmSubscriber(id: number, now: string): Promise<boolean> {
+    return this.run(() => this.sql.confirmSubscriber.run({ id, now }).changes === 1);
+  }
+
+  unsubscribe(id: number, now: string): Promise<boolean> {
+    return this.atomic(() => {
+      const changed = this.sql.unsubscribe.run({ id, now }).changes === 1;
+      // Mail queued before they left is not sent after it.
+      if (changed) this.sql.failQueuedOf.run({ subscriberId: id, error: 'subscriber unsubscribed' });
+      return changed;
+    });
+  }
+
+  expirePending(before: string): Promise<number> {
+    return this.run(() => this.sql.expirePending.run(before).changes);
+  }
+
+  updatePreferences(id: number, input: Omit<SubscriberInput, 'email'>): Promise<void> {
+    return this.run(() => void this.sql.updatePreferences.run({ id, ...input, topics: input.topics && JSON.stringify(input.topics) }));
+  }
+
+  digestCandidates(subscriberId: number, since: string): Promise<CandidateRow[]> {
+    return this.run(() =>
+      (this.sql.digestCandidates.all({ subscriberId, since }) as Row[]).map((row) => ({
+        ...(camelCase(row) as Omit<CandidateRow, 'authors'>),
+        authors: JSON.parse(row.authors as string) as string[],
+      })),
+    );
+  }
+
+  deliveredPaperIds(subscriberId: number): Promise<number[]> {
+    return this.run(() => (this.sql.deliveredPaperIds.all(subscriberId) as { paper_id: number }[]).map((row) => row.paper_id));
+  }
+
+  queueMessage(message: NewOutboxMessage, paperIds: readonly number[]): Promise<number> {
+    return this.atomic(() => {
+      const { raw, html, ...state } = message;
+      const id = Number(this.sql.insertOutbox.run(state).lastInsertRowid);
+      this.sql.insertOutboxBody.run(id, raw, html);
+      for (const paperId of paperIds) this.sql.reservePaper.run(message.subscriberId, paperId, id);
+      this.sql.advanceWindow.run(message.now, message.subscriberId);
+      return id;
+    });
+  }
+
+  subscribersWithQueuedMail(): Promise<Set<number>> {
+    return this.run(() => new Set((this.sql.subscribersWithQueued.all() as { subscriber_id: number }[]).map((row) => row.subscriber_id)));
+  }
+
+  claimDue(worker: string, limit: number, now: string, until: string): Promise<ClaimedMessage[]> {
+    return this.atomic(() => {
+      const ids = (this.sql.claimDue.all({ worker, limit, now, until }) as { id: number }[]).map((row) => row.id);
+      if (ids.length === 0) return [];
+      return (this.sql.claimedMessages.all({ ids: JSON.stringify(ids), worker }) as Row[]).map((row) => camelCase(row) as unknown as ClaimedMessage);
+    });
+  }
+
+  claimHolders(): Promise<string[]> {
+    return this.run(() => (this.sql.claimHolders.all() as { claimed_by: string }[]).map((row) => row.claimed_by));
+  }
+
+  extendClaims(worker: string, until: string): Promise<number> {
+    return this.run(() => this.sql.extendClaims.run({ worker, until }).changes);
+  }
+
+  releaseClaims(worker: string): Promise<number> {
+    return this.run(() => this.sql.releaseClaims.run(worker).changes);
+  }
+
+  settle(message: Pick<ClaimedMessage, 'id' | 'subscriberId' | 'messageId'>, worker: string, transition: OutboxTransition, now: string): Promise<boolean> {
+    const { id, subscriberId, messageId } = message;
+    return this.atomic(() => {
+      switch (transition.status) {
+        case 'sent': {
+          if (this.sql.markSent.run({ id, worker, attempts: transition.attempts, sentAt: transition.sentAt }).changes === 0) return false;
+          this.sql.deliverReserved.run({ id, messageId, now });
+          this.sql.releaseReservation.run(id);
+          return true;
+        }
+        case 'queued':
+          return this.sql.markRetry.run({ id, worker, attempts: transition.attempts, nextAttemptAt: transition.nextAttemptAt, error: transition.error }).changes === 1;
+        case 'failed': {
+          if (this.sql.markFailed.run({ id, worker, attempts: transition.attempts, error: transition.error }).changes === 0) return false;
+          this.sql.restoreWindow.run({ id });
+          this.sql.releaseReservation.run(id);
+          if (transition.hardBounce) this.sql.hardBounce.run({ id: subscriberId, bounce: transition.bounceSubscriber ? 1 : 0 });
+          if (transition.bounceSubscriber) this.sql.failQueuedOf.run({ subscriberId, error: 'subscriber bounced' });
+          return true;
+        }
+      }
+    });
+  }
+
+  nextRetryAt(): Promise<string | null> {
+    return this.run(() => (this.sql.nextRetryAt.get() as { at: string | null }).at);
+  }
+
+  sentSince(since: string): Promise<number> {
+    return this.run(() => (this.sql.sentSince.get(since) as { n: number }).n);
+  }
+
+  outboxCounts(): Promise<OutboxCounts> {
+    return this.run(() => {
+      const counts: OutboxCounts = { queued: 0, sent: 0, failed: 0 };
+      for (const row of this.sql.outboxCounts.all() as { status: OutboxStatus; n: number }[]) counts[row.status] = row.n;
+      return counts;
+    });
+  }
+
+  outboxProblems(limit: number): Promise<OutboxProblem[]> {
+    return this.run(() => (this.sql.outboxProblems.all(limit) as Row[]).map((row) => camelCase(row) as unknown as OutboxProblem));
+  }
+
+  outboxById(id: number): Promise<OutboxRow | undefined> {
+    return this.run(() => getOne(this.sql.outboxById, toOutbox, id));
+  }
+
+  pruneOutboxBodies(): Promise<number> {
+    return this.run(() => this.sql.pruneBodies.run().changes);
+  }
+
+  insertRun(trigger: RunTrigger, now: string): Promise<number> {
+    return this.run(() => Number(this.sql.insertRun.run(trigger, now).lastInsertRowid));
+  }
+
+  updateRun(run: RunRow): Promise<void> {
+    return this.run(() => void this.sql.updateRun.run(run));
+  }
+
+  interruptRuns(now: string): Promise<number> {
+    return this.run(() => this.sql.interruptRuns.run(now).changes);
+  }
+
+  recentRuns(limit: number): Promise<RunRow[]> {
+    return this.run(() => (this.sql.recentRuns.all(limit) as Row[]).map(toRun));
+  }
+
+  acquireLease(name: string, holder: string, now: string, expiresAt: string, staleHolder: string | null = null): Promise<boolean> {
+    return this.atomic(() => {
+      this.sql.acquireLease.run({ name, holder, now, expiresAt, staleHolder });
+      return (this.sql.leaseByName.get(name) as { holder: string }).holder === holder;
+    });
+  }
+
+  leaseHolder(name: string): Promise<LeaseHolder | undefined> {
+    return this.run(() => {
+      const row = this.sql.leaseByName.get(name) as Row | undefined;
+      return row && { holder: row.holder as string, expiresAt: row.expires_at as string };
+    });
+  }
+
+  releaseLease(name: string, holder: string): Promise<void> {
+    return this.run(() => void this.sql.releaseLease.run(name, holder));
+  }
+
+  getState(key: string): Promise<string | undefined> {
+    return this.run(() => (this.sql.getState.get(key) as { value: string } | undefined)?.value);
+  }
+
+  setState(key: string, value: string): Promise<void> {
+    return this.run(() => void this.sql.setState.run(key, value));
+  }
+}
+
+/**
+ * One connection's queue: outside a transaction an operation runs at once (it is
+ * synchronous: nothing can come between its statements); while a transaction is open,
+ * everything else waits for the connection in one chain.
+ */
+class ConnectionGate {
+  private chain: Promise<unknown> = Promise.resolve();
+  inTransaction = false;
+
+  run<T>(operation: () => T): Promise<T> {
+    return this.inTransaction ? this.enqueue(async () => operation()) : settled(operation);
+  }
+
+  enqueue<T>(operation: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(operation, operation);
+    this.chain = next.catch(() => {});
+    return next;
+  }
+
+  idle(): Promise<unknown> {
+    return this.chain;
+  }
+}
+
+class SqliteStore extends SqliteSession implements Store {
+  readonly description: string;
+  private readonly gate: ConnectionGate;
+
+  constructor(db: Database.Database, sql: Statements) {
+    const gate = new ConnectionGate();
+    super(db, sql, (operation) => gate.run(operation));
+    this.gate = gate;
+    this.description = db.name;
+  }
+
+  withTransaction<T>(work: (tx: StoreSession) => Promise<T>): Promise<T> {
+    return this.gate.enqueue(async () => {
+      let open = true;
+      const tx = new SqliteSession(this.db, this.sql, (operation) =>
+        open ? settled(operation) : Promise.reject(new Error('this transaction has ended; use the store it came from')),
+      );
+      this.db.exec('BEGIN IMMEDIATE');
+      this.gate.inTransaction = true;
+      try {
+        const result = await work(tx);
+        this.db.exec('COMMIT');
+        return result;
+      } catch (error) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw error;
+      } finally {
+        open = false;
+        this.gate.inTransaction = false;
+      }
+    });
+  }
+
+  ping(): Promise<number> {
+    return this.run(() => this.db.pragma('user_version', { simple: true }) as number);
+  }
+
+  async close(): Promise<void> {
+    await this.gate.idle();
+    this.db.close();
+  }
+}
+
+function settled<T>(operation: () => T): Promise<T> {
+  try {
+    return Promise.resolve(operation());
+  } catch (error) {
+    return Promise.reject(error as Error);
+  }
+}
+
+/**
+ * Brings the schema up to date, one migration per transaction. The version is read inside
+ * each `BEGIN IMMEDIATE`, so processes opening a new database at once take turns instead of
+ * both creating its tables.
+ */
+function migrate(db: Database.Database): void {
+  db.pragma('foreign_keys = OFF');
+  for (;;) {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const current = db.pragma('user_version', { simple: true }) as number;
+      if (current > MIGRATIONS.length) {
+        throw new PaperboyError('STORE_SCHEMA', `${db.name}: schema version ${current} is newer than this Paperboy knows (${MIGRATIONS.length}); upgrade Paperboy`);
+      }
+      if (current === MIGRATIONS.length) {
+        db.exec('COMMIT');
+        return;
+      }
+      db.exec(MIGRATIONS[current]!);
+      const broken = db.pragma('foreign_key_check') as unknown[];
+      if (broken.length > 0) throw new PaperboyError('STORE_SCHEMA', `${db.name}: migration ${current + 1} left ${broken.length} rows with broken references`);
+      db.pragma(`user_version = ${current + 1}`);
+      db.exec('COMMIT');
+    } catch (error) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+}
+
+function paperParams(fields: PaperFields, now: string) {
+  return {
+    ...fields,
+    authors: JSON.stringify(fields.authors),
+    keywords: JSON.stringify(fields.keywords),
+    categories: JSON.stringify(fields.categories),
+    links: JSON.stringify(fields.links),
+    now,
+  };
+}
+
+function count(statement: Database.Statement): number {
+  return (statement.get() as { n: number }).n;
+}
+
+/** One row through its mapper, or undefined. */
+function getOne<T>(statement: Database.Statement, map: (row: Row) => T, ...params: unknown[]): T | undefined {
+  const row = statement.get(...params) as Row | undefined;
+  return row && map(row);
+}
+
+/** `first_seen` → `firstSeen`: rows become the camelCase objects the rest of the code reads. */
+function camelCase(row: Row): Row {
+  return Object.fromEntries(Object.entries(row).map(([name, value]) => [name.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase()), value]));
+}
+
+function toPaper(row: Row): StoredPaper {
+  const { sources: _sources, topics: _topics, ...columns } = camelCase(row);
+  return {
+    ...(columns as unknown as StoredPaper),
+    authors: JSON.parse(row.authors as string) as string[],
+    keywords: JSON.parse(row.keywords as string) as string[],
+    categories: JSON.parse(row.categories as string) as string[],
+    links: JSON.parse(row.links as string) as PaperFields['links'],
+  };
+}
+
+function toSubscriber(row: Row): Subscriber {
+  return { ...(camelCase(row) as unknown as Subscriber), topics: row.topics === null ? null : (JSON.parse(row.topics as string) as string[]) };
+}
+
+const toOutbox = (row: Row) => camelCase(row) as unknown as OutboxRow;
+const toRun = (row: Row) => camelCase(row) as unknown as RunRow;
+const toListing = (row: Row) => {
+  const { warnings: _warnings, ...columns } = camelCase(row);
+  return columns as unknown as ListingRow;
+};

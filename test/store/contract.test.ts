@@ -1,0 +1,495 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { NewOutboxMessage } from '../../src/model/outbox.ts';
+import type { PaperFields } from '../../src/model/paper.ts';
+import type { SubscriberInput } from '../../src/model/subscriber.ts';
+import type { Store } from '../../src/store/port.ts';
+import { STORE_ADAPTERS } from '../helpers/store-adapters.ts';
+
+/**
+ * The store contract: every adapter behind the port behaves the same. Each port method is
+ * exercised through the port alone, and each multi-part write is all or nothing.
+ */
+
+const T0 = '2026-11-23T07:00:00.000Z';
+const at = (minutes: number) => new Date(Date.parse(T0) + minutes * 60_000).toISOString();
+
+function paper(n: number, overrides: Partial<PaperFields> = {}): PaperFields {
+  return {
+    key: `2611.${String(n).padStart(5, '0')}`,
+    arxivId: `2611.${String(n).padStart(5, '0')}`,
+    titleKey: `paper number ${n}`,
+    title: `Paper number ${n}`,
+    abstract: `Abstract of paper ${n}.`,
+    authors: [`Author ${n}`],
+    authorCount: 1,
+    organization: null,
+    publishedOn: '2026-11-20',
+    upvotes: n,
+    comments: null,
+    keywords: [`keyword ${n}`],
+    categories: ['cs.LG'],
+    links: { github: `https://github.com/example/paper-${n}` },
+    ...overrides,
+  };
+}
+
+const reader = (email: string, overrides: Partial<SubscriberInput> = {}): SubscriberInput => ({
+  email,
+  name: null,
+  topics: null,
+  frequency: 'daily',
+  weekday: null,
+  ...overrides,
+});
+
+function message(subscriberId: number, n: number, now: string, overrides: Partial<NewOutboxMessage> = {}): NewOutboxMessage {
+  return {
+    runId: null,
+    subscriberId,
+    kind: 'digest',
+    messageId: `<m${n}.${subscriberId}@contract.test>`,
+    recipient: `reader${subscriberId}@example.org`,
+    recipientName: null,
+    subject: `Digest ${n}`,
+    raw: Buffer.from(`Subject: Digest ${n}\r\n\r\nbody ${n}\r\n`),
+    html: `<p>body ${n}</p>`,
+    unsubscribeUrl: `https://paperboy.test/unsubscribe?token=${subscriberId}`,
+    windowSince: null,
+    now,
+    ...overrides,
+  };
+}
+
+describe.each(STORE_ADAPTERS)('store contract: $name', (adapter) => {
+  let store: Store;
+  beforeEach(async () => {
+    store = await adapter.open();
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  /** A listing with papers 1..n (all new), filed under `topic`; returns the papers' ids in order. */
+  async function listPapersIn(origin: string, numbers: number[], now = T0, topic = 'reasoning'): Promise<number[]> {
+    const listingId = await store.insertListing({ origin, contentHash: `hash-${origin}`, format: 'hf-api', listedOn: '2026-11-23', ingestedAt: now });
+    await store.saveListingPapers(
+      listingId,
+      { inserts: numbers.map((n) => paper(n)), updates: [], touches: [], links: numbers.map((_, index) => ({ paper: { inserted: index }, position: index })) },
+      now,
+    );
+    const stored = await store.papersMatching({ arxivIds: numbers.map((n) => paper(n).arxivId!), titleKeys: [] });
+    await store.saveFilings('v1', stored.map((row) => ({ paperId: row.id, topics: [{ topicId: topic, score: 5, evidence: ['test (title)'] }] })));
+    return stored.map((row) => row.id);
+  }
+
+  async function subscriber(email: string, overrides: Partial<SubscriberInput> = {}) {
+    return (await store.insertSubscriber(reader(email, overrides), 'active', T0))!;
+  }
+
+  describe('listings', () => {
+    it('stores a listing, finds it by content hash, and records its outcome', async () => {
+      const id = await store.insertListing({ origin: '/inbox/a.txt', contentHash: 'abc', format: 'hf-dump', listedOn: '2026-11-23', ingestedAt: T0 });
+      await store.finishListing(id, { paperCount: 20, newCount: 18, updatedCount: 2, warnings: [{ line: 9, message: 'truncated' }] });
+      expect(await store.listingByHash('abc')).toEqual({
+        id,
+        origin: '/inbox/a.txt',
+        contentHash: 'abc',
+        format: 'hf-dump',
+        listedOn: '2026-11-23',
+        ingestedAt: T0,
+        status: 'ingested',
+        error: null,
+        paperCount: 20,
+        newCount: 18,
+        updatedCount: 2,
+      });
+      expect(await store.listingByHash('nope')).toBeUndefined();
+    });
+
+    it('keeps a failed listing for the record, replaced by a later good ingest of the same content', async () => {
+      await store.recordFailedListing({ origin: 'https://example.org/a', contentHash: 'h1', format: null, ingestedAt: T0, error: 'https://example.org/a: the file is empty' });
+      await store.recordFailedListing({ origin: 'https://example.org/b', contentHash: 'h1', format: null, ingestedAt: at(1), error: 'https://example.org/b: the file is empty' });
+      expect((await store.recentListings(10)).map((row) => [row.origin, row.status, row.error])).toEqual([['https://example.org/b', 'failed', 'https://example.org/b: the file is empty']]);
+      await store.insertListing({ origin: 'https://example.org/b', contentHash: 'h1', format: 'hf-api', listedOn: null, ingestedAt: at(2) });
+      expect((await store.recentListings(10)).map((row) => [row.status, row.format])).toEqual([['ingested', 'hf-api']]);
+    });
+
+    it('lists listings newest first, up to the limit', async () => {
+      for (const name of ['a', 'b', 'c']) await store.insertListing({ origin: name, contentHash: name, format: 'hf-dump', listedOn: null, ingestedAt: T0 });
+      expect((await store.recentListings(2)).map((row) => row.origin)).toEqual(['c', 'b']);
+    });
+  });
+
+  describe('papers', () => {
+    it('inserts, updates and touches the papers of a listing, and links each once in listing order', async () => {
+      const [first, second] = await listPapersIn('one', [1, 2]);
+      const listingId = await store.insertListing({ origin: 'two', contentHash: 'two', format: 'hf-api', listedOn: null, ingestedAt: at(60) });
+      await store.saveListingPapers(
+        listingId,
+        {
+          inserts: [paper(3)],
+          updates: [{ id: first!, fields: paper(1, { abstract: 'Revised abstract.', upvotes: 40 }) }],
+          touches: [second!],
+          links: [
+            { paper: { inserted: 0 }, position: 0 },
+            { paper: { id: first! }, position: 1 },
+            { paper: { id: second! }, position: 2 },
+          ],
+        },
+        at(60),
+      );
+      expect(await store.countPapers()).toEqual({ papers: 3, paperListings: 5 });
+      const updated = (await store.paperByKey('2611.00001'))!;
+      expect(updated).toMatchObject({ id: first, abstract: 'Revised abstract.', upvotes: 40, firstSeen: T0, lastSeen: at(60), links: { github: 'https://github.com/example/paper-1' } });
+      // A changed paper waits to be filed again; an unchanged one keeps its filing.
+      expect((await store.papersToClassify('v1', 10)).map((row) => row.id)).toEqual([first, (await store.paperByKey('2611.00003'))!.id]);
+      expect(await store.paperByKey('2611.00002')).toMatchObject({ firstSeen: T0, lastSeen: at(60), primaryTopic: 'reasoning' });
+    });
+
+    it('finds papers by arXiv id or title key, in id order, and one by its title key', async () => {
+      const ids = await listPapersIn('one', [1, 2, 3]);
+      const found = await store.papersMatching({ arxivIds: ['2611.00003', '9999.99999'], titleKeys: ['paper number 1'] });
+      expect(found.map((row) => row.id)).toEqual([ids[0], ids[2]]);
+      expect(found[0]).toMatchObject({ key: '2611.00001', title: 'Paper number 1', authors: ['Author 1'], keywords: ['keyword 1'], categories: ['cs.LG'] });
+      expect(await store.papersMatching({ arxivIds: [], titleKeys: [] })).toEqual([]);
+      expect((await store.paperByTitleKey('paper number 2'))?.id).toBe(ids[1]);
+      expect(await store.paperByTitleKey('no such title')).toBeUndefined();
+    });
+
+    it('lists papers newest first with their listings and topics, filtered by date and primary topic', async () => {
+      await listPapersIn('early', [1], T0, 'code');
+      await listPapersIn('late', [2], at(60), 'agents');
+      const all = await store.listPapers({});
+      expect(all.map((row) => [row.key, row.sources, row.topics.map((topic) => topic.topicId)])).toEqual([
+        ['2611.00002', ['late'], ['agents']],
+        ['2611.00001', ['early'], ['code']],
+      ]);
+      expect(all[0]!.topics[0]).toEqual({ topicId: 'agents', score: 5, evidence: ['test (title)'] });
+      expect((await store.listPapers({ since: at(30) })).map((row) => row.key)).toEqual(['2611.00002']);
+      expect((await store.listPapers({ topic: 'code' })).map((row) => row.key)).toEqual(['2611.00001']);
+      expect(await store.listPapers({ limit: 1 })).toHaveLength(1);
+    });
+  });
+
+  describe('topics', () => {
+    it('files papers by taxonomy version and counts them per topic, primary and secondary', async () => {
+      const ids = await listPapersIn('one', [1, 2, 3]);
+      expect(await store.papersToClassify('v1', 10)).toEqual([]);
+      const pending = await store.papersToClassify('v2', 2);
+      expect(pending).toEqual([
+        { id: ids[0], title: 'Paper number 1', abstract: 'Abstract of paper 1.', keywords: ['keyword 1'], categories: ['cs.LG'] },
+        { id: ids[1], title: 'Paper number 2', abstract: 'Abstract of paper 2.', keywords: ['keyword 2'], categories: ['cs.LG'] },
+      ]);
+      await store.saveFilings('v2', [
+        { paperId: ids[0]!, topics: [{ topicId: 'code', score: 9, evidence: ['code (title)'] }, { topicId: 'agents', score: 5, evidence: [] }] },
+        { paperId: ids[1]!, topics: [{ topicId: 'agents', score: 7, evidence: [] }] },
+        { paperId: ids[2]!, topics: [{ topicId: 'code', score: 3, evidence: [] }] },
+      ]);
+      expect(await store.papersToClassify('v2', 10)).toEqual([]);
+      const counts = new Map((await store.topicCounts(5)).map((count) => [count.topicId, count]));
+      expect(counts.get('code')).toEqual({ topicId: 'code', papers: 2, secondary: 0, examples: ['Paper number 3', 'Paper number 1'] });
+      expect(counts.get('agents')).toEqual({ topicId: 'agents', papers: 1, secondary: 1, examples: ['Paper number 2'] });
+      expect(counts.has('reasoning')).toBe(false);
+    });
+  });
+
+  describe('subscribers', () => {
+    it('adds a subscriber once per address, and finds them by address and id', async () => {
+      const added = (await store.insertSubscriber(reader('ada@example.org', { name: 'Ada', topics: ['code'], frequency: 'weekly', weekday: 3 }), 'active', T0))!;
+      expect(added).toMatchObject({ email: 'ada@example.org', name: 'Ada', status: 'active', topics: ['code'], frequency: 'weekly', weekday: 3, createdAt: T0, confirmedAt: T0, lastDigestAt: null, hardBounces: 0 });
+      expect(await store.insertSubscriber(reader('ada@example.org'), 'pending', at(1))).toBeNull();
+      expect(await store.subscriberByEmail('ada@example.org')).toEqual(added);
+      expect(await store.subscriberById(added.id)).toEqual(added);
+      expect(await store.subscriberById(added.id + 1000)).toBeUndefined();
+    });
+
+    it('pages subscribers by id, filters by status and counts them', async () => {
+      const ids: number[] = [];
+      for (const [email, status] of [['a@x.org', 'active'], ['b@x.org', 'pending'], ['c@x.org', 'active'], ['d@x.org', 'bounced']] as const) {
+        ids.push((await store.insertSubscriber(reader(email), status, T0))!.id);
+      }
+      expect((await store.listSubscribers({})).map((row) => row.email)).toEqual(['a@x.org', 'b@x.org', 'c@x.org', 'd@x.org']);
+      expect((await store.listSubscribers({ status: 'active' })).map((row) => row.email)).toEqual(['a@x.org', 'c@x.org']);
+      expect((await store.listSubscribers({ after: ids[1]!, limit: 1 })).map((row) => row.email)).toEqual(['c@x.org']);
+      expect(await store.subscriberCounts()).toEqual({ pending: 1, active: 2, unsubscribed: 0, bounced: 1 });
+    });
+
+    it('confirms a pending sign-up once, and re-subscribes an unsubscribed address as pending', async () => {
+      const pending = (await store.insertSubscriber(reader('p@x.org'), 'pending', T0))!;
+      expect(pending.confirmedAt).toBeNull();
+      expect(await store.confirmSubscriber(pending.id, at(5))).toBe(true);
+      expect(await store.confirmSubscriber(pending.id, at(6))).toBe(false);
+      expect(await store.subscriberById(pending.id)).toMatchObject({ status: 'active', confirmedAt: at(5) });
+      expect(await store.unsubscribe(pending.id, at(7))).toBe(true);
+      expect(await store.unsubscribe(pending.id, at(8))).toBe(false);
+      expect(await store.subscriberById(pending.id)).toMatchObject({ status: 'unsubscribed', unsubscribedAt: at(7) });
+      await store.resubscribe(pending.id, { name: 'Back', topics: ['nlp'], frequency: 'weekly', weekday: 2 }, at(9));
+      expect(await store.subscriberById(pending.id)).toMatchObject({ status: 'pending', name: 'Back', topics: ['nlp'], frequency: 'weekly', weekday: 2, createdAt: at(9), confirmedAt: null, unsubscribedAt: null });
+    });
+
+    it('updates preferences, expires stale sign-ups and deletes a subscriber with what they were sent', async () => {
+      const ada = await subscriber('ada@example.org');
+      await store.updatePreferences(ada.id, { name: 'Ada L.', topics: null, frequency: 'weekly', weekday: 1 });
+      expect(await store.subscriberById(ada.id)).toMatchObject({ name: 'Ada L.', topics: null, frequency: 'weekly', weekday: 1, status: 'active' });
+      await store.insertSubscriber(reader('old@x.org'), 'pending', at(-60));
+      await store.insertSubscriber(reader('new@x.org'), 'pending', at(10));
+      expect(await store.expirePending(T0)).toBe(1);
+      expect(await store.subscriberByEmail('old@x.org')).toBeUndefined();
+      expect(await store.subscriberByEmail('new@x.org')).toBeDefined();
+
+      const [paperId] = await listPapersIn('one', [1]);
+      const queued = await store.queueMessage(message(ada.id, 1, at(1)), [paperId!]);
+      const [claimed] = await store.claimDue('w', 10, at(1), at(3));
+      expect(claimed!.id).toBe(queued);
+      await store.settle(claimed!, 'w', { status: 'sent', attempts: 1, sentAt: at(2) }, at(2));
+      expect(await store.deliveredPaperIds(ada.id)).toEqual([paperId]);
+      await store.deleteSubscriber(ada.id);
+      expect(await store.subscriberById(ada.id)).toBeUndefined();
+      expect(await store.deliveredPaperIds(ada.id)).toEqual([]);
+      expect(await store.outboxById(queued)).toBeUndefined();
+    });
+  });
+
+  describe('outbox', () => {
+    it('offers a subscriber papers seen in the window, not delivered to them and not reserved by their queued mail', async () => {
+      const ids = await listPapersIn('one', [1, 2, 3]);
+      const ada = await subscriber('ada@example.org');
+      const grace = await subscriber('grace@example.org');
+      const candidates = await store.digestCandidates(ada.id, at(-1));
+      expect(candidates.map((row) => row.paperId).sort()).toEqual([...ids].sort());
+      expect(candidates[0]).toMatchObject({ topicId: 'reasoning', topicRank: 0, topicScore: 5, firstSeen: T0, authors: expect.any(Array) });
+      expect(await store.digestCandidates(ada.id, T0)).toEqual([]);
+
+      await store.queueMessage(message(ada.id, 1, at(1)), [ids[0]!, ids[1]!]);
+      expect((await store.digestCandidates(ada.id, at(-1))).map((row) => row.paperId)).toEqual([ids[2]]);
+      expect((await store.digestCandidates(grace.id, at(-1))).map((row) => row.paperId).sort()).toEqual([...ids].sort());
+      expect(await store.subscribersWithQueuedMail()).toEqual(new Set([ada.id]));
+      // Queueing moved the window.
+      expect((await store.subscriberById(ada.id))!.lastDigestAt).toBe(at(1));
+    });
+
+    it('claims due messages for one worker at a time, oldest first, and lets an expired claim be taken', async () => {
+      const ada = await subscriber('ada@example.org');
+      const grace = await subscriber('grace@example.org');
+      const later = await subscriber('later@example.org');
+      const first = await store.queueMessage(message(ada.id, 1, at(0)), []);
+      const second = await store.queueMessage(message(grace.id, 2, at(1)), []);
+      const third = await store.queueMessage(message(later.id, 3, at(30)), []);
+
+      const mine = await store.claimDue('worker-a', 10, at(5), at(10));
+      expect(mine.map((row) => [row.id, row.claimedBy, row.claimExpiresAt, row.hardBounces])).toEqual([
+        [first, 'worker-a', at(10), 0],
+        [second, 'worker-a', at(10), 0],
+      ]);
+      expect(mine[0]!.raw.toString()).toBe('Subject: Digest 1\r\n\r\nbody 1\r\n');
+      expect(mine[0]!.html).toBe('<p>body 1</p>');
+      expect(await store.claimDue('worker-b', 10, at(6), at(11))).toEqual([]);
+      expect(await store.claimHolders()).toEqual(['worker-a']);
+
+      expect(await store.extendClaims('worker-a', at(20))).toBe(2);
+      expect(await store.claimDue('worker-b', 10, at(15), at(25))).toEqual([]);
+      const taken = await store.claimDue('worker-b', 1, at(21), at(31));
+      expect(taken.map((row) => [row.id, row.claimedBy])).toEqual([[first, 'worker-b']]);
+      // worker-a lost that claim: its settle writes nothing.
+      expect(await store.settle(mine[0]!, 'worker-a', { status: 'sent', attempts: 1, sentAt: at(22) }, at(22))).toBe(false);
+      expect(await store.outboxCounts()).toEqual({ queued: 3, sent: 0, failed: 0 });
+
+      expect(await store.releaseClaims('worker-a')).toBe(1);
+      // At 40 worker-b's claim has lapsed too: everything due is claimable, oldest first.
+      expect((await store.claimDue('worker-c', 10, at(40), at(50))).map((row) => row.id)).toEqual([first, second, third]);
+    });
+
+    it('claims nothing for subscribers who are no longer active', async () => {
+      const ada = await subscriber('ada@example.org');
+      await store.queueMessage(message(ada.id, 1, T0), []);
+      await store.unsubscribe(ada.id, at(1));
+      expect(await store.claimDue('w', 10, at(2), at(3))).toEqual([]);
+      expect(await store.outboxCounts()).toEqual({ queued: 0, sent: 0, failed: 1 });
+      expect((await store.outboxProblems(10))[0]).toMatchObject({ recipient: `reader${ada.id}@example.org`, status: 'failed', lastError: 'subscriber unsubscribed' });
+    });
+
+    it('settles a sent message: its papers are delivered, its reservation gone, its body prunable', async () => {
+      const ids = await listPapersIn('one', [1, 2]);
+      const ada = await subscriber('ada@example.org');
+      const id = await store.queueMessage(message(ada.id, 1, T0), ids);
+      const [claimed] = await store.claimDue('w', 10, T0, at(2));
+      expect(await store.settle(claimed!, 'w', { status: 'sent', attempts: 1, sentAt: at(1) }, at(1))).toBe(true);
+      expect(await store.settle(claimed!, 'w', { status: 'sent', attempts: 2, sentAt: at(1) }, at(1))).toBe(false);
+      expect((await store.deliveredPaperIds(ada.id)).sort()).toEqual([...ids].sort());
+      expect(await store.digestCandidates(ada.id, at(-1))).toEqual([]);
+      expect(await store.outboxById(id)).toMatchObject({ status: 'sent', attempts: 1, sentAt: at(1), lastError: null });
+      expect(await store.sentSince(T0)).toBe(1);
+      expect(await store.sentSince(at(2))).toBe(0);
+      expect(await store.subscribersWithQueuedMail()).toEqual(new Set());
+      expect(await store.pruneOutboxBodies()).toBe(1);
+      expect(await store.pruneOutboxBodies()).toBe(0);
+      expect(await store.claimHolders()).toEqual([]);
+    });
+
+    it('settles a retry: queued again for later, papers still reserved', async () => {
+      const ids = await listPapersIn('one', [1]);
+      const ada = await subscriber('ada@example.org');
+      const id = await store.queueMessage(message(ada.id, 1, T0), ids);
+      const [claimed] = await store.claimDue('w', 10, T0, at(2));
+      await store.settle(claimed!, 'w', { status: 'queued', attempts: 1, nextAttemptAt: at(10), error: '451 4.7.1 try later' }, at(1));
+      expect(await store.outboxById(id)).toMatchObject({ status: 'queued', attempts: 1, nextAttemptAt: at(10), lastError: '451 4.7.1 try later' });
+      expect(await store.nextRetryAt()).toBe(at(10));
+      expect(await store.claimDue('w', 10, at(5), at(6))).toEqual([]);
+      expect(await store.digestCandidates(ada.id, at(-1))).toEqual([]);
+      expect((await store.outboxProblems(10)).map((row) => [row.status, row.attempts, row.lastError])).toEqual([['queued', 1, '451 4.7.1 try later']]);
+      expect((await store.claimDue('w', 10, at(10), at(12))).map((row) => [row.id, row.attempts])).toEqual([[id, 1]]);
+    });
+
+    it('settles a failure: papers released, window restored; a bounce at the limit bounces the subscriber and fails their other mail', async () => {
+      const ids = await listPapersIn('one', [1, 2]);
+      const ada = await subscriber('ada@example.org');
+      const first = await store.queueMessage(message(ada.id, 1, at(1), { windowSince: null }), [ids[0]!]);
+      const second = await store.queueMessage(message(ada.id, 2, at(2), { windowSince: at(1) }), [ids[1]!]);
+      const claimed = await store.claimDue('w', 1, at(3), at(5));
+      expect(claimed.map((row) => row.id)).toEqual([first]);
+      await store.settle(claimed[0]!, 'w', { status: 'failed', attempts: 1, error: '550 5.1.1 no such user', hardBounce: true, bounceSubscriber: false }, at(3));
+      // The window goes back only while this message's queueing is the latest move of it.
+      expect((await store.subscriberById(ada.id))!).toMatchObject({ status: 'active', hardBounces: 1, lastDigestAt: at(2) });
+      expect((await store.digestCandidates(ada.id, at(-1))).map((row) => row.paperId)).toEqual([ids[0]]);
+
+      const [again] = await store.claimDue('w', 1, at(4), at(6));
+      expect(again!.id).toBe(second);
+      expect(again!.hardBounces).toBe(1);
+      await store.settle(again!, 'w', { status: 'failed', attempts: 1, error: '550 5.1.1 no such user', hardBounce: true, bounceSubscriber: true }, at(4));
+      expect((await store.subscriberById(ada.id))!).toMatchObject({ status: 'bounced', hardBounces: 2, lastDigestAt: at(1) });
+      expect(await store.outboxCounts()).toEqual({ queued: 0, sent: 0, failed: 2 });
+      expect(await store.deliveredPaperIds(ada.id)).toEqual([]);
+    });
+
+    it('fails a bounced subscriber\'s other queued mail with the reason', async () => {
+      const ada = await subscriber('ada@example.org');
+      await store.queueMessage(message(ada.id, 1, at(1)), []);
+      const waiting = await store.queueMessage(message(ada.id, 2, at(2)), []);
+      const [claimed] = await store.claimDue('w', 1, at(3), at(5));
+      await store.settle(claimed!, 'w', { status: 'failed', attempts: 1, error: '550 gone', hardBounce: true, bounceSubscriber: true }, at(3));
+      expect(await store.outboxById(waiting)).toMatchObject({ status: 'failed', lastError: 'subscriber bounced' });
+    });
+
+    it('retries exhausted: failed with no bounce counted', async () => {
+      const ada = await subscriber('ada@example.org');
+      const id = await store.queueMessage(message(ada.id, 1, T0), []);
+      const [claimed] = await store.claimDue('w', 1, T0, at(2));
+      await store.settle(claimed!, 'w', { status: 'failed', attempts: 6, error: 'ETIMEDOUT: Timeout', hardBounce: false, bounceSubscriber: false }, at(1));
+      expect(await store.outboxById(id)).toMatchObject({ status: 'failed', attempts: 6, lastError: 'ETIMEDOUT: Timeout' });
+      expect(await store.subscriberById(ada.id)).toMatchObject({ status: 'active', hardBounces: 0, lastDigestAt: null });
+    });
+  });
+
+  describe('runs, leases and state', () => {
+    it('records runs, newest first, and marks unfinished ones interrupted', async () => {
+      const first = await store.insertRun('scheduled', T0);
+      await store.updateRun({ id: first, trigger: 'scheduled', startedAt: T0, finishedAt: at(1), status: 'done', ingested: 3, due: 2, queued: 2, sent: 2, failed: 0, deferred: 0, error: null });
+      const second = await store.insertRun('manual', at(2));
+      expect(await store.interruptRuns(at(3))).toBe(1);
+      expect(await store.recentRuns(5)).toEqual([
+        { id: second, trigger: 'manual', startedAt: at(2), finishedAt: at(3), status: 'interrupted', ingested: 0, due: 0, queued: 0, sent: 0, failed: 0, deferred: 0, error: null },
+        { id: first, trigger: 'scheduled', startedAt: T0, finishedAt: at(1), status: 'done', ingested: 3, due: 2, queued: 2, sent: 2, failed: 0, deferred: 0, error: null },
+      ]);
+      expect(await store.recentRuns(1)).toHaveLength(1);
+    });
+
+    it('gives a lease to one holder until it expires or is released', async () => {
+      expect(await store.acquireLease('delivery', 'a', T0, at(2))).toBe(true);
+      expect(await store.acquireLease('delivery', 'b', at(1), at(3))).toBe(false);
+      expect(await store.acquireLease('delivery', 'a', at(1), at(4))).toBe(true);
+      expect(await store.leaseHolder('delivery')).toEqual({ holder: 'a', expiresAt: at(4) });
+      expect(await store.acquireLease('delivery', 'b', at(4), at(6))).toBe(true);
+      expect(await store.acquireLease('delivery', 'c', at(5), at(7), 'b')).toBe(true);
+      await store.releaseLease('delivery', 'someone-else');
+      expect((await store.leaseHolder('delivery'))?.holder).toBe('c');
+      await store.releaseLease('delivery', 'c');
+      expect(await store.leaseHolder('delivery')).toBeUndefined();
+    });
+
+    it('keeps small facts, overwriting by key', async () => {
+      expect(await store.getState('last_scheduled_run')).toBeUndefined();
+      await store.setState('last_scheduled_run', T0);
+      await store.setState('last_scheduled_run', at(1));
+      expect(await store.getState('last_scheduled_run')).toBe(at(1));
+    });
+
+    it('answers a ping with its schema version', async () => {
+      expect(await store.ping()).toBeGreaterThan(0);
+    });
+  });
+
+  describe('transactions', () => {
+    it('commits everything the callback wrote, across aggregates', async () => {
+      const result = await store.withTransaction(async (tx) => {
+        const ada = (await tx.insertSubscriber(reader('ada@example.org'), 'active', T0))!;
+        await tx.setState('k', 'v');
+        await tx.insertRun('manual', T0);
+        return ada.id;
+      });
+      expect(await store.subscriberById(result)).toBeDefined();
+      expect(await store.getState('k')).toBe('v');
+      expect(await store.recentRuns(5)).toHaveLength(1);
+    });
+
+    it('writes nothing when the callback throws', async () => {
+      await listPapersIn('one', [1]);
+      const error = await store
+        .withTransaction(async (tx) => {
+          await tx.insertSubscriber(reader('ada@example.org'), 'active', T0);
+          const listingId = await tx.insertListing({ origin: 'two', contentHash: 'two', format: 'hf-api', listedOn: null, ingestedAt: T0 });
+          await tx.saveListingPapers(listingId, { inserts: [paper(2)], updates: [], touches: [], links: [{ paper: { inserted: 0 }, position: 0 }] }, T0);
+          await tx.setState('k', 'v');
+          throw new Error('boom');
+        })
+        .catch((caught: unknown) => caught);
+      expect((error as Error).message).toBe('boom');
+      expect(await store.subscriberByEmail('ada@example.org')).toBeUndefined();
+      expect(await store.listingByHash('two')).toBeUndefined();
+      expect(await store.countPapers()).toEqual({ papers: 1, paperListings: 1 });
+      expect(await store.getState('k')).toBeUndefined();
+    });
+
+    it('an operation on the store while a transaction is open waits for it and is not rolled back with it', async () => {
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const tx = store.withTransaction(async (session) => {
+        await session.setState('inside', '1');
+        await gate;
+        throw new Error('rolled back');
+      });
+      const outside = store.setState('outside', '1');
+      release();
+      await expect(tx).rejects.toThrow('rolled back');
+      await outside;
+      expect(await store.getState('inside')).toBeUndefined();
+      expect(await store.getState('outside')).toBe('1');
+    });
+
+    it('concurrent transactions never interleave', async () => {
+      const order: string[] = [];
+      const step = async (name: string) => {
+        order.push(name);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      };
+      await Promise.all(
+        ['a', 'b', 'c'].map((name) =>
+          store.withTransaction(async (tx) => {
+            await step(`${name}:begin`);
+            await tx.setState(name, name);
+            await step(`${name}:end`);
+          }),
+        ),
+      );
+      expect(order).toEqual(['a:begin', 'a:end', 'b:begin', 'b:end', 'c:begin', 'c:end']);
+    });
+
+    it('a transaction handle is dead once its transaction has ended', async () => {
+      let kept: Parameters<Parameters<Store['withTransaction']>[0]>[0] | undefined;
+      await store.withTransaction(async (tx) => {
+        kept = tx;
+      });
+      await expect(kept!.setState('late', '1')).rejects.toThrow('this transaction has ended');
+      expect(await store.getState('late')).toBeUndefined();
+    });
+  });
+});

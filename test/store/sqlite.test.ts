@@ -1,0 +1,53 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { MIGRATIONS } from '../../src/store/sqlite/migrations.ts';
+import { prepareStatements } from '../../src/store/sqlite/statements.ts';
+import { openSqliteStore } from '../../src/store/sqlite/store.ts';
+import { tempDir } from '../helpers/paths.ts';
+
+/** What only the SQLite adapter has: its schema history, its query plans, its file. */
+describe('the SQLite adapter', () => {
+  it('brings a version 4 database forward with its listings intact: path becomes origin, any format is allowed', async () => {
+    const path = join(tempDir(), 'v4.db');
+    const old = new Database(path);
+    for (const [index, sql] of MIGRATIONS.slice(0, 4).entries()) {
+      old.exec(sql);
+      old.pragma(`user_version = ${index + 1}`);
+    }
+    old.prepare(`INSERT INTO listings (path, content_hash, format, ingested_at, status) VALUES ('data/inbox/a.txt', 'h1', 'hf-dump', '2026-11-01T07:00:00.000Z', 'ingested')`).run();
+    old.prepare(`INSERT INTO papers (key, title_key, title, abstract, first_seen, last_seen, updated_at) VALUES ('title-1', 'a', 'A', 'x', 't', 't', 't')`).run();
+    old.prepare(`INSERT INTO paper_listings (paper_id, listing_id, position) VALUES (1, 1, 0)`).run();
+    old.close();
+
+    const store = openSqliteStore(path);
+    expect(await store.ping()).toBe(MIGRATIONS.length);
+    expect(await store.listingByHash('h1')).toMatchObject({ id: 1, origin: 'data/inbox/a.txt', format: 'hf-dump' });
+    expect(await store.countPapers()).toEqual({ papers: 1, paperListings: 1 });
+    await store.insertListing({ origin: 'https://rss.arxiv.org/rss/cs.LG', contentHash: 'h2', format: 'arxiv-rss', listedOn: null, ingestedAt: '2026-11-02T07:00:00.000Z' });
+    expect((await store.listingByHash('h2'))?.format).toBe('arxiv-rss');
+    await store.close();
+  });
+
+  it('refuses a database written by a newer Paperboy, naming the file', () => {
+    const path = join(tempDir(), 'future.db');
+    const future = new Database(path);
+    future.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+    future.close();
+    expect(() => openSqliteStore(path)).toThrow(`${path}: schema version ${MIGRATIONS.length + 1} is newer than this Paperboy knows (${MIGRATIONS.length}); upgrade Paperboy`);
+  });
+
+  it('finds digest candidates through indexes, not by scanning deliveries', async () => {
+    const path = join(tempDir(), 'plan.db');
+    await (openSqliteStore(path)).close();
+    const db = new Database(path);
+    const plan = db
+      .prepare(`EXPLAIN QUERY PLAN ${prepareStatements(db).digestCandidates.source}`)
+      .all({ since: '2026-01-01', subscriberId: 1 })
+      .map((row) => (row as { detail: string }).detail);
+    db.close();
+    expect(plan.some((detail) => /SEARCH p USING (COVERING )?INDEX papers_by_first_seen \(first_seen>\?\)/.test(detail))).toBe(true);
+    expect(plan.some((detail) => /SEARCH d USING PRIMARY KEY \(subscriber_id=\? AND paper_id=\?\)/.test(detail))).toBe(true);
+    expect(plan.some((detail) => /SCAN d\b/.test(detail))).toBe(false);
+  });
+});
