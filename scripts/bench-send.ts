@@ -182,7 +182,7 @@ async function queueOutbox(dir: string, count: number, digests: readonly Rendere
       const recipient = { email: `reader${index}@example.com`, name: index % 3 === 0 ? null : `Reader ${index}` };
       const subscriber = (await store.insertSubscriber({ ...recipient, topics: null, frequency: 'daily', weekday: null }, 'active', now.toISOString()))!;
       const rendered = { subject: digest.subject, preheader: '', html: digest.html, text: digest.text };
-      batch.push({ message: await outboxMessage(rendered, subscriber, `https://paperboy.example.com/unsubscribe?token=bench${index}`, sender, now), papers: paperIds[index % digests.length]! });
+      batch.push({ message: await outboxMessage(rendered, subscriber, sender, now, `https://paperboy.example.com/unsubscribe?token=bench${index}`), papers: paperIds[index % digests.length]! });
     }
     await store.withTransaction(async (tx) => {
       for (const { message, papers } of batch) await tx.queueMessage({ ...message, runId: null, kind: 'digest', windowSince: null }, papers);

@@ -17,6 +17,8 @@ export function runJson(run: RunRow) {
     sent: run.sent,
     failed: run.failed,
     deferred: run.deferred,
+    retried: run.retried,
+    bounced: run.bounced,
     duration_ms: run.finishedAt ? Date.parse(run.finishedAt) - Date.parse(run.startedAt) : null,
     error: run.error,
   };

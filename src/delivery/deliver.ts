@@ -1,10 +1,10 @@
 import type { Clock } from '../clock.ts';
 import { addressOf, type DeliveryConfig } from '../config/config.ts';
 import type { Logger } from '../log.ts';
-import type { ClaimedMessage } from '../model/outbox.ts';
+import type { ClaimedMessage, OutboxKind } from '../model/outbox.ts';
 import type { OutboxRepository } from '../store/port.ts';
 import type { Mailer, RawMessage } from './mailer.ts';
-import { decideTransition, pauseReason } from './transition.ts';
+import { decideTransition, pauseReason, type AttemptTally } from './transition.ts';
 import { describeWorker, isDeadLocalWorker, workerName } from './worker.ts';
 
 export type DeliveryStore = Pick<OutboxRepository, 'claimHolders' | 'claimDue' | 'extendClaims' | 'releaseClaims' | 'settle' | 'nextRetryAt' | 'sentSince' | 'outboxCounts'>;
@@ -20,8 +20,12 @@ export interface DeliverDeps {
   logger: Logger;
   /** Names this worker's claims; one is made up when absent. */
   worker?: string;
+  /** Deliver only these kinds of message (the notice courier); all when absent. */
+  kinds?: readonly OutboxKind[];
   /** Called after every message: renews the run's lease. */
   heartbeat?: () => Promise<void>;
+  /** Called after each claimed batch has settled, with the counts so far (a run records them as it goes). */
+  onSettled?: (report: DeliveryReport) => Promise<void>;
   /** Asked before taking each message: true once a shutdown began. */
   stopping?: () => boolean;
   random?: () => number;
@@ -56,7 +60,7 @@ export async function deliverOutbox(deps: DeliverDeps): Promise<DeliveryReport> 
   const random = deps.random ?? Math.random;
   const claimMs = config.leaseSeconds * 1000;
   const report: DeliveryReport = { sent: 0, failed: 0, retried: 0, deferred: 0, bounced: 0, paused: false, pauseReason: null };
-  const tally = { attempted: 0, failures: 0 };
+  const tally: AttemptTally = { attempted: 0, failures: 0, deliveryError: null };
   let claimsRenewedAt = clock.now().getTime();
   const halted = () => report.paused || (deps.stopping?.() ?? false);
 
@@ -69,6 +73,7 @@ export async function deliverOutbox(deps: DeliverDeps): Promise<DeliveryReport> 
     }
     tally.attempted++;
     if (transition.status !== 'sent') tally.failures++;
+    if (transition.status === 'failed' && transition.deliveryError) tally.deliveryError ??= transition.error;
     switch (transition.status) {
       case 'sent':
         report.sent++;
@@ -117,9 +122,9 @@ export async function deliverOutbox(deps: DeliverDeps): Promise<DeliveryReport> 
         }
       }
       claimsRenewedAt = now.getTime();
-      const batch = await store.claimDue(worker, Math.min(budget, config.poolSize * 8), now.toISOString(), new Date(now.getTime() + claimMs).toISOString());
+      const batch = await store.claimDue(worker, Math.min(budget, config.poolSize * 8), now.toISOString(), new Date(now.getTime() + claimMs).toISOString(), deps.kinds);
       if (batch.length === 0) {
-        const next = await store.nextRetryAt();
+        const next = await store.nextRetryAt(deps.kinds);
         const wait = next ? Date.parse(next) - now.getTime() : Number.POSITIVE_INFINITY;
         if (wait > config.retryWaitMs) break;
         await clock.sleep(Math.max(wait, 0));
@@ -128,6 +133,7 @@ export async function deliverOutbox(deps: DeliverDeps): Promise<DeliveryReport> 
       await inParallel(batch, config.poolSize, async (message) => {
         if (!halted()) await deliverOne(message);
       });
+      await deps.onSettled?.(report);
     }
   } finally {
     // What a pause or a shutdown left unsent goes back to the outbox for any worker.

@@ -31,8 +31,14 @@ export type SendOutcome =
   | { status: 'sent'; response: string }
   /** 4xx, a dropped connection, a timeout: worth trying again later. */
   | { status: 'temporary'; code: number | null; response: string }
-  /** 5xx: the server refused this message or recipient for good. */
-  | { status: 'permanent'; code: number | null; response: string };
+  /** The recipient was refused for good (RCPT 550/551/553, 5.1.x/5.2.x): counts toward a bounce. */
+  | { status: 'permanent'; code: number | null; response: string }
+  /**
+   * The relay refused for a reason that is not the recipient's (the sender, a policy, auth,
+   * TLS, the session): a delivery error. Nobody bounces; the run pauses at once, since every
+   * other message would meet the same answer.
+   */
+  | { status: 'delivery-error'; code: number | null; response: string };
 
 export interface Mailer {
   /** Where mail goes, for logs and `status` (never includes credentials). */

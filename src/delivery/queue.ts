@@ -28,10 +28,14 @@ export interface QueueDeps {
   sendEmpty: boolean;
   sender: Sender;
   runId: number | null;
+  /** Asked before each subscriber: true once the run should stop producing (a shutdown, a lost lease). */
+  stopping?: () => boolean;
 }
 
 export interface QueueOutcome {
   queued: number;
+  /** Due subscribers whose digest another producer had queued first. */
+  alreadyQueued: number;
   /** Due subscribers with nothing new (no message unless sendEmpty). */
   nothingNew: number;
   papers: number;
@@ -43,9 +47,10 @@ export interface QueueOutcome {
  * so a crash leaves either a whole queued message or none.
  */
 export async function queueDigests(subscribers: readonly Subscriber[], deps: QueueDeps): Promise<QueueOutcome> {
-  const outcome: QueueOutcome = { queued: 0, nothingNew: 0, papers: 0 };
+  const outcome: QueueOutcome = { queued: 0, alreadyQueued: 0, nothingNew: 0, papers: 0 };
   const paperCache = new Map<number, DigestPaper>();
   for (const subscriber of subscribers) {
+    if (deps.stopping?.()) break;
     const now = deps.clock.now();
     const digest = await prepareDigest(deps.context, subscriber, now, paperCache);
     const paperIds = digest.selection.paperIds;
@@ -53,21 +58,29 @@ export async function queueDigests(subscribers: readonly Subscriber[], deps: Que
       outcome.nothingNew++;
       if (!deps.sendEmpty) continue;
     }
-    const message = await outboxMessage(deps.renderer.renderDigest(digest.data), subscriber, digest.data.links.unsubscribe, deps.sender, now);
-    await deps.store.queueMessage({ ...message, runId: deps.runId, kind: paperIds.length === 0 ? 'empty' : 'digest', windowSince: subscriber.lastDigestAt }, paperIds);
+    const message = await outboxMessage(deps.renderer.renderDigest(digest.data), subscriber, deps.sender, now, digest.data.links.unsubscribe);
+    const queued = await deps.store.queueMessage({ ...message, runId: deps.runId, kind: paperIds.length === 0 ? 'empty' : 'digest', windowSince: subscriber.lastDigestAt }, paperIds);
+    if (queued === null) {
+      // Another producer queued this subscriber's digest meanwhile (the store refuses a second).
+      outcome.alreadyQueued++;
+      continue;
+    }
     outcome.queued++;
     outcome.papers += paperIds.length;
   }
   return outcome;
 }
 
-/** A rendered digest as an outbox message: our Message-ID, the list headers, the bytes to send. */
+/**
+ * A rendered mail as an outbox message: our Message-ID, the bytes to send, and for list mail
+ * (a digest, given its unsubscribe URL) the list headers. Notices are not list mail.
+ */
 export async function outboxMessage(
   rendered: RenderedMessage,
   subscriber: Pick<Subscriber, 'id' | 'email' | 'name'>,
-  unsubscribeUrl: string,
   sender: Sender,
   now: Date,
+  unsubscribeUrl?: string,
 ): Promise<Omit<NewOutboxMessage, 'runId' | 'kind' | 'windowSince'>> {
   const messageId = `<${now.getTime().toString(36)}.${subscriber.id}.${randomBytes(6).toString('hex')}@${sender.messageIdDomain}>`;
   const raw = await buildRawMessage({
@@ -79,7 +92,7 @@ export async function outboxMessage(
     html: rendered.html,
     text: rendered.text,
     date: now,
-    list: { id: sender.listId, unsubscribeUrl, unsubscribeMailto: sender.unsubscribeMailto },
+    ...(unsubscribeUrl ? { list: { id: sender.listId, unsubscribeUrl, unsubscribeMailto: sender.unsubscribeMailto } } : {}),
   });
   return {
     subscriberId: subscriber.id,
@@ -89,7 +102,7 @@ export async function outboxMessage(
     subject: rendered.subject,
     raw,
     html: rendered.html,
-    unsubscribeUrl,
+    unsubscribeUrl: unsubscribeUrl ?? '',
     now: now.toISOString(),
   };
 }

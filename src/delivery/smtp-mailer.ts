@@ -2,9 +2,8 @@ import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import type { DeliveryConfig } from '../config/config.ts';
 import { DKIM_SIGNED_HEADERS, mailOptions } from './mail-options.ts';
 import type { Mailer, OutgoingMessage, RawMessage, SendOutcome } from './mailer.ts';
+import { classifySmtpFailure } from './smtp-outcome.ts';
 
-/** Errors nodemailer raises for a connection that broke or timed out: the message may be retried. */
-const TRANSIENT_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'ETLS', 'EPROTOCOL', 'EMAXLIMIT', 'ESTREAM', 'EABORT']);
 
 /** A pooled SMTP transport from PAPERBOY_SMTP_URL (smtp:// with STARTTLS when offered, or smtps://). */
 export function createSmtpMailer(config: DeliveryConfig): Mailer {
@@ -42,20 +41,19 @@ export function sendRawWith(transport: Transporter, message: RawMessage): Promis
 async function deliverVia(transport: Transporter, options: SendMailOptions): Promise<SendOutcome> {
   try {
     const info = await transport.sendMail(options);
-    if (info.rejected?.length) return { status: 'permanent', code: null, response: String(info.response ?? 'recipient rejected') };
+    if (info.rejected?.length) {
+      const [rejected] = (info as { rejectedErrors?: unknown[] }).rejectedErrors ?? [];
+      return rejected ? outcomeOf(rejected, 1) : { status: 'permanent', code: null, response: String(info.response ?? 'recipient rejected') };
+    }
     return { status: 'sent', response: String(info.response ?? '') };
   } catch (error) {
-    return outcomeOf(error);
+    return outcomeOf(error, 1);
   }
 }
 
-/** Branches on SMTP reply codes and nodemailer's error codes, never on message text. */
-export function outcomeOf(error: unknown): SendOutcome {
-  const { responseCode, code, response, message } = error as { responseCode?: number; code?: string; response?: string; message?: string };
+/** Branches on the failed command, SMTP reply codes and nodemailer's error codes, never on message text. */
+export function outcomeOf(error: unknown, recipients: number): SendOutcome {
+  const { responseCode, code, response, message, command } = error as { responseCode?: number; code?: string; response?: string; message?: string; command?: string };
   const text = (response ?? message ?? 'unknown error').split(/\r?\n/, 1)[0]!;
-  if (typeof responseCode === 'number' && responseCode >= 500) return { status: 'permanent', code: responseCode, response: text };
-  if (typeof responseCode === 'number' && responseCode >= 400) return { status: 'temporary', code: responseCode, response: text };
-  if (code && TRANSIENT_CODES.has(code)) return { status: 'temporary', code: null, response: `${code}: ${text}` };
-  // Anything else (a bad address nodemailer refused, auth failure) will not get better by retrying now.
-  return { status: code === 'EAUTH' || code === 'ENOAUTH' ? 'temporary' : 'permanent', code: null, response: `${code ?? 'error'}: ${text}` };
+  return classifySmtpFailure({ command, responseCode: typeof responseCode === 'number' ? responseCode : undefined, code, text, recipients });
 }

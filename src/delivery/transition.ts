@@ -20,8 +20,10 @@ const MAX_BACKOFF_MS = 6 * 60 * 60 * 1000;
  * - 250 → sent (its papers become deliveries);
  * - a temporary failure (4xx, a dropped connection, a timeout) → queued again after an
  *   exponential backoff, until `maxAttempts` is used up → failed, with no bounce;
- * - a permanent failure (5xx) → failed and one more hard bounce; at `bounceLimit` the
- *   subscriber is bounced.
+ * - the recipient refused for good → failed and one more hard bounce; at `bounceLimit` the
+ *   subscriber is bounced;
+ * - a delivery error (the relay refused the sender, a policy, the login, TLS, the session)
+ *   → failed, nobody bounced; the run pauses (see `pauseReason`).
  * A failed message releases its papers and restores the subscriber's window.
  */
 export function decideTransition(
@@ -35,10 +37,10 @@ export function decideTransition(
   if (outcome.status === 'sent') return { status: 'sent', attempts, sentAt: now.toISOString() };
   // SMTP replies already start with their code (`550 5.1.1 …`); connection errors name theirs.
   const error = outcome.response;
-  if (outcome.status === 'permanent') {
-    return { status: 'failed', attempts, error, hardBounce: true, bounceSubscriber: message.hardBounces + 1 >= policy.bounceLimit };
-  }
-  if (attempts >= policy.maxAttempts) return { status: 'failed', attempts, error, hardBounce: false, bounceSubscriber: false };
+  const failed = { status: 'failed', attempts, error, hardBounce: false, bounceSubscriber: false, deliveryError: false } as const;
+  if (outcome.status === 'permanent') return { ...failed, hardBounce: true, bounceSubscriber: message.hardBounces + 1 >= policy.bounceLimit };
+  if (outcome.status === 'delivery-error') return { ...failed, deliveryError: true };
+  if (attempts >= policy.maxAttempts) return failed;
   const delay = backoff(attempts, policy.retryBaseMs, random);
   return { status: 'queued', attempts, nextAttemptAt: new Date(now.getTime() + delay).toISOString(), error };
 }
@@ -56,14 +58,21 @@ export interface PausePolicy {
   pauseMinAttempts: number;
 }
 
-/** A run's failure tally so far: attempts made, and how many did not end in a 250. */
+/** A run's failure tally so far: attempts made, how many did not end in a 250, and the first delivery error. */
 export interface AttemptTally {
   attempted: number;
   failures: number;
+  /** What the relay answered when it refused delivery for a reason not the recipient's. */
+  deliveryError: string | null;
 }
 
-/** Why delivery should pause now (a broken relay must not burn through the list), or null. */
+/**
+ * Why delivery should pause now, or null: at once on a delivery error (the relay would refuse
+ * every other message alike), or when the failure rate passes the threshold (a broken relay
+ * must not burn through the list).
+ */
 export function pauseReason(tally: AttemptTally, policy: PausePolicy): string | null {
+  if (tally.deliveryError) return `the relay refused delivery (not the recipient): ${tally.deliveryError}; delivery paused, nobody was marked bounced`;
   if (tally.attempted === 0 || tally.attempted < policy.pauseMinAttempts || tally.failures / tally.attempted <= policy.pauseErrorRate) return null;
   return `${tally.failures} of ${tally.attempted} attempts failed (over ${Math.round(policy.pauseErrorRate * 100)}%): delivery paused`;
 }

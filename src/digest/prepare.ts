@@ -1,7 +1,7 @@
 import type { Subscriber } from '../model/subscriber.ts';
 import type { OutboxRepository } from '../store/port.ts';
 import type { Taxonomy } from '../topics/taxonomy.ts';
-import { signToken } from '../tokens.ts';
+import { signToken, type TokenSubject } from '../tokens.ts';
 import { composeDigest } from './compose.ts';
 import type { DigestData, DigestLinks, DigestPaper } from './digest-data.ts';
 import { selectDigest, type Selection } from './select.ts';
@@ -39,7 +39,7 @@ export async function prepareDigest(context: DigestContext, subscriber: Subscrib
   });
   const data = composeDigest(subscriber, selection, {
     topicNames: new Map(context.taxonomy.topics.map((topic) => [topic.id, topic.name])),
-    links: subscriberLinks(context, subscriber.id),
+    links: subscriberLinks(context, subscriber),
     now,
     ...(paperCache ? { paperCache } : {}),
   });
@@ -47,10 +47,10 @@ export async function prepareDigest(context: DigestContext, subscriber: Subscrib
 }
 
 /** The manage and unsubscribe links of every mail to a subscriber. They do not expire. */
-export function subscriberLinks(context: Pick<DigestContext, 'publicUrl' | 'secret'>, subscriberId: number): DigestLinks {
+export function subscriberLinks(context: Pick<DigestContext, 'publicUrl' | 'secret'>, subscriber: TokenSubject): DigestLinks {
   return {
-    preferences: `${context.publicUrl}/preferences?token=${signToken(context.secret, 'preferences', subscriberId)}`,
-    unsubscribe: `${context.publicUrl}/unsubscribe?token=${signToken(context.secret, 'unsubscribe', subscriberId)}`,
+    preferences: `${context.publicUrl}/preferences?token=${signToken(context.secret, 'preferences', subscriber)}`,
+    unsubscribe: `${context.publicUrl}/unsubscribe?token=${signToken(context.secret, 'unsubscribe', subscriber)}`,
     archive: 'https://huggingface.co/papers',
   };
 }

@@ -5,7 +5,13 @@
  */
 
 export type OutboxStatus = 'queued' | 'sent' | 'failed';
-export type OutboxKind = 'digest' | 'empty';
+/** A digest (or the note that nothing is new), or a notice: the sign-up confirmation and the welcome. */
+export type OutboxKind = 'digest' | 'empty' | 'confirmation' | 'welcome';
+
+/** Digests move the subscriber's window and reserve papers; notices do neither. */
+export function isDigest(kind: OutboxKind): boolean {
+  return kind === 'digest' || kind === 'empty';
+}
 
 export interface NewOutboxMessage {
   runId: number | null;
@@ -60,5 +66,6 @@ export type OutboxTransition =
    * For good: the reservation is released and the subscriber's window goes back, so the
    * papers come in the next digest. A recipient rejection counts a hard bounce; at the
    * limit the subscriber is bounced and their other queued mail fails with this message.
+   * A delivery error (the relay refused for a reason not the recipient's) bounces nobody.
    */
-  | { status: 'failed'; attempts: number; error: string; hardBounce: boolean; bounceSubscriber: boolean };
+  | { status: 'failed'; attempts: number; error: string; hardBounce: boolean; bounceSubscriber: boolean; deliveryError: boolean };

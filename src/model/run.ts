@@ -13,6 +13,10 @@ export interface RunRow {
   sent: number;
   failed: number;
   deferred: number;
+  /** Temporary failures scheduled for another attempt. */
+  retried: number;
+  /** Subscribers this run marked bounced. */
+  bounced: number;
   error: string | null;
 }
 

@@ -19,6 +19,16 @@ export interface Subscriber {
   /** The subscriber's window: the next digest holds papers first seen after this. */
   lastDigestAt: string | null;
   hardBounces: number;
+  /** Random, per sign-up: links carry it, so they work for this sign-up of this person only. */
+  tokenKey: string;
+}
+
+/** Why and when an address bounced; kept after the subscriber is removed, lifted on reactivation. */
+export interface Suppression {
+  email: string;
+  reason: string;
+  messageId: string | null;
+  bouncedAt: string;
 }
 
 /** What a person or an admin may set; everything else is Paperboy's to track. */

@@ -92,6 +92,13 @@ export async function runDigests(deps: PipelineDeps, options: RunOptions): Promi
 async function realRun(deps: PipelineDeps, options: RunOptions, started: Date): Promise<RunReport> {
   const { store, clock, config, logger, mailer } = deps;
   const lease = await acquireDeliveryLease(store, clock, config.delivery.leaseSeconds);
+  // The lease is renewed on a timer for as long as the run lives (queueing, retry waits), not
+  // only between messages; a run that loses it stops producing at once.
+  let leaseLost: Error | null = null;
+  const stopHeartbeat = clock.every((config.delivery.leaseSeconds * 1000) / 6, () => {
+    lease.renew().catch((error: unknown) => (leaseLost ??= error as Error));
+  });
+  const stopping = () => leaseLost !== null || (options.stopping?.() ?? false);
   const run: RunRow = {
     id: 0,
     trigger: options.trigger,
@@ -104,6 +111,8 @@ async function realRun(deps: PipelineDeps, options: RunOptions, started: Date): 
     sent: 0,
     failed: 0,
     deferred: 0,
+    retried: 0,
+    bounced: 0,
     error: null,
   };
   try {
@@ -119,7 +128,8 @@ async function realRun(deps: PipelineDeps, options: RunOptions, started: Date): 
     const due = await dueSubscribers(deps, options);
     run.due = due.length;
     const { context, renderer } = await deps.digests();
-    const queued = await queueDigests(due, { store, context, renderer, clock, sendEmpty: config.sendEmpty, sender: senderOf(config.delivery), runId: run.id });
+    const queued = await queueDigests(due, { store, context, renderer, clock, sendEmpty: config.sendEmpty, sender: senderOf(config.delivery), runId: run.id, stopping });
+    if (leaseLost) throw leaseLost;
     run.queued = queued.queued;
     await store.updateRun(run);
     logger.info({ due: run.due, queued: run.queued, resumed }, `queued ${run.queued} digests; delivering via ${mailer.description}`);
@@ -132,14 +142,18 @@ async function realRun(deps: PipelineDeps, options: RunOptions, started: Date): 
       logger,
       worker: lease.holder,
       heartbeat: () => lease.renew(),
-      ...(options.stopping ? { stopping: options.stopping } : {}),
+      stopping,
+      onSettled: (report) => store.updateRun({ ...run, sent: report.sent, failed: report.failed, retried: report.retried, bounced: report.bounced }),
     });
+    if (leaseLost) throw leaseLost;
     await store.pruneOutboxBodies();
     Object.assign(run, {
       status: delivery.paused ? 'paused' : 'done',
       sent: delivery.sent,
       failed: delivery.failed,
       deferred: delivery.deferred,
+      retried: delivery.retried,
+      bounced: delivery.bounced,
       error: delivery.pauseReason,
       finishedAt: clock.now().toISOString(),
     } satisfies Partial<RunRow>);
@@ -165,6 +179,7 @@ async function realRun(deps: PipelineDeps, options: RunOptions, started: Date): 
     if (run.id) await store.updateRun({ ...run, status: 'failed', error: oneLine(error), finishedAt: clock.now().toISOString() });
     throw error;
   } finally {
+    stopHeartbeat();
     await lease.release();
   }
 }

@@ -17,6 +17,8 @@ export interface SchedulerDeps {
   state: Pick<StateRepository, 'getState' | 'setState'>;
   /** The pipeline: one full run. Throws LEASE_HELD when another process is delivering. */
   run(trigger: RunTrigger): Promise<unknown>;
+  /** True once a shutdown began: no cron task is started after the catch-up run. */
+  stopping?: () => boolean;
 }
 
 export type TickOutcome = 'ran' | 'skipped-overlap' | 'skipped-lease' | 'failed';
@@ -89,6 +91,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         deps.logger.info({ missedAt: previous.toISOString(), lastRun: last ?? null }, 'a scheduled run was missed while down: catching up once');
         await tick('catch-up');
       }
+      if (deps.stopping?.()) return { caughtUp: missed };
       task = cron.createTask(deps.schedule, () => void tick('scheduled'), { timezone: deps.timeZone, noOverlap: true, name: 'paperboy-digest' });
       await task.start();
       return { caughtUp: missed };

@@ -1,5 +1,6 @@
 import type { App } from '../app.ts';
-import { runDigests, type RunOptions } from '../pipeline/run.ts';
+import { createCourier, type Courier } from '../delivery/courier.ts';
+import { runDigests, senderOf, type RunOptions } from '../pipeline/run.ts';
 import { createAdminRoutes } from '../web/admin.ts';
 import { createWebApp } from '../web/app.ts';
 import { startWebServer, type WebServer } from '../web/server.ts';
@@ -8,28 +9,44 @@ import { createScheduler, type Scheduler } from './scheduler.ts';
 export interface Service {
   url: string;
   scheduler: Scheduler | null;
+  courier: Courier;
   /** Stops taking work, lets an in-flight run finish its current messages, closes the server. */
   stop(): Promise<void>;
 }
 
+export interface ServiceOptions {
+  schedule: boolean;
+  port?: number;
+  /**
+   * Aborted when a shutdown was asked for; the caller installs its signal handlers before
+   * anything starts, so a SIGTERM during the start-up catch-up run ends that run like any other.
+   */
+  signal?: AbortSignal;
+}
+
+/** How often the courier looks for notices whose retry has come (kicks send new ones at once). */
+const COURIER_INTERVAL_MS = 30_000;
+
 /**
- * `paperboy serve`: the web pages, the admin API and the scheduler in one process, wired
- * from the composition root. Each calls the same pipeline function (`runDigests`).
+ * `paperboy serve`: the web pages, the admin API, the notice courier and the scheduler in one
+ * process, wired from the composition root. Each calls the same pipeline function (`runDigests`).
  */
-export async function startService(app: App, options: { schedule: boolean; port?: number }): Promise<Service> {
+export async function startService(app: App, options: ServiceOptions): Promise<Service> {
   const { config, store, clock, logger } = app;
-  let stopping = false;
+  let stopped = false;
+  const stopping = () => stopped || (options.signal?.aborted ?? false);
   const pipeline = app.pipeline();
-  const run = (runOptions: RunOptions) => runDigests(pipeline, { ...runOptions, stopping: () => stopping });
+  const run = (runOptions: RunOptions) => runDigests(pipeline, { ...runOptions, stopping });
+  const courier = createCourier({ store, mailer: app.mailer(), clock, config: config.delivery, logger, stopping, intervalMs: COURIER_INTERVAL_MS });
   const web = createWebApp({
     store,
     taxonomy: app.topics().taxonomy,
     renderer: await app.renderer(),
-    mailer: app.mailer(),
+    courier,
     clock,
     secret: app.secret(),
     publicUrl: config.publicUrl,
-    from: config.delivery.from,
+    sender: senderOf(config.delivery),
     pendingTtlHours: config.service.pendingTtlHours,
     rateLimit: config.service.rateLimit,
     trustProxy: config.service.trustProxy,
@@ -38,6 +55,8 @@ export async function startService(app: App, options: { schedule: boolean; port?
   });
   const server: WebServer = await startWebServer(web, { host: config.service.host, port: options.port ?? config.service.port });
   logger.info({ url: server.url, admin: Boolean(config.service.adminToken) }, `listening on ${server.url}`);
+  // Notices left queued by a process that stopped go out now.
+  courier.kick();
 
   const scheduler = options.schedule
     ? createScheduler({
@@ -47,6 +66,7 @@ export async function startService(app: App, options: { schedule: boolean; port?
         logger,
         state: store,
         run: (trigger) => run({ trigger }),
+        stopping,
       })
     : null;
   if (scheduler) {
@@ -57,9 +77,11 @@ export async function startService(app: App, options: { schedule: boolean; port?
   return {
     url: server.url,
     scheduler,
+    courier,
     async stop() {
-      stopping = true;
+      stopped = true;
       await scheduler?.stop();
+      await courier.stop();
       await server.close();
     },
   };

@@ -1,8 +1,8 @@
 import type { FailedListing, ListingOutcome, ListingRow, NewListing } from '../model/listing.ts';
-import type { ClaimedMessage, NewOutboxMessage, OutboxCounts, OutboxProblem, OutboxRow, OutboxTransition } from '../model/outbox.ts';
+import type { ClaimedMessage, NewOutboxMessage, OutboxKind, OutboxCounts, OutboxProblem, OutboxRow, OutboxTransition } from '../model/outbox.ts';
 import type { CandidateRow, ListingPapers, PaperFiling, PaperListItem, PaperToClassify, StoredPaper, TopicCount } from '../model/paper.ts';
 import type { LeaseHolder, RunRow, RunTrigger } from '../model/run.ts';
-import type { Subscriber, SubscriberInput, SubscriberStatus } from '../model/subscriber.ts';
+import type { Subscriber, SubscriberInput, SubscriberStatus, Suppression } from '../model/subscriber.ts';
 
 /**
  * The store port: what the stages need of persistence, split by aggregate and named for what
@@ -56,6 +56,10 @@ export interface SubscriberRepository {
   confirmSubscriber(id: number, now: string): Promise<boolean>;
   /** Idempotent; mail queued before they left fails instead of going out. */
   unsubscribe(id: number, now: string): Promise<boolean>;
+  /** An admin takes a bounced or unsubscribed address back: active, bounces forgotten, suppression lifted. */
+  reactivateSubscriber(id: number, now: string): Promise<boolean>;
+  /** Why and when an address bounced, if it did. */
+  suppressionOf(email: string): Promise<Suppression | undefined>;
   /** Forgets sign-ups never confirmed since `before`; returns how many. */
   expirePending(before: string): Promise<number>;
   updatePreferences(id: number, input: Omit<SubscriberInput, 'email'>): Promise<void>;
@@ -69,15 +73,20 @@ export interface OutboxRepository {
   digestCandidates(subscriberId: number, since: string): Promise<CandidateRow[]>;
   /** Ids of the papers delivered to a subscriber (the "previously sent" record). */
   deliveredPaperIds(subscriberId: number): Promise<number[]>;
-  /** Queues a rendered message, reserves its papers and moves the subscriber's window, atomically. */
-  queueMessage(message: NewOutboxMessage, paperIds: readonly number[]): Promise<number>;
+  /**
+   * Queues a rendered message, atomically with, for a digest, the reservation of its papers
+   * and the move of the subscriber's window. A digest is queued only if the subscriber's
+   * window is still `message.windowSince` and no other digest is queued for them; otherwise
+   * nothing is written and the answer is null (another producer got there first).
+   */
+  queueMessage(message: NewOutboxMessage, paperIds: readonly number[]): Promise<number | null>;
   subscribersWithQueuedMail(): Promise<Set<number>>;
   /**
    * Claims up to `limit` queued messages whose time has come (for active subscribers, not
    * held by an unexpired claim) for `worker` until `until`. Each message is claimed by one
    * worker at a time; an expired claim is claimable again.
    */
-  claimDue(worker: string, limit: number, now: string, until: string): Promise<ClaimedMessage[]>;
+  claimDue(worker: string, limit: number, now: string, until: string, kinds?: readonly OutboxKind[]): Promise<ClaimedMessage[]>;
   /** Workers holding claims on queued messages now. */
   claimHolders(): Promise<string[]>;
   /** Pushes back the expiry of every claim `worker` holds; returns how many. */
@@ -89,8 +98,8 @@ export interface OutboxRepository {
    * written) when the claim was lost or the message is no longer queued.
    */
   settle(message: Pick<ClaimedMessage, 'id' | 'subscriberId' | 'messageId'>, worker: string, transition: OutboxTransition, now: string): Promise<boolean>;
-  /** The earliest retry still waiting, or null. */
-  nextRetryAt(): Promise<string | null>;
+  /** The earliest retry still waiting (of these kinds, when given), or null. */
+  nextRetryAt(kinds?: readonly OutboxKind[]): Promise<string | null>;
   sentSince(since: string): Promise<number>;
   outboxCounts(): Promise<OutboxCounts>;
   /** The newest messages that failed, or wait for a retry, with their last error. */

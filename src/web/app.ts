@@ -6,17 +6,19 @@ import { methodNotAllowed } from 'hono/method-not-allowed';
 import { secureHeaders } from 'hono/secure-headers';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Clock } from '../clock.ts';
-import type { NoticeMailer } from '../delivery/mailer.ts';
+import type { Courier } from '../delivery/courier.ts';
+import type { Sender } from '../delivery/queue.ts';
 import { subscriberLinks } from '../digest/prepare.ts';
 import type { Renderer } from '../digest/render.ts';
-import type { Store, SubscriberRepository } from '../store/port.ts';
+import type { OutboxRepository, Store, SubscriberRepository } from '../store/port.ts';
 import type { Subscriber, SubscriberInput } from '../model/subscriber.ts';
 import type { Taxonomy } from '../topics/taxonomy.ts';
-import { signToken, verifyToken, type TokenCheck, type TokenPurpose } from '../tokens.ts';
+import { belongsTo, signToken, verifyToken, type TokenCheck, type TokenPurpose } from '../tokens.ts';
 import { BLANK_FORM, formValues, parsePreferences, parseSignUp, subscriberValues, type FieldErrors, type FormBody, type FormValues } from './form.ts';
-import { createNotices, type NoticeLogger, type Recipient } from './notices.ts';
+import { createNotices } from './notices.ts';
 import {
   checkInboxPage,
+  confirmPromptPage,
   messagePage,
   preferencesPage,
   subscribePage,
@@ -30,27 +32,34 @@ import { RateLimiter } from './rate-limit.ts';
 /** The admin API, built elsewhere; mounted at /admin when given. */
 export type AdminRoutes = Hono;
 
-type SignUpWrites = Pick<SubscriberRepository, 'expirePending' | 'insertSubscriber' | 'subscriberByEmail' | 'resubscribe'>;
+/** What a sign-up and a confirmation write, in one transaction each: the subscriber and their notice. */
+type SubscriptionWrites = Pick<SubscriberRepository, 'expirePending' | 'insertSubscriber' | 'subscriberByEmail' | 'subscriberById' | 'resubscribe' | 'confirmSubscriber'> &
+  Pick<OutboxRepository, 'queueMessage'>;
+
+/** What the pages log: problems only; addresses stay out of logs. */
+export interface PageLogger {
+  error(obj: object, msg: string): void;
+}
 
 export interface WebDeps {
-  store: Pick<SubscriberRepository, 'subscriberById' | 'confirmSubscriber' | 'updatePreferences' | 'unsubscribe'> &
-    Pick<Store, 'ping'> & { withTransaction<T>(work: (tx: SignUpWrites) => Promise<T>): Promise<T> };
+  store: Pick<SubscriberRepository, 'subscriberById' | 'updatePreferences' | 'unsubscribe'> &
+    Pick<Store, 'ping'> & { withTransaction<T>(work: (tx: SubscriptionWrites) => Promise<T>): Promise<T> };
   taxonomy: Taxonomy;
   renderer: Renderer;
-  /** Sends the confirmation and welcome mails directly (transactional, not digests). */
-  mailer: NoticeMailer;
+  /** Sends queued notices (confirmation, welcome) now; they are retried like any outbox message. */
+  courier: Pick<Courier, 'kick'>;
   clock: Clock;
   secret: string;
   /** Base of every link, without a trailing slash. */
   publicUrl: string;
-  /** From header of the notices, e.g. `Paperboy <digest@example.org>`. */
-  from: string;
+  /** Who notices come from: From, Reply-To, the Message-ID domain. */
+  sender: Sender;
   /** Confirm links expire, and unconfirmed sign-ups are dropped, after this many hours. */
   pendingTtlHours: number;
   /** Sign-ups allowed per client IP and per address within any hour. */
   rateLimit: { perIpPerHour: number; perAddressPerHour: number };
   admin?: AdminRoutes;
-  logger?: NoticeLogger;
+  logger?: PageLogger;
   /** Behind one reverse proxy: take the client IP from the last X-Forwarded-For hop. */
   trustProxy?: boolean;
 }
@@ -92,11 +101,11 @@ const MESSAGES = {
  */
 export function createWebApp(deps: WebDeps): Hono {
   const { store, clock, secret } = deps;
-  const logger: NoticeLogger = deps.logger ?? console;
+  const logger: PageLogger = deps.logger ?? console;
   const topics = deps.taxonomy.topics;
   const topicIds = topics.map((topic) => topic.id);
   const topicNames = (ids: string[]) => topics.filter((topic) => ids.includes(topic.id)).map((topic) => topic.name);
-  const notices = createNotices({ ...deps, logger });
+  const notices = createNotices(deps);
   const limits = {
     ip: new RateLimiter({ limit: deps.rateLimit.perIpPerHour, windowMs: HOUR_MS, clock }),
     address: new RateLimiter({ limit: deps.rateLimit.perAddressPerHour, windowMs: HOUR_MS, clock }),
@@ -114,11 +123,16 @@ export function createWebApp(deps: WebDeps): Hono {
         })
       : page(c, 400, MESSAGES.badLink);
 
-  /** The subscriber a token names, or the page that says why there is none. */
+  /**
+   * The subscriber a token names, or the page that says why there is none. A token made for
+   * someone who had this id before, or for an earlier sign-up of this address, is a bad link.
+   */
   const tokenSubscriber = async (c: Context, token: string, purpose: TokenPurpose): Promise<Subscriber | Response> => {
     const check = verifyToken(secret, token, purpose, clock.now());
     if (!check.ok) return linkProblem(c, check.reason);
-    return (await store.subscriberById(check.subscriberId)) ?? page(c, 404, MESSAGES.unknownSubscription);
+    const subscriber = await store.subscriberById(check.subscriberId);
+    if (!subscriber) return page(c, 404, MESSAGES.unknownSubscription);
+    return belongsTo(check, subscriber) ? subscriber : page(c, 400, MESSAGES.badLink);
   };
 
   const clientIp = (c: Context): string => {
@@ -145,24 +159,46 @@ export function createWebApp(deps: WebDeps): Hono {
   };
 
   /**
-   * Stores a sign-up; returns who to send a confirmation to. Active and bounced addresses
-   * are left exactly as they are and get nothing: the page must not tell them apart.
+   * Stores a sign-up and queues its confirmation, in one transaction; true when a
+   * confirmation was queued. Active and bounced addresses are left exactly as they are and
+   * get nothing: the page must not tell them apart.
    */
-  const signUp = (input: SubscriberInput, now: Date): Promise<Recipient | null> =>
+  const signUp = (input: SubscriberInput, now: Date): Promise<boolean> =>
     store.withTransaction(async (tx) => {
       await tx.expirePending(new Date(now.getTime() - deps.pendingTtlHours * HOUR_MS).toISOString());
-      const added = await tx.insertSubscriber(input, 'pending', now.toISOString());
-      if (added) return added;
-      const existing = await tx.subscriberByEmail(input.email);
-      if (existing?.status !== 'pending' && existing?.status !== 'unsubscribed') return null;
-      await tx.resubscribe(existing.id, input, now.toISOString());
-      return { ...input, id: existing.id };
+      let recipient = await tx.insertSubscriber(input, 'pending', now.toISOString());
+      if (!recipient) {
+        const existing = await tx.subscriberByEmail(input.email);
+        if (existing?.status !== 'pending' && existing?.status !== 'unsubscribed') return false;
+        // A new sign-up of the address: new choices, and a new token key, so links sent for an earlier one stop working.
+        await tx.resubscribe(existing.id, input, now.toISOString());
+        recipient = (await tx.subscriberById(existing.id))!;
+      }
+      await tx.queueMessage(await notices.confirmation(recipient, now), []);
+      return true;
     });
+
+  /** pending → active, with the welcome queued, in one transaction; false if they were not pending. */
+  const confirm = (subscriber: Subscriber, now: Date): Promise<boolean> =>
+    store.withTransaction(async (tx) => {
+      if (!(await tx.confirmSubscriber(subscriber.id, now.toISOString()))) return false;
+      await tx.queueMessage(await notices.welcome(subscriber, now), []);
+      return true;
+    });
+
+  const welcome = (c: Context, subscriber: Subscriber) =>
+    c.html(
+      welcomePage(
+        subscriber.email,
+        { topics: subscriber.topics && topicNames(subscriber.topics), frequency: subscriber.frequency, weekday: subscriber.weekday },
+        subscriberLinks(deps, subscriber).preferences,
+      ),
+    );
 
   const preferences = (subscriber: Subscriber, token: string, values: FormValues, errors: FieldErrors, saved: boolean) =>
     preferencesPage({
       token,
-      unsubscribeToken: signToken(secret, 'unsubscribe', subscriber.id),
+      unsubscribeToken: signToken(secret, 'unsubscribe', subscriber),
       email: subscriber.email,
       status: subscriber.status,
       values,
@@ -214,29 +250,32 @@ export function createWebApp(deps: WebDeps): Hono {
     const byAddress = limits.address.hit(result.input.email);
     if (!byAddress.allowed) return tooManyAttempts(c, byAddress.retryAfterSeconds);
     const now = clock.now();
-    const recipient = await signUp(result.input, now);
-    if (recipient) notices.sendConfirmation(recipient, now);
+    if (await signUp(result.input, now)) deps.courier.kick();
     return c.html(checkInboxPage(deps.pendingTtlHours));
   });
 
+  // A GET (or HEAD) only asks: mail scanners fetch every link in a message, and must not
+  // complete a double opt-in for someone who never clicked.
   app.get('/confirm', async (c) => {
-    const subscriber = await tokenSubscriber(c, c.req.query('token') ?? '', 'confirm');
+    const token = c.req.query('token') ?? '';
+    const subscriber = await tokenSubscriber(c, token, 'confirm');
     if (subscriber instanceof Response) return subscriber;
-    const now = clock.now();
+    if (subscriber.status === 'active') return welcome(c, subscriber);
+    if (subscriber.status !== 'pending') return page(c, 400, MESSAGES.noLongerConfirmable);
+    return c.html(confirmPromptPage(token, subscriber.email));
+  });
+
+  app.post('/confirm', async (c) => {
+    const body = await readForm(c);
+    const subscriber = await tokenSubscriber(c, typeof body.token === 'string' ? body.token : '', 'confirm');
+    if (subscriber instanceof Response) return subscriber;
     // Confirming twice shows the same welcome; only the first confirmation sends the mail.
-    if (subscriber.status === 'pending' && (await store.confirmSubscriber(subscriber.id, now.toISOString()))) notices.sendWelcome(subscriber, now);
-    else if (subscriber.status !== 'active') return page(c, 400, MESSAGES.noLongerConfirmable);
-    return c.html(
-      welcomePage(
-        subscriber.email,
-        {
-          topics: subscriber.topics && topicNames(subscriber.topics),
-          frequency: subscriber.frequency,
-          weekday: subscriber.weekday,
-        },
-        subscriberLinks(deps, subscriber.id).preferences,
-      ),
-    );
+    if (subscriber.status === 'pending') {
+      if (await confirm(subscriber, clock.now())) deps.courier.kick();
+      return welcome(c, { ...subscriber, status: 'active' });
+    }
+    if (subscriber.status !== 'active') return page(c, 400, MESSAGES.noLongerConfirmable);
+    return welcome(c, subscriber);
   });
 
   app.get('/preferences', async (c) => {
@@ -264,6 +303,7 @@ export function createWebApp(deps: WebDeps): Hono {
     const check = verifyToken(secret, token, 'unsubscribe', clock.now());
     if (!check.ok) return linkProblem(c, check.reason);
     const subscriber = await store.subscriberById(check.subscriberId);
+    if (subscriber && !belongsTo(check, subscriber)) return page(c, 400, MESSAGES.badLink);
     if (subscriber?.status === 'pending' || subscriber?.status === 'active') return c.html(unsubscribePromptPage(token, subscriber.email));
     return c.html(unsubscribedPage(subscriber?.email ?? null));
   });
@@ -275,11 +315,14 @@ export function createWebApp(deps: WebDeps): Hono {
     const token = c.req.query('token') ?? (typeof body.token === 'string' ? body.token : '');
     const now = clock.now();
     const check = verifyToken(secret, token, 'unsubscribe', now);
-    if (!check.ok) return oneClick ? c.text('This unsubscribe link is not valid.', 400) : linkProblem(c, check.reason);
+    const subscriber = check.ok ? await store.subscriberById(check.subscriberId) : undefined;
+    if (!check.ok || (subscriber && !belongsTo(check, subscriber))) {
+      return oneClick ? c.text('This unsubscribe link is not valid.', 400) : check.ok ? page(c, 400, MESSAGES.badLink) : linkProblem(c, check.reason);
+    }
     // Idempotent; a subscriber already deleted gets no mail either, so this too is a success.
-    await store.unsubscribe(check.subscriberId, now.toISOString());
+    if (subscriber) await store.unsubscribe(subscriber.id, now.toISOString());
     if (oneClick) return c.text('Unsubscribed.');
-    return c.html(unsubscribedPage((await store.subscriberById(check.subscriberId))?.email ?? null));
+    return c.html(unsubscribedPage(subscriber?.email ?? null));
   });
 
   app.get('/healthz', async (c) => {

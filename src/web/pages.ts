@@ -287,6 +287,19 @@ ${choiceFields(view.values, view.errors, view.topics)}
   );
 }
 
+export function confirmPromptPage(token: string, email: string): string {
+  return layout(
+    'Confirm your subscription',
+    html`<h1>Confirm your subscription</h1>
+<p class="lead">Start sending Paperboy digests to <strong>${email}</strong>?</p>
+<form method="post" action="/confirm">
+<input type="hidden" name="token" value="${token}">
+<button type="submit">Confirm my subscription</button>
+</form>
+<p>If you did not sign up, close this page: nothing is sent unless you confirm.</p>`,
+  );
+}
+
 export function unsubscribePromptPage(token: string, email: string): string {
   return layout(
     'Unsubscribe',

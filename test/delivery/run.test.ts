@@ -13,7 +13,7 @@ import { startSmtpSink, type SinkBehaviour, type SmtpSink } from '../helpers/smt
 /** Real time plus an offset the test can move forward (retries wait in real time). */
 function travellingClock(): Clock & { travel(ms: number): void } {
   let offset = 0;
-  return { now: () => new Date(Date.now() + offset), sleep: systemClock.sleep, travel: (ms) => (offset += ms) };
+  return { now: () => new Date(Date.now() + offset), sleep: systemClock.sleep, every: systemClock.every, travel: (ms) => (offset += ms) };
 }
 
 const DAY = 24 * 60 * 60 * 1000;

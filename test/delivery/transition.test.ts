@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SendOutcome } from '../../src/delivery/mailer.ts';
-import { backoff, decideTransition, pauseReason, type RetryPolicy } from '../../src/delivery/transition.ts';
+import { backoff, decideTransition, pauseReason, type AttemptTally, type RetryPolicy } from '../../src/delivery/transition.ts';
 import type { OutboxTransition } from '../../src/model/outbox.ts';
 
 const NOW = new Date('2026-11-23T07:00:00.000Z');
@@ -12,6 +12,7 @@ const greylisted: SendOutcome = { status: 'temporary', code: 451, response: '451
 const dropped: SendOutcome = { status: 'temporary', code: null, response: 'ECONNECTION: Connection closed unexpectedly' };
 const timedOut: SendOutcome = { status: 'temporary', code: null, response: 'ETIMEDOUT: Timeout' };
 const noMailbox: SendOutcome = { status: 'permanent', code: 550, response: '550 5.1.1 <gone@example.org>: Recipient address rejected' };
+const senderRejected: SendOutcome = { status: 'delivery-error', code: 554, response: '554 5.7.1 <digest@papers.example.org>: Sender address rejected: Access denied' };
 
 describe('decideTransition: what one attempt does to a message', () => {
   const cases: [string, { attempts: number; hardBounces: number }, SendOutcome, OutboxTransition][] = [
@@ -33,25 +34,31 @@ describe('decideTransition: what one attempt does to a message', () => {
       'a timeout on the last allowed attempt → failed: retries exhausted, no bounce',
       { attempts: 5, hardBounces: 0 },
       timedOut,
-      { status: 'failed', attempts: 6, error: timedOut.response, hardBounce: false, bounceSubscriber: false },
+      { status: 'failed', attempts: 6, error: timedOut.response, hardBounce: false, bounceSubscriber: false, deliveryError: false },
     ],
     [
       '5xx below the bounce limit → failed, one more hard bounce, subscriber stays',
       { attempts: 0, hardBounces: 0 },
       noMailbox,
-      { status: 'failed', attempts: 1, error: noMailbox.response, hardBounce: true, bounceSubscriber: false },
+      { status: 'failed', attempts: 1, error: noMailbox.response, hardBounce: true, bounceSubscriber: false, deliveryError: false },
     ],
     [
       '5xx reaching the bounce limit → failed and the subscriber bounced',
       { attempts: 0, hardBounces: 1 },
       noMailbox,
-      { status: 'failed', attempts: 1, error: noMailbox.response, hardBounce: true, bounceSubscriber: true },
+      { status: 'failed', attempts: 1, error: noMailbox.response, hardBounce: true, bounceSubscriber: true, deliveryError: false },
     ],
     [
       '5xx after temporary failures → failed at once, bounce counted',
       { attempts: 3, hardBounces: 4 },
       noMailbox,
-      { status: 'failed', attempts: 4, error: noMailbox.response, hardBounce: true, bounceSubscriber: true },
+      { status: 'failed', attempts: 4, error: noMailbox.response, hardBounce: true, bounceSubscriber: true, deliveryError: false },
+    ],
+    [
+      'a delivery error (the relay refused the sender) → failed, nobody bounced, even at the bounce limit',
+      { attempts: 0, hardBounces: 1 },
+      senderRejected,
+      { status: 'failed', attempts: 1, error: senderRejected.response, hardBounce: false, bounceSubscriber: false, deliveryError: true },
     ],
   ];
 
@@ -70,6 +77,7 @@ describe('decideTransition: what one attempt does to a message', () => {
       error: greylisted.response,
       hardBounce: false,
       bounceSubscriber: false,
+      deliveryError: false,
     });
   });
 });
@@ -89,12 +97,17 @@ describe('backoff', () => {
 
 describe('pauseReason: when a run stops burning through the list', () => {
   const policy = { pauseErrorRate: 0.5, pauseMinAttempts: 20 };
-  const cases: [string, { attempted: number; failures: number }, string | null][] = [
-    ['no attempts yet', { attempted: 0, failures: 0 }, null],
-    ['every attempt failed, but fewer than the minimum', { attempted: 19, failures: 19 }, null],
-    ['exactly the threshold share failed', { attempted: 20, failures: 10 }, null],
-    ['over the threshold at the minimum', { attempted: 20, failures: 11 }, '11 of 20 attempts failed (over 50%): delivery paused'],
-    ['well past the minimum, under the threshold', { attempted: 400, failures: 150 }, null],
+  const cases: [string, AttemptTally, string | null][] = [
+    ['no attempts yet', { attempted: 0, failures: 0, deliveryError: null }, null],
+    ['every attempt failed, but fewer than the minimum', { attempted: 19, failures: 19, deliveryError: null }, null],
+    ['exactly the threshold share failed', { attempted: 20, failures: 10, deliveryError: null }, null],
+    ['over the threshold at the minimum', { attempted: 20, failures: 11, deliveryError: null }, '11 of 20 attempts failed (over 50%): delivery paused'],
+    ['well past the minimum, under the threshold', { attempted: 400, failures: 150, deliveryError: null }, null],
+    [
+      'one delivery error, at the first attempt',
+      { attempted: 1, failures: 1, deliveryError: senderRejected.response },
+      'the relay refused delivery (not the recipient): 554 5.7.1 <digest@papers.example.org>: Sender address rejected: Access denied; delivery paused, nobody was marked bounced',
+    ],
   ];
 
   it.each(cases)('%s', (_, tally, expected) => {
@@ -102,7 +115,7 @@ describe('pauseReason: when a run stops burning through the list', () => {
   });
 
   it('a minimum of zero pauses on the first failure only when it is over the rate', () => {
-    expect(pauseReason({ attempted: 1, failures: 1 }, { pauseErrorRate: 0.5, pauseMinAttempts: 0 })).toBe('1 of 1 attempts failed (over 50%): delivery paused');
-    expect(pauseReason({ attempted: 1, failures: 0 }, { pauseErrorRate: 0.5, pauseMinAttempts: 0 })).toBeNull();
+    expect(pauseReason({ attempted: 1, failures: 1, deliveryError: null }, { pauseErrorRate: 0.5, pauseMinAttempts: 0 })).toBe('1 of 1 attempts failed (over 50%): delivery paused');
+    expect(pauseReason({ attempted: 1, failures: 0, deliveryError: null }, { pauseErrorRate: 0.5, pauseMinAttempts: 0 })).toBeNull();
   });
 });

@@ -2,11 +2,24 @@ import type { AddressInfo } from 'node:net';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 
+/** A refusal the sink answers with: the code alone (a stock text), or the code and the whole reply text. */
+export type SinkRefusal = number | { code: number; message: string };
+
 export interface SinkBehaviour {
-  /** Called for every RCPT TO: return an SMTP code (451, 550…) to refuse it, or nothing to accept. */
-  rcpt?: (address: string, attempt: number) => number | undefined;
-  /** Called once DATA has arrived, before the 250: return 'drop' to cut the connection instead of answering. */
-  beforeAccept?: (envelopeTo: string, attempt: number) => 'drop' | undefined | Promise<'drop' | undefined>;
+  /** Called for every MAIL FROM: return a refusal to refuse the sender, or nothing to accept. */
+  mailFrom?: (address: string) => SinkRefusal | undefined;
+  /** Called for every RCPT TO: return a refusal (451, 550…) to refuse it, or nothing to accept. */
+  rcpt?: (address: string, attempt: number) => SinkRefusal | undefined;
+  /**
+   * Called once DATA has arrived, before the 250: return 'drop' to cut the connection
+   * instead of answering, or a refusal to reject the message at DATA.
+   */
+  beforeAccept?: (envelopeTo: string, attempt: number) => 'drop' | SinkRefusal | undefined | Promise<'drop' | SinkRefusal | undefined>;
+}
+
+function refusal(answer: SinkRefusal): Error {
+  const { code, message } = typeof answer === 'number' ? { code: answer, message: answer >= 500 ? 'Mailbox unavailable' : 'Try again later' } : answer;
+  return Object.assign(new Error(message), { responseCode: code });
 }
 
 export interface SmtpSink {
@@ -29,16 +42,15 @@ export async function startSmtpSink(behaviour: SinkBehaviour = {}): Promise<Smtp
     disabledCommands: ['STARTTLS', 'AUTH'],
     logger: false,
     size: 10 * 1024 * 1024,
+    onMailFrom(address, _session, callback) {
+      const answer = behaviour.mailFrom?.(address.address);
+      callback(answer ? refusal(answer) : undefined);
+    },
     onRcptTo(address, _session, callback) {
       const count = (attempts.get(address.address) ?? 0) + 1;
       attempts.set(address.address, count);
-      const code = behaviour.rcpt?.(address.address, count);
-      if (code) {
-        const error = Object.assign(new Error(code >= 500 ? 'Mailbox unavailable' : 'Try again later'), { responseCode: code });
-        callback(error);
-        return;
-      }
-      callback();
+      const answer = behaviour.rcpt?.(address.address, count);
+      callback(answer ? refusal(answer) : undefined);
     },
     onData(stream, session: SMTPServerSession, callback) {
       const chunks: Buffer[] = [];
@@ -50,6 +62,10 @@ export async function startSmtpSink(behaviour: SinkBehaviour = {}): Promise<Smtp
           for (const connection of (server as unknown as { connections: Set<{ id: string; _socket: { destroy(): void } }> }).connections) {
             if (connection.id === session.id) connection._socket.destroy();
           }
+          return;
+        }
+        if (verdict !== undefined) {
+          callback(refusal(verdict));
           return;
         }
         accepted.push(await simpleParser(Buffer.concat(chunks)));

@@ -82,6 +82,13 @@ describe.each(STORE_ADAPTERS)('store contract: $name', (adapter) => {
     return stored.map((row) => row.id);
   }
 
+  /** Queues a message that must be queued. */
+  async function queue(...args: Parameters<Store['queueMessage']>): Promise<number> {
+    const id = await store.queueMessage(...args);
+    if (id === null) throw new Error('the store refused to queue the message');
+    return id;
+  }
+
   async function subscriber(email: string, overrides: Partial<SubscriberInput> = {}) {
     return (await store.insertSubscriber(reader(email, overrides), 'active', T0))!;
   }
@@ -238,7 +245,7 @@ describe.each(STORE_ADAPTERS)('store contract: $name', (adapter) => {
       expect(await store.subscriberByEmail('new@x.org')).toBeDefined();
 
       const [paperId] = await listPapersIn('one', [1]);
-      const queued = await store.queueMessage(message(ada.id, 1, at(1)), [paperId!]);
+      const queued = await queue(message(ada.id, 1, at(1)), [paperId!]);
       const [claimed] = await store.claimDue('w', 10, at(1), at(3));
       expect(claimed!.id).toBe(queued);
       await store.settle(claimed!, 'w', { status: 'sent', attempts: 1, sentAt: at(2) }, at(2));
@@ -272,9 +279,9 @@ describe.each(STORE_ADAPTERS)('store contract: $name', (adapter) => {
       const ada = await subscriber('ada@example.org');
       const grace = await subscriber('grace@example.org');
       const later = await subscriber('later@example.org');
-      const first = await store.queueMessage(message(ada.id, 1, at(0)), []);
-      const second = await store.queueMessage(message(grace.id, 2, at(1)), []);
-      const third = await store.queueMessage(message(later.id, 3, at(30)), []);
+      const first = await queue(message(ada.id, 1, at(0)), []);
+      const second = await queue(message(grace.id, 2, at(1)), []);
+      const third = await queue(message(later.id, 3, at(30)), []);
 
       const mine = await store.claimDue('worker-a', 10, at(5), at(10));
       expect(mine.map((row) => [row.id, row.claimedBy, row.claimExpiresAt, row.hardBounces])).toEqual([
@@ -311,7 +318,7 @@ describe.each(STORE_ADAPTERS)('store contract: $name', (adapter) => {
     it('settles a sent message: its papers are delivered, its reservation gone, its body prunable', async () => {
       const ids = await listPapersIn('one', [1, 2]);
       const ada = await subscriber('ada@example.org');
-      const id = await store.queueMessage(message(ada.id, 1, T0), ids);
+      const id = await queue(message(ada.id, 1, T0), ids);
       const [claimed] = await store.claimDue('w', 10, T0, at(2));
       expect(await store.settle(claimed!, 'w', { status: 'sent', attempts: 1, sentAt: at(1) }, at(1))).toBe(true);
       expect(await store.settle(claimed!, 'w', { status: 'sent', attempts: 2, sentAt: at(1) }, at(1))).toBe(false);
@@ -329,7 +336,7 @@ describe.each(STORE_ADAPTERS)('store contract: $name', (adapter) => {
     it('settles a retry: queued again for later, papers still reserved', async () => {
       const ids = await listPapersIn('one', [1]);
       const ada = await subscriber('ada@example.org');
-      const id = await store.queueMessage(message(ada.id, 1, T0), ids);
+      const id = await queue(message(ada.id, 1, T0), ids);
       const [claimed] = await store.claimDue('w', 10, T0, at(2));
       await store.settle(claimed!, 'w', { status: 'queued', attempts: 1, nextAttemptAt: at(10), error: '451 4.7.1 try later' }, at(1));
       expect(await store.outboxById(id)).toMatchObject({ status: 'queued', attempts: 1, nextAttemptAt: at(10), lastError: '451 4.7.1 try later' });
@@ -340,41 +347,64 @@ describe.each(STORE_ADAPTERS)('store contract: $name', (adapter) => {
       expect((await store.claimDue('w', 10, at(10), at(12))).map((row) => [row.id, row.attempts])).toEqual([[id, 1]]);
     });
 
-    it('settles a failure: papers released, window restored; a bounce at the limit bounces the subscriber and fails their other mail', async () => {
+    it('settles a failure: papers released, window restored; a bounce at the limit bounces the subscriber, fails their other mail and keeps a suppression record', async () => {
       const ids = await listPapersIn('one', [1, 2]);
       const ada = await subscriber('ada@example.org');
-      const first = await store.queueMessage(message(ada.id, 1, at(1), { windowSince: null }), [ids[0]!]);
-      const second = await store.queueMessage(message(ada.id, 2, at(2), { windowSince: at(1) }), [ids[1]!]);
-      const claimed = await store.claimDue('w', 1, at(3), at(5));
-      expect(claimed.map((row) => row.id)).toEqual([first]);
-      await store.settle(claimed[0]!, 'w', { status: 'failed', attempts: 1, error: '550 5.1.1 no such user', hardBounce: true, bounceSubscriber: false }, at(3));
-      // The window goes back only while this message's queueing is the latest move of it.
-      expect((await store.subscriberById(ada.id))!).toMatchObject({ status: 'active', hardBounces: 1, lastDigestAt: at(2) });
-      expect((await store.digestCandidates(ada.id, at(-1))).map((row) => row.paperId)).toEqual([ids[0]]);
+      const first = (await store.queueMessage(message(ada.id, 1, at(1), { windowSince: null }), [ids[0]!]))!;
+      expect((await store.subscriberById(ada.id))!.lastDigestAt).toBe(at(1));
+      const [claimed] = await store.claimDue('w', 1, at(3), at(5));
+      expect(claimed!.id).toBe(first);
+      await store.settle(claimed!, 'w', { status: 'failed', attempts: 1, error: '550 5.1.1 no such user', hardBounce: true, bounceSubscriber: false, deliveryError: false }, at(3));
+      expect((await store.subscriberById(ada.id))!).toMatchObject({ status: 'active', hardBounces: 1, lastDigestAt: null });
+      expect((await store.digestCandidates(ada.id, at(-1))).map((row) => row.paperId).sort()).toEqual([...ids].sort());
+      expect(await store.suppressionOf('ada@example.org')).toBeUndefined();
 
+      const second = (await store.queueMessage(message(ada.id, 2, at(4), { windowSince: null }), [ids[1]!]))!;
+      const welcome = (await store.queueMessage(message(ada.id, 3, at(4), { kind: 'welcome' }), []))!;
       const [again] = await store.claimDue('w', 1, at(4), at(6));
       expect(again!.id).toBe(second);
       expect(again!.hardBounces).toBe(1);
-      await store.settle(again!, 'w', { status: 'failed', attempts: 1, error: '550 5.1.1 no such user', hardBounce: true, bounceSubscriber: true }, at(4));
-      expect((await store.subscriberById(ada.id))!).toMatchObject({ status: 'bounced', hardBounces: 2, lastDigestAt: at(1) });
-      expect(await store.outboxCounts()).toEqual({ queued: 0, sent: 0, failed: 2 });
+      await store.settle(again!, 'w', { status: 'failed', attempts: 1, error: '550 5.1.1 no such user', hardBounce: true, bounceSubscriber: true, deliveryError: false }, at(4));
+      expect((await store.subscriberById(ada.id))!).toMatchObject({ status: 'bounced', hardBounces: 2, lastDigestAt: null });
+      expect(await store.outboxById(welcome)).toMatchObject({ status: 'failed', lastError: 'subscriber bounced' });
+      expect(await store.outboxCounts()).toEqual({ queued: 0, sent: 0, failed: 3 });
       expect(await store.deliveredPaperIds(ada.id)).toEqual([]);
+      expect(await store.suppressionOf('ada@example.org')).toEqual({ email: 'ada@example.org', reason: '550 5.1.1 no such user', messageId: `<m2.${ada.id}@contract.test>`, bouncedAt: at(4) });
+
+      // An admin takes the address back: active, bounces forgotten, suppression lifted.
+      expect(await store.reactivateSubscriber(ada.id, at(10))).toBe(true);
+      expect(await store.reactivateSubscriber(ada.id, at(11))).toBe(false);
+      expect(await store.subscriberById(ada.id)).toMatchObject({ status: 'active', hardBounces: 0 });
+      expect(await store.suppressionOf('ada@example.org')).toBeUndefined();
     });
 
-    it('fails a bounced subscriber\'s other queued mail with the reason', async () => {
+    it('queues a digest only against the window it was selected for, and never beside another queued digest', async () => {
       const ada = await subscriber('ada@example.org');
-      await store.queueMessage(message(ada.id, 1, at(1)), []);
-      const waiting = await store.queueMessage(message(ada.id, 2, at(2)), []);
-      const [claimed] = await store.claimDue('w', 1, at(3), at(5));
-      await store.settle(claimed!, 'w', { status: 'failed', attempts: 1, error: '550 gone', hardBounce: true, bounceSubscriber: true }, at(3));
-      expect(await store.outboxById(waiting)).toMatchObject({ status: 'failed', lastError: 'subscriber bounced' });
+      expect(await store.queueMessage(message(ada.id, 1, at(1), { windowSince: null }), [])).toEqual(expect.any(Number));
+      // A second producer that selected against the same window comes too late.
+      expect(await store.queueMessage(message(ada.id, 2, at(2), { windowSince: null }), [])).toBeNull();
+      // Even against the current window, not while a digest is still queued.
+      expect(await store.queueMessage(message(ada.id, 3, at(2), { windowSince: at(1) }), [])).toBeNull();
+      // Notices are not digests: they go out beside one.
+      expect(await store.queueMessage(message(ada.id, 4, at(2), { kind: 'welcome', windowSince: null }), [])).toEqual(expect.any(Number));
+      expect(await store.outboxCounts()).toEqual({ queued: 2, sent: 0, failed: 0 });
+      expect((await store.subscriberById(ada.id))!.lastDigestAt).toBe(at(1));
+      expect(await store.subscribersWithQueuedMail()).toEqual(new Set([ada.id]));
+    });
+
+    it('claims a confirmation for a pending sign-up, and nothing else of theirs', async () => {
+      const pending = (await store.insertSubscriber(reader('p@example.org'), 'pending', T0))!;
+      const confirmation = await queue(message(pending.id, 1, T0, { kind: 'confirmation' }), []);
+      await store.queueMessage(message(pending.id, 2, T0, { kind: 'digest' }), []);
+      expect((await store.claimDue('w', 10, at(1), at(2))).map((row) => [row.id, row.kind])).toEqual([[confirmation, 'confirmation']]);
+      expect(await store.subscribersWithQueuedMail()).toEqual(new Set([pending.id]));
     });
 
     it('retries exhausted: failed with no bounce counted', async () => {
       const ada = await subscriber('ada@example.org');
-      const id = await store.queueMessage(message(ada.id, 1, T0), []);
+      const id = await queue(message(ada.id, 1, T0), []);
       const [claimed] = await store.claimDue('w', 1, T0, at(2));
-      await store.settle(claimed!, 'w', { status: 'failed', attempts: 6, error: 'ETIMEDOUT: Timeout', hardBounce: false, bounceSubscriber: false }, at(1));
+      await store.settle(claimed!, 'w', { status: 'failed', attempts: 6, error: 'ETIMEDOUT: Timeout', hardBounce: false, bounceSubscriber: false, deliveryError: false }, at(1));
       expect(await store.outboxById(id)).toMatchObject({ status: 'failed', attempts: 6, lastError: 'ETIMEDOUT: Timeout' });
       expect(await store.subscriberById(ada.id)).toMatchObject({ status: 'active', hardBounces: 0, lastDigestAt: null });
     });
@@ -383,12 +413,12 @@ describe.each(STORE_ADAPTERS)('store contract: $name', (adapter) => {
   describe('runs, leases and state', () => {
     it('records runs, newest first, and marks unfinished ones interrupted', async () => {
       const first = await store.insertRun('scheduled', T0);
-      await store.updateRun({ id: first, trigger: 'scheduled', startedAt: T0, finishedAt: at(1), status: 'done', ingested: 3, due: 2, queued: 2, sent: 2, failed: 0, deferred: 0, error: null });
+      await store.updateRun({ id: first, trigger: 'scheduled', startedAt: T0, finishedAt: at(1), status: 'done', ingested: 3, due: 2, queued: 2, sent: 2, failed: 0, deferred: 0, retried: 1, bounced: 0, error: null });
       const second = await store.insertRun('manual', at(2));
       expect(await store.interruptRuns(at(3))).toBe(1);
       expect(await store.recentRuns(5)).toEqual([
-        { id: second, trigger: 'manual', startedAt: at(2), finishedAt: at(3), status: 'interrupted', ingested: 0, due: 0, queued: 0, sent: 0, failed: 0, deferred: 0, error: null },
-        { id: first, trigger: 'scheduled', startedAt: T0, finishedAt: at(1), status: 'done', ingested: 3, due: 2, queued: 2, sent: 2, failed: 0, deferred: 0, error: null },
+        { id: second, trigger: 'manual', startedAt: at(2), finishedAt: at(3), status: 'interrupted', ingested: 0, due: 0, queued: 0, sent: 0, failed: 0, deferred: 0, retried: 0, bounced: 0, error: null },
+        { id: first, trigger: 'scheduled', startedAt: T0, finishedAt: at(1), status: 'done', ingested: 3, due: 2, queued: 2, sent: 2, failed: 0, deferred: 0, retried: 1, bounced: 0, error: null },
       ]);
       expect(await store.recentRuns(1)).toHaveLength(1);
     });

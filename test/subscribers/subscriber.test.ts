@@ -64,6 +64,7 @@ describe('subscriber CSV', () => {
     const subscriber: Subscriber = {
       id: 1, email: 'grace@example.com', name: 'Hopper, Grace', status: 'active', topics: ['code', 'agents'], frequency: 'weekly', weekday: 3,
       createdAt: '2026-11-23T08:00:00.000Z', confirmedAt: '2026-11-23T08:00:00.000Z', unsubscribedAt: null, lastDigestAt: null, hardBounces: 0,
+      tokenKey: '',
     };
     const csv = subscribersToCsv([subscriber]);
     expect(csv).toBe('email,name,topics,frequency,weekday,status,created_at,confirmed_at\ngrace@example.com,"Hopper, Grace",code;agents,weekly,wed,active,2026-11-23T08:00:00.000Z,2026-11-23T08:00:00.000Z\n');

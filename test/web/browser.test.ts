@@ -8,7 +8,11 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { systemClock } from '../../src/clock.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { createCourier, type Courier } from '../../src/delivery/courier.ts';
 import type { Mailer } from '../../src/delivery/mailer.ts';
+import { createLogger } from '../../src/log.ts';
+import { senderOf } from '../../src/pipeline/run.ts';
 import { createRenderer } from '../../src/digest/render.ts';
 import type { Store } from '../../src/store/port.ts';
 import { openSqliteStore } from '../../src/store/sqlite/store.ts';
@@ -52,6 +56,7 @@ describe.skipIf(!hasChromium)(
     let store: Store;
     let smtp: Awaited<ReturnType<typeof startSmtpSink>>;
     let mailer: Mailer;
+    let courier: Courier;
     let server: WebServer;
     let browser: Browser;
 
@@ -64,15 +69,17 @@ describe.skipIf(!hasChromium)(
       // the server starts in front of an app created right after.
       let app: Hono | undefined;
       server = await startWebServer(new Hono().all('*', (c) => app!.fetch(c.req.raw, c.env)), { port: 0, host: '127.0.0.1' });
+      const delivery = loadConfig({ PAPERBOY_FROM: 'Paperboy <digest@paperboy.test>' }).delivery;
+      courier = createCourier({ store, mailer, clock: systemClock, config: delivery, logger: createLogger('silent') });
       app = createWebApp({
         store,
         taxonomy: loadTaxonomy(join(REPO_ROOT, 'data/topics.yaml')),
         renderer: await createRenderer({ templatesDir: join(REPO_ROOT, 'templates') }),
-        mailer,
+        courier,
         clock: systemClock,
         secret: 'browser-test-secret-0123456789abcdef012345',
         publicUrl: server.url,
-        from: 'Paperboy <digest@paperboy.test>',
+        sender: senderOf(delivery),
         pendingTtlHours: 48,
         rateLimit: { perIpPerHour: 20, perAddressPerHour: 5 },
       });
@@ -85,6 +92,7 @@ describe.skipIf(!hasChromium)(
     afterAll(async () => {
       await browser?.close();
       await server?.close();
+      await courier?.stop();
       await mailer?.close();
       await smtp?.close();
       await store?.close();
@@ -163,9 +171,13 @@ describe.skipIf(!hasChromium)(
         const confirmation = await mailTo('Confirm your Paperboy subscription');
         expect(confirmation.to && 'text' in confirmation.to ? confirmation.to.text : '').toBe(`"Ada Lovelace" <${EMAIL}>`);
         expect(confirmation.from?.text).toBe('"Paperboy" <digest@paperboy.test>');
-        expect(confirmation.messageId).toMatch(/^<notice-[0-9a-f]+@paperboy\.test>$/);
+        expect(confirmation.messageId).toMatch(/^<[a-z0-9]+\.\d+\.[0-9a-f]{12}@paperboy\.test>$/);
         expect(confirmation.headers.has('list-unsubscribe')).toBe(false);
+        // The link asks first (a link scanner's GET confirms nothing); the button confirms.
         await page.goto(link(confirmation, 'confirm'));
+        await expect(page.locator('h1').textContent()).resolves.toBe('Confirm your subscription');
+        expect((await store.subscriberByEmail(EMAIL))?.status).toBe('pending');
+        await page.getByRole('button', { name: 'Confirm my subscription' }).click();
         await expect(page.locator('h1').textContent()).resolves.toBe('You are subscribed');
         await expect(page.locator('main').textContent()).resolves.toContain('weekly digest, every Thursday');
         await expect(page.locator('main li').allTextContents()).resolves.toEqual(['Reasoning & Math', 'Robotics & Embodied AI']);

@@ -3,7 +3,12 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fixedClock } from '../../src/clock.ts';
-import type { NoticeMailer, OutgoingMessage, SendOutcome } from '../../src/delivery/mailer.ts';
+import { simpleParser } from 'mailparser';
+import { loadConfig } from '../../src/config/config.ts';
+import { createCourier, type Courier } from '../../src/delivery/courier.ts';
+import type { Mailer, RawMessage, SendOutcome } from '../../src/delivery/mailer.ts';
+import { createLogger } from '../../src/log.ts';
+import { senderOf } from '../../src/pipeline/run.ts';
 import { createRenderer } from '../../src/digest/render.ts';
 import type { Store } from '../../src/store/port.ts';
 import { tempSqliteStore } from '../helpers/store.ts';
@@ -22,18 +27,55 @@ const CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; 
 const taxonomy = loadTaxonomy(join(REPO_ROOT, 'data/topics.yaml'));
 const renderer = await createRenderer({ templatesDir: join(REPO_ROOT, 'templates') });
 
-/** A transport double: records what the pages hand to the mailer, answers as told. */
-class RecordingMailer implements NoticeMailer {
-  readonly sent: OutgoingMessage[] = [];
+/** A mail as the relay received it, parsed back from the bytes the courier sent. */
+interface RecordedMail {
+  from: string;
+  to: { email: string; name: string | null };
+  subject: string;
+  date: Date | undefined;
+  messageId: string | undefined;
+  listUnsubscribe: string | undefined;
+  text: string;
+  html: string;
+}
+
+/** A transport double behind the real courier: records every message handed to it, answers as told. */
+class RecordingMailer implements Mailer {
+  readonly description = 'recording mailer';
+  readonly sent: RecordedMail[] = [];
+  courier!: Courier;
   answer: () => Promise<SendOutcome> = async () => ({ status: 'sent', response: '250 OK' });
 
-  send(message: OutgoingMessage): Promise<SendOutcome> {
-    this.sent.push(message);
+  async sendRaw(message: RawMessage): Promise<SendOutcome> {
+    const parsed = await simpleParser(message.raw);
+    const to = (Array.isArray(parsed.to) ? parsed.to[0] : parsed.to)?.value[0];
+    this.sent.push({
+      from: parsed.from?.text ?? '',
+      to: { email: to?.address ?? '', name: to?.name || null },
+      subject: parsed.subject ?? '',
+      date: parsed.date,
+      messageId: parsed.messageId,
+      listUnsubscribe: parsed.headers.get('list-unsubscribe') as string | undefined,
+      text: parsed.text ?? '',
+      html: typeof parsed.html === 'string' ? parsed.html : '',
+    });
     return this.answer();
+  }
+
+  send(): Promise<SendOutcome> {
+    throw new Error('notices go through the outbox: only sendRaw is used');
+  }
+
+  /** Every mail sent so far, once the courier has finished what the requests queued. */
+  async delivered(): Promise<RecordedMail[]> {
+    await this.courier.idle();
+    return this.sent;
   }
 
   async close(): Promise<void> {}
 }
+
+const DELIVERY = loadConfig({ PAPERBOY_FROM: 'Paperboy <digest@example.org>', PAPERBOY_RETRY_BASE_MS: '1000' }).delivery;
 
 const stores: Store[] = [];
 afterEach(async () => {
@@ -45,19 +87,20 @@ function setup(overrides: Partial<WebDeps> = {}) {
   stores.push(store);
   const clock = fixedClock(START);
   const mailer = new RecordingMailer();
-  const logs: { level: 'warn' | 'error'; obj: object; msg: string }[] = [];
+  mailer.courier = createCourier({ store, mailer, clock, config: DELIVERY, logger: createLogger('silent') });
+  const logs: { level: 'error'; obj: object; msg: string }[] = [];
   const app = createWebApp({
     store,
     taxonomy,
     renderer,
-    mailer,
+    courier: mailer.courier,
     clock,
     secret: SECRET,
     publicUrl: PUBLIC_URL,
-    from: 'Paperboy <digest@example.org>',
+    sender: senderOf(DELIVERY),
     pendingTtlHours: 48,
     rateLimit: { perIpPerHour: 1000, perAddressPerHour: 1000 },
-    logger: { warn: (obj, msg) => logs.push({ level: 'warn', obj, msg }), error: (obj, msg) => logs.push({ level: 'error', obj, msg }) },
+    logger: { error: (obj, msg) => logs.push({ level: 'error', obj, msg }) },
     ...overrides,
   });
   return { app, store, clock, mailer, logs };
@@ -89,6 +132,12 @@ const signUpFields = (email: string, extra: Fields = {}): Fields => ({
 });
 
 const activeInput = (email: string): SubscriberInput => ({ email, name: null, topics: ['code'], frequency: 'daily', weekday: null });
+
+/** Confirms as a person does: the link's page, then its Confirm button (a POST with the token). */
+async function confirmThrough(app: App, link: string): Promise<Response> {
+  const token = new URL(link, PUBLIC_URL).searchParams.get('token') ?? '';
+  return post(app, '/confirm', { token });
+}
 
 /** The site-relative path of a link in a mail. */
 function linkIn(text: string, route: string): string {
@@ -143,16 +192,16 @@ describe('POST /subscribe', () => {
     const subscriber = (await store.subscriberByEmail('ada@example.org'));
     expect(subscriber).toMatchObject({ status: 'pending', name: 'Ada Lovelace', topics: ['reasoning', 'robotics'], frequency: 'weekly', weekday: 3, createdAt: START });
 
-    expect(mailer.sent).toHaveLength(1);
-    const [mail] = mailer.sent;
+    expect((await mailer.delivered())).toHaveLength(1);
+    const [mail] = (await mailer.delivered());
     expect(mail).toMatchObject({
-      from: 'Paperboy <digest@example.org>',
+      from: '"Paperboy" <digest@example.org>',
       to: { email: 'ada@example.org', name: 'Ada Lovelace' },
       subject: 'Confirm your Paperboy subscription',
       date: new Date(START),
     });
-    expect(mail!.messageId).toMatch(/^<notice-[0-9a-f]{24}@example\.org>$/);
-    expect(mail!.list).toBeUndefined();
+    expect(mail!.messageId).toMatch(/^<[a-z0-9]+\.\d+\.[0-9a-f]{12}@example\.org>$/);
+    expect(mail!.listUnsubscribe).toBeUndefined();
     expect(mail!.text).toContain('Reasoning & Math');
     expect(mail!.html).toContain('Robotics &amp; Embodied AI');
     const confirm = linkIn(mail!.text, 'confirm');
@@ -166,7 +215,7 @@ describe('POST /subscribe', () => {
     const unsubscribed = (await store.insertSubscriber(activeInput('gone@example.org'), 'active', START))!;
     (await store.unsubscribe(unsubscribed.id, START));
     (await store.insertSubscriber(activeInput('bounced@example.org'), 'bounced', START));
-    mailer.sent.length = 0;
+    (await mailer.delivered()).length = 0;
     clock.advance(HOUR_MS);
 
     const change = { topics: ['agents'], frequency: 'daily', name: 'Changed' };
@@ -187,18 +236,21 @@ describe('POST /subscribe', () => {
     expect((await store.subscriberByEmail('active@example.org'))).toMatchObject({ status: 'active', topics: ['code'], name: null });
     expect((await store.subscriberByEmail('bounced@example.org'))).toMatchObject({ status: 'bounced', topics: ['code'] });
 
-    expect(mailer.sent.map((mail) => mail.to.email)).toEqual(['new@example.org', 'pending@example.org', 'gone@example.org']);
-    expect(mailer.sent.every((mail) => mail.subject === 'Confirm your Paperboy subscription')).toBe(true);
+    expect((await mailer.delivered()).map((mail) => mail.to.email)).toEqual(['new@example.org', 'pending@example.org', 'gone@example.org']);
+    expect((await mailer.delivered()).every((mail) => mail.subject === 'Confirm your Paperboy subscription')).toBe(true);
   });
 
-  it('lets a re-sent confirmation link work, and the old one too until it expires', async () => {
+  it('a new sign-up of the address makes the earlier confirmation link stop working', async () => {
     const { app, store, mailer } = setup();
     await post(app, '/subscribe', signUpFields('twice@example.org'));
-    await post(app, '/subscribe', signUpFields('twice@example.org'));
-    const [first, second] = mailer.sent.map((mail) => linkIn(mail.text, 'confirm'));
-    expect((await app.request(second!)).status).toBe(200);
-    expect((await app.request(first!)).status).toBe(200);
-    expect((await store.subscriberByEmail('twice@example.org'))?.status).toBe('active');
+    await post(app, '/subscribe', signUpFields('twice@example.org', { frequency: 'daily' }));
+    const [first, second] = (await mailer.delivered()).map((mail) => linkIn(mail.text, 'confirm'));
+    const old = await confirmThrough(app, first!);
+    expect(old.status).toBe(400);
+    expect(await old.text()).toContain('<h1>This link does not work</h1>');
+    expect((await store.subscriberByEmail('twice@example.org'))?.status).toBe('pending');
+    expect((await confirmThrough(app, second!)).status).toBe(200);
+    expect(await store.subscriberByEmail('twice@example.org')).toMatchObject({ status: 'active', frequency: 'daily' });
   });
 
   it('drops sign-ups left unconfirmed past the time limit', async () => {
@@ -228,7 +280,7 @@ describe('POST /subscribe', () => {
     expect(body).toContain(`<a href="#${field === 'topics' ? 'topic-reasoning' : field === 'frequency' ? 'frequency-daily' : field}">${message}</a>`);
     expect(body).toContain('<title>Please check the form · Paperboy</title>');
     expect((await store.subscriberCounts())).toEqual({ pending: 0, active: 0, unsubscribed: 0, bounced: 0 });
-    expect(mailer.sent).toEqual([]);
+    expect((await mailer.delivered())).toEqual([]);
   });
 
   it('keeps what was typed, escaped, when the form comes back', async () => {
@@ -260,25 +312,42 @@ describe('POST /subscribe', () => {
     expect((await store.subscriberByEmail('all@example.org'))?.topics).toBeNull();
   });
 
-  it('still shows "check your inbox" when the mail cannot be sent, and logs why', async () => {
-    const { app, mailer, logs, store } = setup();
+  it('still shows "check your inbox" when the mail cannot be sent; the confirmation is retried, then kept as failed', async () => {
+    const { app, mailer, store } = setup();
     const reference = await (await post(app, '/subscribe', signUpFields('ok@example.org'))).text();
+    await mailer.delivered();
 
-    mailer.answer = () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:25'));
-    const refused = await post(app, '/subscribe', signUpFields('refused@example.org'));
-    expect(refused.status).toBe(200);
-    expect(await refused.text()).toBe(reference);
+    mailer.answer = async () => ({ status: 'temporary', code: 451, response: '451 4.3.0 Try again later' });
+    const deferred = await post(app, '/subscribe', signUpFields('deferred@example.org'));
+    expect(deferred.status).toBe(200);
+    expect(await deferred.text()).toBe(reference);
+    // Every try the courier made (the clock moves through the backoff), up to PAPERBOY_MAX_ATTEMPTS.
+    expect((await mailer.delivered()).filter((mail) => mail.to.email === 'deferred@example.org')).toHaveLength(DELIVERY.maxAttempts);
 
-    mailer.answer = async () => ({ status: 'permanent', code: 550, response: '550 mailbox unavailable' });
+    mailer.answer = async () => ({ status: 'permanent', code: 550, response: '550 5.1.1 mailbox unavailable' });
     const rejected = await post(app, '/subscribe', signUpFields('rejected@example.org'));
     expect(await rejected.text()).toBe(reference);
+    await mailer.delivered();
 
-    await vi.waitFor(() => expect(logs).toHaveLength(2));
-    const subscriberId = async (email: string) => (await store.subscriberByEmail(email))!.id;
-    expect(logs[0]).toMatchObject({ level: 'error', msg: 'confirmation mail failed', obj: { kind: 'confirmation', subscriberId: await subscriberId('refused@example.org') } });
-    expect(logs[1]).toMatchObject({ level: 'warn', msg: 'confirmation mail not sent', obj: { status: 'permanent', code: 550, subscriberId: await subscriberId('rejected@example.org') } });
-    // Addresses stay out of logs; ids are enough to find the row.
-    expect(JSON.stringify(logs.map((log) => log.obj))).not.toMatch(/refused@|rejected@/);
+    expect((await store.outboxProblems(10)).map((problem) => [problem.recipient, problem.status, problem.attempts, problem.lastError])).toEqual([
+      ['rejected@example.org', 'failed', 1, '550 5.1.1 mailbox unavailable'],
+      ['deferred@example.org', 'failed', DELIVERY.maxAttempts, '451 4.3.0 Try again later'],
+    ]);
+    expect(await store.outboxCounts()).toEqual({ queued: 0, sent: 1, failed: 2 });
+  });
+
+  it('sends the confirmation on the retry when the first attempt fails', async () => {
+    const { app, mailer, store, clock } = setup();
+    let attempts = 0;
+    mailer.answer = async () => (++attempts === 1 ? { status: 'temporary', code: 421, response: '421 4.4.2 Connection dropped' } : { status: 'sent', response: '250 OK' });
+    await post(app, '/subscribe', signUpFields('retry@example.org'));
+    const mails = await mailer.delivered();
+    expect(mails.map((mail) => mail.subject)).toEqual(['Confirm your Paperboy subscription', 'Confirm your Paperboy subscription']);
+    expect(mails[1]!.messageId).toBe(mails[0]!.messageId);
+    expect(await store.outboxCounts()).toEqual({ queued: 0, sent: 1, failed: 0 });
+    // The retry came after the backoff (PAPERBOY_RETRY_BASE_MS 1000: between 0.5 s and 1 s).
+    expect(clock.now().getTime() - Date.parse(START)).toBeGreaterThanOrEqual(500);
+    expect(clock.now().getTime() - Date.parse(START)).toBeLessThanOrEqual(1000);
   });
 
   it('sends a reload of /subscribe back to the form', async () => {
@@ -315,7 +384,7 @@ describe('rate limits on sign-up', () => {
     const refused = await post(app, '/subscribe', signUpFields('Target@Example.org'), { ip: '203.0.113.3' });
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get('retry-after'))).toBe(3600);
-    expect(mailer.sent).toHaveLength(2);
+    expect((await mailer.delivered())).toHaveLength(2);
     expect((await post(app, '/subscribe', signUpFields('other@example.org'), { ip: '203.0.113.3' })).status).toBe(200);
   });
 
@@ -334,20 +403,35 @@ describe('rate limits on sign-up', () => {
   });
 });
 
-describe('GET /confirm', () => {
+describe('/confirm', () => {
   async function signedUp(context: ReturnType<typeof setup>, email = 'ada@example.org') {
     await post(context.app, '/subscribe', signUpFields(email));
-    const mail = context.mailer.sent.at(-1)!;
+    const mail = (await context.mailer.delivered()).at(-1)!;
     return linkIn(mail.text, 'confirm');
   }
 
-  it('activates a pending subscriber, mails the welcome and says what comes when', async () => {
+  it('GET and HEAD only ask: a link scanner fetching the link confirms nothing', async () => {
+    const context = setup();
+    const confirm = await signedUp(context);
+    (await context.mailer.delivered()).length = 0;
+    const asked = await context.app.request(confirm);
+    expect(asked.status).toBe(200);
+    const page = await asked.text();
+    expect(page).toContain('<h1>Confirm your subscription</h1>');
+    expect(page).toContain('<form method="post" action="/confirm">');
+    expect(page).toContain(`value="${new URL(confirm, PUBLIC_URL).searchParams.get('token')}"`);
+    expect((await context.app.request(confirm, { method: 'HEAD' })).status).toBe(200);
+    expect((await context.store.subscriberByEmail('ada@example.org'))?.status).toBe('pending');
+    expect(await context.mailer.delivered()).toEqual([]);
+  });
+
+  it('the Confirm button activates a pending subscriber, mails the welcome and says what comes when', async () => {
     const context = setup();
     const { app, store, mailer } = context;
     const confirm = await signedUp(context);
-    mailer.sent.length = 0;
+    (await mailer.delivered()).length = 0;
 
-    const response = await app.request(confirm);
+    const response = await confirmThrough(app, confirm);
     expect(response.status).toBe(200);
     const body = await response.text();
     expect(body).toContain('<h1>You are subscribed</h1>');
@@ -358,21 +442,23 @@ describe('GET /confirm', () => {
 
     const subscriber = (await store.subscriberByEmail('ada@example.org'))!;
     expect(subscriber).toMatchObject({ status: 'active', confirmedAt: START });
-    expect(mailer.sent).toHaveLength(1);
-    expect(mailer.sent[0]).toMatchObject({ subject: 'You are subscribed to Paperboy', to: { email: 'ada@example.org' } });
-    expect(linkIn(mailer.sent[0]!.text, 'preferences')).toBe(`/preferences?token=${signToken(SECRET, 'preferences', subscriber.id)}`);
-    expect(linkIn(mailer.sent[0]!.text, 'unsubscribe')).toBe(`/unsubscribe?token=${signToken(SECRET, 'unsubscribe', subscriber.id)}`);
+    expect((await mailer.delivered())).toHaveLength(1);
+    expect((await mailer.delivered())[0]).toMatchObject({ subject: 'You are subscribed to Paperboy', to: { email: 'ada@example.org' } });
+    expect(linkIn((await mailer.delivered())[0]!.text, 'preferences')).toBe(`/preferences?token=${signToken(SECRET, 'preferences', subscriber)}`);
+    expect(linkIn((await mailer.delivered())[0]!.text, 'unsubscribe')).toBe(`/unsubscribe?token=${signToken(SECRET, 'unsubscribe', subscriber)}`);
 
-    const again = await app.request(confirm);
+    const again = await confirmThrough(app, confirm);
     expect(again.status).toBe(200);
     expect(await again.text()).toBe(body);
-    expect(mailer.sent).toHaveLength(1);
+    // Once active, the link's page is the welcome too.
+    expect(await (await app.request(confirm)).text()).toBe(body);
+    expect((await mailer.delivered())).toHaveLength(1);
   });
 
   it('describes a daily digest on every topic', async () => {
     const context = setup();
     await post(context.app, '/subscribe', signUpFields('all@example.org', { topics: taxonomy.topics.map((topic) => topic.id), frequency: 'daily' }));
-    const body = await (await context.app.request(linkIn(context.mailer.sent[0]!.text, 'confirm'))).text();
+    const body = await (await confirmThrough(context.app, linkIn((await context.mailer.delivered())[0]!.text, 'confirm'))).text();
     expect(body).toContain('<strong>daily digest</strong>, every day there are new papers');
     expect(body).toContain('<strong>every topic</strong>, including any added later');
   });
@@ -381,7 +467,8 @@ describe('GET /confirm', () => {
     const context = setup();
     const confirm = await signedUp(context);
     context.clock.advance(48 * HOUR_MS);
-    const response = await context.app.request(confirm);
+    expect((await context.app.request(confirm)).status).toBe(400);
+    const response = await confirmThrough(context.app, confirm);
     expect(response.status).toBe(400);
     const body = await response.text();
     expect(body).toContain('<h1>This link has expired</h1>');
@@ -393,30 +480,33 @@ describe('GET /confirm', () => {
   it('refuses a token made for another purpose, a tampered one and none at all with 400', async () => {
     const context = setup();
     const confirm = await signedUp(context);
-    const id = (await context.store.subscriberByEmail('ada@example.org'))!.id;
+    const ada = (await context.store.subscriberByEmail('ada@example.org'))!;
     const token = new URL(confirm, PUBLIC_URL).searchParams.get('token')!;
     const tampered = token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A');
-    const forged = `${Buffer.from(`confirm.${id + 1}.0`).toString('base64url')}.${token.split('.')[1]}`;
+    const forged = `${Buffer.from(`confirm.${ada.id + 1}.0.${ada.tokenKey}`).toString('base64url')}.${token.split('.')[1]}`;
     for (const path of [
-      `/confirm?token=${signToken(SECRET, 'unsubscribe', id)}`,
-      `/confirm?token=${signToken(SECRET, 'preferences', id)}`,
+      `/confirm?token=${signToken(SECRET, 'unsubscribe', ada)}`,
+      `/confirm?token=${signToken(SECRET, 'preferences', ada)}`,
       `/confirm?token=${tampered}`,
       `/confirm?token=${forged}`,
-      `/confirm?token=${signToken('another-secret-entirely-0123456789abc', 'confirm', id)}`,
+      `/confirm?token=${signToken('another-secret-entirely-0123456789abc', 'confirm', ada)}`,
+      // The right subscriber and purpose, but made for a sign-up that is not theirs.
+      `/confirm?token=${signToken(SECRET, 'confirm', { id: ada.id, tokenKey: '' })}`,
       '/confirm?token=',
       '/confirm',
     ]) {
-      const response = await context.app.request(path);
-      expect(response.status, path).toBe(400);
-      expect(await response.text(), path).toContain('<h1>This link does not work</h1>');
+      for (const response of [await context.app.request(path), await confirmThrough(context.app, path)]) {
+        expect(response.status, path).toBe(400);
+        expect(await response.text(), path).toContain('<h1>This link does not work</h1>');
+      }
     }
     expect((await context.store.subscriberByEmail('ada@example.org'))?.status).toBe('pending');
-    expect(context.mailer.sent).toHaveLength(1);
+    expect((await context.mailer.delivered())).toHaveLength(1);
   });
 
   it('answers 404 for a subscriber that does not exist', async () => {
     const { app } = setup();
-    const response = await app.request(`/confirm?token=${signToken(SECRET, 'confirm', 4242, new Date(Date.parse(START) + HOUR_MS))}`);
+    const response = await app.request(`/confirm?token=${signToken(SECRET, 'confirm', { id: 4242, tokenKey: 'k' }, new Date(Date.parse(START) + HOUR_MS))}`);
     expect(response.status).toBe(404);
     expect(await response.text()).toContain('We could not find this subscription');
   });
@@ -424,10 +514,11 @@ describe('GET /confirm', () => {
   it('does not bring back someone who unsubscribed after confirming', async () => {
     const context = setup();
     const confirm = await signedUp(context);
-    await context.app.request(confirm);
+    await confirmThrough(context.app, confirm);
     const id = (await context.store.subscriberByEmail('ada@example.org'))!.id;
     (await context.store.unsubscribe(id, START));
-    const response = await context.app.request(confirm);
+    expect((await context.app.request(confirm)).status).toBe(400);
+    const response = await confirmThrough(context.app, confirm);
     expect(response.status).toBe(400);
     expect(await response.text()).toContain('This link is no longer valid');
     expect((await context.store.subscriberById(id))?.status).toBe('unsubscribed');
@@ -441,7 +532,7 @@ describe('/preferences', () => {
       'active',
       START,
     ))!;
-    return { subscriber, token: signToken(SECRET, 'preferences', subscriber.id) };
+    return { subscriber, token: signToken(SECRET, 'preferences', subscriber) };
   }
 
   it('shows the form filled in with their choices, and a way to unsubscribe', async () => {
@@ -457,14 +548,14 @@ describe('/preferences', () => {
     expect(body).toMatch(/value="weekly" checked/);
     expect(body).toMatch(/<option value="fri" selected>Friday<\/option>/);
     expect(body).toContain(`<input type="hidden" name="token" value="${token}">`);
-    expect(body).toContain(`<input type="hidden" name="token" value="${signToken(SECRET, 'unsubscribe', subscriber.id)}">`);
+    expect(body).toContain(`<input type="hidden" name="token" value="${signToken(SECRET, 'unsubscribe', subscriber)}">`);
     expect(body).toContain('<form method="post" action="/unsubscribe">');
   });
 
   it('ticks every box for a subscriber to all topics', async () => {
     const context = setup();
     const subscriber = (await context.store.insertSubscriber({ ...activeInput('all@example.org'), topics: null }, 'active', START))!;
-    const body = await (await context.app.request(`/preferences?token=${signToken(SECRET, 'preferences', subscriber.id)}`)).text();
+    const body = await (await context.app.request(`/preferences?token=${signToken(SECRET, 'preferences', subscriber)}`)).text();
     expect(count(body, /name="topics" value="[a-z-]+" aria-describedby="[^"]+" checked/g)).toBe(16);
   });
 
@@ -495,7 +586,7 @@ describe('/preferences', () => {
   it('refuses a bad token with 400 on GET and POST, and another purpose\'s token too', async () => {
     const context = setup();
     const { subscriber, token } = await activeSubscriber(context);
-    const unsubscribeToken = signToken(SECRET, 'unsubscribe', subscriber.id);
+    const unsubscribeToken = signToken(SECRET, 'unsubscribe', subscriber);
     expect((await context.app.request(`/preferences?token=${token}x`)).status).toBe(400);
     expect((await context.app.request(`/preferences?token=${unsubscribeToken}`)).status).toBe(400);
     expect((await context.app.request('/preferences')).status).toBe(400);
@@ -518,7 +609,7 @@ describe('/preferences', () => {
 describe('/unsubscribe', () => {
   async function subscribed(context: ReturnType<typeof setup>) {
     const subscriber = (await context.store.insertSubscriber(activeInput('lin@example.org'), 'active', START))!;
-    return { id: subscriber.id, token: signToken(SECRET, 'unsubscribe', subscriber.id) };
+    return { id: subscriber.id, token: signToken(SECRET, 'unsubscribe', subscriber) };
   }
 
   it('GET shows a button and changes nothing', async () => {
@@ -576,7 +667,7 @@ describe('/unsubscribe', () => {
     const body = new FormData();
     body.append('List-Unsubscribe', 'One-Click');
     for (let i = 0; i < 2; i += 1) {
-      const response = await context.app.request(`/unsubscribe?token=${signToken(SECRET, 'unsubscribe', other.id)}`, { method: 'POST', body });
+      const response = await context.app.request(`/unsubscribe?token=${signToken(SECRET, 'unsubscribe', other)}`, { method: 'POST', body });
       expect(response.status).toBe(200);
       expect(await response.text()).toBe('Unsubscribed.');
     }
@@ -586,7 +677,7 @@ describe('/unsubscribe', () => {
   it('refuses a bad token with 400, one-click or not', async () => {
     const context = setup();
     const { id } = await subscribed(context);
-    const wrong = signToken(SECRET, 'preferences', id);
+    const wrong = signToken(SECRET, 'preferences', (await context.store.subscriberById(id))!);
     const oneClick = await context.app.request(`/unsubscribe?token=${wrong}`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -612,14 +703,14 @@ describe('/unsubscribe', () => {
 describe('every response', () => {
   it('carries the security headers, on pages, errors and token pages alike', async () => {
     const { app, store } = setup();
-    const id = (await store.insertSubscriber(activeInput('h@example.org'), 'active', START))!.id;
+    const subscriber = (await store.insertSubscriber(activeInput('h@example.org'), 'active', START))!;
     vi.spyOn(store, 'ping').mockImplementationOnce(async () => {
       throw new Error('disk on fire');
     });
     const responses = [
       await app.request('/'),
       await app.request('/nope'),
-      await app.request(`/preferences?token=${signToken(SECRET, 'preferences', id)}`),
+      await app.request(`/preferences?token=${signToken(SECRET, 'preferences', subscriber)}`),
       await app.request('/confirm?token=bad'),
       await app.request('/healthz'),
       await post(app, '/subscribe', {}),
@@ -647,9 +738,9 @@ describe('every response', () => {
     const put = await app.request('/subscribe', { method: 'PUT' });
     expect(put.status).toBe(405);
     expect(put.headers.get('allow')).toBe('GET, HEAD, POST');
-    const postConfirm = await app.request('/confirm', { method: 'POST' });
-    expect(postConfirm.status).toBe(405);
-    expect(postConfirm.headers.get('allow')).toBe('GET, HEAD');
+    const putConfirm = await app.request('/confirm', { method: 'PUT' });
+    expect(putConfirm.status).toBe(405);
+    expect(putConfirm.headers.get('allow')).toBe('GET, HEAD, POST');
   });
 
   it('turns an exception into a plain 500 page and logs it, with no stack trace or message shown', async () => {
@@ -657,7 +748,7 @@ describe('every response', () => {
     vi.spyOn(store, 'subscriberById').mockImplementation(() => {
       throw new Error('SQLITE_CORRUPT: /var/lib/paperboy/secret-path.db');
     });
-    const token = signToken(SECRET, 'preferences', 1);
+    const token = signToken(SECRET, 'preferences', { id: 1, tokenKey: '' });
     const response = await app.request(`/preferences?token=${token}`);
     expect(response.status).toBe(500);
     const body = await response.text();

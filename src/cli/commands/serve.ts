@@ -19,12 +19,19 @@ export function registerServe(program: Command): void {
     .addHelpText('after', '\nSIGTERM or SIGINT: stop taking work, let the current message finish, exit 0. A second signal exits at once.')
     .action((options: ServeOptions) =>
       runCommand(options, async (app) => {
-        const service = await startService(app, { schedule: options.schedule, ...(options.port ? { port: options.port } : {}) });
-        if (!options.json) process.stdout.write(`Paperboy is serving ${service.url}${options.schedule ? '' : ' (no schedule)'}; Ctrl-C stops it.\n`);
-        const signal = await new Promise<NodeJS.Signals>((resolve) => {
-          process.once('SIGTERM', () => resolve('SIGTERM'));
-          process.once('SIGINT', () => resolve('SIGINT'));
+        // Before any work: a signal during the start-up catch-up run must end it like any other run.
+        const shutdown = new AbortController();
+        const signalled = new Promise<NodeJS.Signals>((resolve) => {
+          const on = (signal: NodeJS.Signals) => () => {
+            shutdown.abort();
+            resolve(signal);
+          };
+          process.once('SIGTERM', on('SIGTERM'));
+          process.once('SIGINT', on('SIGINT'));
         });
+        const service = await startService(app, { schedule: options.schedule, signal: shutdown.signal, ...(options.port ? { port: options.port } : {}) });
+        if (!options.json && !shutdown.signal.aborted) process.stdout.write(`Paperboy is serving ${service.url}${options.schedule ? '' : ' (no schedule)'}; Ctrl-C stops it.\n`);
+        const signal = await signalled;
         process.once(signal, () => process.exit(1));
         app.logger.info({ signal }, 'shutting down: finishing in-flight work');
         await service.stop();

@@ -36,10 +36,10 @@ export function registerStatus(program: Command): void {
             runs.length === 0
               ? 'No runs yet: `paperboy run` (or `npm start`) makes the first.'
               : table(
-                  ['RUN', 'TRIGGER', 'STARTED', 'STATUS', 'DUE', 'QUEUED', 'SENT', 'FAILED', 'DEFERRED', 'SECONDS'],
+                  ['RUN', 'TRIGGER', 'STARTED', 'STATUS', 'DUE', 'QUEUED', 'SENT', 'RETRIES', 'FAILED', 'BOUNCED', 'DEFERRED', 'SECONDS'],
                   runs.map((run) => [
                     String(run.id), run.trigger, run.started_at.slice(0, 19).replace('T', ' '), run.status,
-                    String(run.due), String(run.queued), String(run.sent), String(run.failed), String(run.deferred),
+                    String(run.due), String(run.queued), String(run.sent), String(run.retried), String(run.failed), String(run.bounced), String(run.deferred),
                     run.duration_ms === null ? '' : (run.duration_ms / 1000).toFixed(1),
                   ]),
                 ),

@@ -197,4 +197,73 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE outbox ADD COLUMN claim_expires_at TEXT;
   CREATE INDEX outbox_by_claim ON outbox (claimed_by) WHERE claimed_by IS NOT NULL;
   `,
+  /* 6: reliability. Subscriber ids are never reused (AUTOINCREMENT) and every subscriber has a
+     random token key that their links carry: a new sign-up gets a new key, so links made for
+     someone else, or for an earlier sign-up, are refused. Subscribers from before keep an
+     empty key, which is what links sent before this version carry. The outbox also carries
+     notices (confirmation, welcome), so they are retried like digests. A suppression record
+     keeps why and when an address bounced. */ `
+  CREATE TABLE subscribers_v6 (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    email            TEXT NOT NULL UNIQUE,
+    name             TEXT,
+    status           TEXT NOT NULL CHECK (status IN ('pending', 'active', 'unsubscribed', 'bounced')),
+    topics           TEXT,
+    frequency        TEXT NOT NULL CHECK (frequency IN ('daily', 'weekly')),
+    weekday          INTEGER CHECK (weekday BETWEEN 0 AND 6),
+    created_at       TEXT NOT NULL,
+    confirmed_at     TEXT,
+    unsubscribed_at  TEXT,
+    last_digest_at   TEXT,
+    hard_bounces     INTEGER NOT NULL DEFAULT 0,
+    token_key        TEXT NOT NULL DEFAULT ''
+  );
+  INSERT INTO subscribers_v6 (id, email, name, status, topics, frequency, weekday, created_at, confirmed_at, unsubscribed_at, last_digest_at, hard_bounces)
+    SELECT id, email, name, status, topics, frequency, weekday, created_at, confirmed_at, unsubscribed_at, last_digest_at, hard_bounces FROM subscribers;
+  DROP TABLE subscribers;
+  ALTER TABLE subscribers_v6 RENAME TO subscribers;
+  CREATE INDEX subscribers_by_status ON subscribers (status, id);
+
+  CREATE TABLE outbox_v6 (
+    id               INTEGER PRIMARY KEY,
+    run_id           INTEGER REFERENCES runs (id) ON DELETE SET NULL,
+    subscriber_id    INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+    kind             TEXT NOT NULL CHECK (kind IN ('digest', 'empty', 'confirmation', 'welcome')),
+    message_id       TEXT NOT NULL UNIQUE,
+    recipient        TEXT NOT NULL,
+    recipient_name   TEXT,
+    subject          TEXT NOT NULL,
+    unsubscribe_url  TEXT NOT NULL,
+    window_since     TEXT,
+    status           TEXT NOT NULL CHECK (status IN ('queued', 'sent', 'failed')),
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  TEXT NOT NULL,
+    last_error       TEXT,
+    created_at       TEXT NOT NULL,
+    sent_at          TEXT,
+    claimed_by       TEXT,
+    claim_expires_at TEXT
+  );
+  INSERT INTO outbox_v6 SELECT id, run_id, subscriber_id, kind, message_id, recipient, recipient_name, subject, unsubscribe_url,
+    window_since, status, attempts, next_attempt_at, last_error, created_at, sent_at, claimed_by, claim_expires_at FROM outbox;
+  DROP TABLE outbox;
+  ALTER TABLE outbox_v6 RENAME TO outbox;
+  CREATE INDEX outbox_by_status ON outbox (status, next_attempt_at);
+  CREATE INDEX outbox_by_subscriber ON outbox (subscriber_id, status);
+  CREATE INDEX outbox_by_sent_at ON outbox (sent_at) WHERE sent_at IS NOT NULL;
+  CREATE INDEX outbox_by_claim ON outbox (claimed_by) WHERE claimed_by IS NOT NULL;
+  CREATE INDEX outbox_by_run ON outbox (run_id);
+
+  -- Counted as messages settle, so an interrupted run shows what it did.
+  ALTER TABLE runs ADD COLUMN retried INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE runs ADD COLUMN bounced INTEGER NOT NULL DEFAULT 0;
+
+  -- Why and when an address bounced; kept after the subscriber is removed, lifted on reactivation.
+  CREATE TABLE suppressions (
+    email       TEXT PRIMARY KEY,
+    reason      TEXT NOT NULL,
+    message_id  TEXT,
+    bounced_at  TEXT NOT NULL
+  );
+  `,
 ];

@@ -72,8 +72,8 @@ export function prepareStatements(db: Database.Database) {
       FROM paper_topics pt GROUP BY pt.topic_id`),
     countPapers: prepare(`SELECT count(*) AS n FROM papers`),
     insertSubscriber: prepare(`
-      INSERT INTO subscribers (email, name, status, topics, frequency, weekday, created_at, confirmed_at)
-      VALUES (@email, @name, @status, @topics, @frequency, @weekday, @now, CASE WHEN @status = 'active' THEN @now END)
+      INSERT INTO subscribers (email, name, status, topics, frequency, weekday, created_at, confirmed_at, token_key)
+      VALUES (@email, @name, @status, @topics, @frequency, @weekday, @now, CASE WHEN @status = 'active' THEN @now END, lower(hex(randomblob(16))))
       ON CONFLICT (email) DO NOTHING`),
     subscriberByEmail: prepare(`SELECT * FROM subscribers WHERE email = ?`),
     subscriberById: prepare(`SELECT * FROM subscribers WHERE id = ?`),
@@ -83,8 +83,16 @@ export function prepareStatements(db: Database.Database) {
     countSubscribers: prepare(`SELECT status, count(*) AS n FROM subscribers GROUP BY status`),
     resubscribe: prepare(`
       UPDATE subscribers SET status = 'pending', name = @name, topics = @topics, frequency = @frequency, weekday = @weekday,
-        created_at = @now, confirmed_at = NULL, unsubscribed_at = NULL
+        created_at = @now, confirmed_at = NULL, unsubscribed_at = NULL, token_key = lower(hex(randomblob(16)))
       WHERE id = @id`),
+    reactivateSubscriber: prepare(`
+      UPDATE subscribers SET status = 'active', hard_bounces = 0, unsubscribed_at = NULL, confirmed_at = coalesce(confirmed_at, @now)
+      WHERE id = @id AND status IN ('bounced', 'unsubscribed')`),
+    liftSuppression: prepare(`DELETE FROM suppressions WHERE email = (SELECT email FROM subscribers WHERE id = ?)`),
+    suppress: prepare(`
+      INSERT INTO suppressions (email, reason, message_id, bounced_at) SELECT email, @reason, @messageId, @now FROM subscribers WHERE id = @subscriberId
+      ON CONFLICT (email) DO UPDATE SET reason = excluded.reason, message_id = excluded.message_id, bounced_at = excluded.bounced_at`),
+    suppressionOf: prepare(`SELECT * FROM suppressions WHERE email = ?`),
     confirmSubscriber: prepare(`
       UPDATE subscribers SET status = 'active', confirmed_at = @now WHERE id = @id AND status = 'pending'`),
     unsubscribe: prepare(`
@@ -109,11 +117,19 @@ export function prepareStatements(db: Database.Database) {
     insertOutboxBody: prepare(`INSERT INTO outbox_bodies (outbox_id, raw, html) VALUES (?, ?, ?)`),
     reservePaper: prepare(`INSERT INTO outbox_papers (subscriber_id, paper_id, outbox_id) VALUES (?, ?, ?)`),
     advanceWindow: prepare(`UPDATE subscribers SET last_digest_at = ? WHERE id = ?`),
+    // A digest is queued only against the window it was selected for, and never beside another
+    // queued digest: two producers can never queue the same subscriber twice.
+    digestQueueable: prepare(`
+      SELECT 1 FROM subscribers s
+      WHERE s.id = @subscriberId AND s.last_digest_at IS @windowSince
+        AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.subscriber_id = s.id AND o.status = 'queued' AND o.kind IN ('digest', 'empty'))`),
     claimDue: prepare(`
       UPDATE outbox SET claimed_by = @worker, claim_expires_at = @until
       WHERE id IN (
         SELECT o.id FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id
-        WHERE o.status = 'queued' AND o.next_attempt_at <= @now AND s.status = 'active'
+        WHERE o.status = 'queued' AND o.next_attempt_at <= @now
+          AND (s.status = 'active' OR (o.kind = 'confirmation' AND s.status = 'pending'))
+          AND (@kinds IS NULL OR o.kind IN (SELECT value FROM json_each(@kinds)))
           AND (o.claimed_by IS NULL OR o.claim_expires_at <= @now)
         ORDER BY o.next_attempt_at, o.id LIMIT @limit)
       RETURNING id`),
@@ -126,7 +142,7 @@ export function prepareStatements(db: Database.Database) {
     extendClaims: prepare(`UPDATE outbox SET claim_expires_at = @until WHERE claimed_by = @worker AND status = 'queued'`),
     releaseClaims: prepare(`UPDATE outbox SET claimed_by = NULL, claim_expires_at = NULL WHERE claimed_by = ? AND status = 'queued'`),
     pruneBodies: prepare(`DELETE FROM outbox_bodies WHERE outbox_id IN (SELECT id FROM outbox WHERE status <> 'queued')`),
-    nextRetryAt: prepare(`SELECT min(next_attempt_at) AS at FROM outbox WHERE status = 'queued'`),
+    nextRetryAt: prepare(`SELECT min(next_attempt_at) AS at FROM outbox WHERE status = 'queued' AND (@kinds IS NULL OR kind IN (SELECT value FROM json_each(@kinds)))`),
     markSent: prepare(`
       UPDATE outbox SET status = 'sent', sent_at = @sentAt, attempts = @attempts, last_error = NULL, claimed_by = NULL, claim_expires_at = NULL
       WHERE id = @id AND status = 'queued' AND claimed_by = @worker`),
@@ -149,7 +165,7 @@ export function prepareStatements(db: Database.Database) {
       UPDATE subscribers SET hard_bounces = hard_bounces + 1,
         status = CASE WHEN @bounce AND status = 'active' THEN 'bounced' ELSE status END
       WHERE id = @id`),
-    subscribersWithQueued: prepare(`SELECT DISTINCT subscriber_id FROM outbox WHERE status = 'queued'`),
+    subscribersWithQueued: prepare(`SELECT DISTINCT subscriber_id FROM outbox WHERE status = 'queued' AND kind IN ('digest', 'empty')`),
     sentSince: prepare(`SELECT count(*) AS n FROM outbox WHERE sent_at >= ?`),
     outboxCounts: prepare(`SELECT status, count(*) AS n FROM outbox GROUP BY status`),
     outboxProblems: prepare(`
@@ -160,7 +176,7 @@ export function prepareStatements(db: Database.Database) {
     insertRun: prepare(`INSERT INTO runs (trigger, started_at, status) VALUES (?, ?, 'running')`),
     updateRun: prepare(`
       UPDATE runs SET status = @status, finished_at = @finishedAt, ingested = @ingested, due = @due, queued = @queued,
-        sent = @sent, failed = @failed, deferred = @deferred, error = @error WHERE id = @id`),
+        sent = @sent, failed = @failed, deferred = @deferred, retried = @retried, bounced = @bounced, error = @error WHERE id = @id`),
     interruptRuns: prepare(`UPDATE runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'`),
     recentRuns: prepare(`SELECT * FROM runs ORDER BY id DESC LIMIT ?`),
     acquireLease: prepare(`

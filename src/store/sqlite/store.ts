@@ -3,10 +3,10 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { PaperboyError } from '../../errors.ts';
 import type { FailedListing, ListingOutcome, ListingRow, NewListing } from '../../model/listing.ts';
-import type { ClaimedMessage, NewOutboxMessage, OutboxCounts, OutboxProblem, OutboxRow, OutboxStatus, OutboxTransition } from '../../model/outbox.ts';
+import { isDigest, type ClaimedMessage, type NewOutboxMessage, type OutboxKind, type OutboxCounts, type OutboxProblem, type OutboxRow, type OutboxStatus, type OutboxTransition } from '../../model/outbox.ts';
 import type { AssignedTopic, CandidateRow, ListingPapers, PaperFields, PaperFiling, PaperListItem, PaperToClassify, StoredPaper, TopicCount } from '../../model/paper.ts';
 import type { LeaseHolder, RunRow, RunTrigger } from '../../model/run.ts';
-import type { Subscriber, SubscriberInput, SubscriberStatus } from '../../model/subscriber.ts';
+import type { Subscriber, SubscriberInput, SubscriberStatus, Suppression } from '../../model/subscriber.ts';
 import type { Store, StoreSession } from '../port.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { prepareStatements, type Statements } from './statements.ts';
@@ -197,6 +197,18 @@ class SqliteSession implements StoreSession {
     });
   }
 
+  reactivateSubscriber(id: number, now: string): Promise<boolean> {
+    return this.atomic(() => {
+      const changed = this.sql.reactivateSubscriber.run({ id, now }).changes === 1;
+      if (changed) this.sql.liftSuppression.run(id);
+      return changed;
+    });
+  }
+
+  suppressionOf(email: string): Promise<Suppression | undefined> {
+    return this.run(() => getOne(this.sql.suppressionOf, (row) => camelCase(row) as unknown as Suppression, email));
+  }
+
   expirePending(before: string): Promise<number> {
     return this.run(() => this.sql.expirePending.run(before).changes);
   }
@@ -218,13 +230,15 @@ class SqliteSession implements StoreSession {
     return this.run(() => (this.sql.deliveredPaperIds.all(subscriberId) as { paper_id: number }[]).map((row) => row.paper_id));
   }
 
-  queueMessage(message: NewOutboxMessage, paperIds: readonly number[]): Promise<number> {
+  queueMessage(message: NewOutboxMessage, paperIds: readonly number[]): Promise<number | null> {
     return this.atomic(() => {
+      const digest = isDigest(message.kind);
+      if (digest && !this.sql.digestQueueable.get({ subscriberId: message.subscriberId, windowSince: message.windowSince })) return null;
       const { raw, html, ...state } = message;
       const id = Number(this.sql.insertOutbox.run(state).lastInsertRowid);
       this.sql.insertOutboxBody.run(id, raw, html);
       for (const paperId of paperIds) this.sql.reservePaper.run(message.subscriberId, paperId, id);
-      this.sql.advanceWindow.run(message.now, message.subscriberId);
+      if (digest) this.sql.advanceWindow.run(message.now, message.subscriberId);
       return id;
     });
   }
@@ -233,9 +247,9 @@ class SqliteSession implements StoreSession {
     return this.run(() => new Set((this.sql.subscribersWithQueued.all() as { subscriber_id: number }[]).map((row) => row.subscriber_id)));
   }
 
-  claimDue(worker: string, limit: number, now: string, until: string): Promise<ClaimedMessage[]> {
+  claimDue(worker: string, limit: number, now: string, until: string, kinds?: readonly OutboxKind[]): Promise<ClaimedMessage[]> {
     return this.atomic(() => {
-      const ids = (this.sql.claimDue.all({ worker, limit, now, until }) as { id: number }[]).map((row) => row.id);
+      const ids = (this.sql.claimDue.all({ worker, limit, now, until, kinds: kinds ? JSON.stringify(kinds) : null }) as { id: number }[]).map((row) => row.id);
       if (ids.length === 0) return [];
       return (this.sql.claimedMessages.all({ ids: JSON.stringify(ids), worker }) as Row[]).map((row) => camelCase(row) as unknown as ClaimedMessage);
     });
@@ -270,15 +284,18 @@ class SqliteSession implements StoreSession {
           this.sql.restoreWindow.run({ id });
           this.sql.releaseReservation.run(id);
           if (transition.hardBounce) this.sql.hardBounce.run({ id: subscriberId, bounce: transition.bounceSubscriber ? 1 : 0 });
-          if (transition.bounceSubscriber) this.sql.failQueuedOf.run({ subscriberId, error: 'subscriber bounced' });
+          if (transition.bounceSubscriber) {
+            this.sql.failQueuedOf.run({ subscriberId, error: 'subscriber bounced' });
+            this.sql.suppress.run({ subscriberId, reason: transition.error, messageId, now });
+          }
           return true;
         }
       }
     });
   }
 
-  nextRetryAt(): Promise<string | null> {
-    return this.run(() => (this.sql.nextRetryAt.get() as { at: string | null }).at);
+  nextRetryAt(kinds?: readonly OutboxKind[]): Promise<string | null> {
+    return this.run(() => (this.sql.nextRetryAt.get({ kinds: kinds ? JSON.stringify(kinds) : null }) as { at: string | null }).at);
   }
 
   sentSince(since: string): Promise<number> {
