@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { escapeForTerminal } from '../text-safety.ts';
 
 /** Options every command takes. */
 export interface CommonOptions {
@@ -10,9 +11,13 @@ export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 
-/** `--json` prints exactly one JSON document on stdout; otherwise the human summary. */
+/**
+ * `--json` prints exactly one JSON document on stdout; otherwise the human summary, with
+ * any control character or bidi override in it (from a paper title, a name) written out, so
+ * stored text can never drive the terminal.
+ */
 export function emit(options: CommonOptions, document: unknown, human: () => string): void {
-  process.stdout.write(options.json ? `${JSON.stringify(document, null, 2)}\n` : `${human()}\n`);
+  process.stdout.write(options.json ? `${JSON.stringify(document, null, 2)}\n` : `${escapeForTerminal(human())}\n`);
 }
 
 /** A fixed-width table: columns padded to their widest cell, the last column left ragged. */

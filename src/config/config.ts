@@ -73,6 +73,8 @@ const EnvSchema = z.object({
   PAPERBOY_FROM: mailbox.default('Paperboy <paperboy@localhost>'),
   PAPERBOY_REPLY_TO: mailbox.optional(),
   PAPERBOY_UNSUBSCRIBE_MAILTO: z.email('an email address that receives unsubscribe requests').optional(),
+  PAPERBOY_SMTP_TLS: z.enum(['require', 'opportunistic', 'none'], 'require, opportunistic or none').default('opportunistic'),
+  PAPERBOY_SMTP_CA: z.string().min(1).optional(),
   PAPERBOY_SMTP_POOL: wholeNumber(1, 50).default(5),
   PAPERBOY_SMTP_RATE: wholeNumber(0, 10_000).default(0),
   PAPERBOY_SMTP_HOURLY_CAP: wholeNumber(0, 10_000_000).default(0),
@@ -149,6 +151,13 @@ export interface DeliveryConfig {
   pauseErrorRate: number;
   pauseMinAttempts: number;
   leaseSeconds: number;
+  /**
+   * STARTTLS on smtp:// URLs: `require` it (fail rather than send in clear), use it when
+   * offered (`opportunistic`), or never (`none`: a local MTA on loopback). smtps:// is TLS from the start.
+   */
+  tls: 'require' | 'opportunistic' | 'none';
+  /** PEM of a CA to trust besides the system's (a local MTA's self-signed certificate). */
+  ca: string | undefined;
   dkim: { domainName: string; keySelector: string; privateKey: string } | undefined;
 }
 
@@ -170,6 +179,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     throw new PaperboyError('CONFIG_INVALID', `${variable}=${shown} is invalid: expected ${issue.message} (see .env.example)`);
   }
   const values = parsed.data;
+  // A run waiting in-process for a retry holds nothing but its lease; a wait as long as the
+  // lease would leave a second run no way to tell a waiting run from a dead one.
+  if (values.PAPERBOY_RETRY_WAIT_MS >= values.PAPERBOY_LEASE_SECONDS * 1000) {
+    throw new PaperboyError(
+      'CONFIG_INVALID',
+      `PAPERBOY_RETRY_WAIT_MS=${values.PAPERBOY_RETRY_WAIT_MS} is invalid: expected less than PAPERBOY_LEASE_SECONDS (${values.PAPERBOY_LEASE_SECONDS} s = ${values.PAPERBOY_LEASE_SECONDS * 1000} ms); lower it or raise the lease`,
+    );
+  }
   return {
     dbPath: resolve(cwd, values.PAPERBOY_DB),
     inboxDir: resolve(cwd, values.PAPERBOY_INBOX),
@@ -204,6 +221,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       pauseErrorRate: values.PAPERBOY_PAUSE_ERROR_RATE,
       pauseMinAttempts: values.PAPERBOY_PAUSE_MIN_ATTEMPTS,
       leaseSeconds: values.PAPERBOY_LEASE_SECONDS,
+      tls: values.PAPERBOY_SMTP_TLS,
+      ca: values.PAPERBOY_SMTP_CA && readConfigFile('PAPERBOY_SMTP_CA', resolve(cwd, values.PAPERBOY_SMTP_CA), 'the CA file'),
       dkim: dkimConfig(values, cwd),
     },
     service: {
@@ -231,14 +250,14 @@ function dkimConfig(values: z.output<typeof EnvSchema>, cwd: string): DeliveryCo
   if (!domainName || !keySelector || !key) {
     throw new PaperboyError('CONFIG_INVALID', 'PAPERBOY_DKIM_DOMAIN, PAPERBOY_DKIM_SELECTOR and PAPERBOY_DKIM_PRIVATE_KEY go together: set all three or none');
   }
-  const privateKey = key.includes('-----BEGIN') ? key.replace(/\\n/g, '\n') : readKeyFile(resolve(cwd, key));
+  const privateKey = key.includes('-----BEGIN') ? key.replace(/\\n/g, '\n') : readConfigFile('PAPERBOY_DKIM_PRIVATE_KEY', resolve(cwd, key), 'the key file');
   return { domainName, keySelector, privateKey };
 }
 
-function readKeyFile(path: string): string {
+function readConfigFile(variable: string, path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch {
-    throw new PaperboyError('CONFIG_INVALID', `PAPERBOY_DKIM_PRIVATE_KEY: cannot read the key file ${path}`);
+    throw new PaperboyError('CONFIG_INVALID', `${variable}: cannot read ${what} ${path}`);
   }
 }

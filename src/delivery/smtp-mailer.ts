@@ -13,6 +13,9 @@ export function createSmtpMailer(config: DeliveryConfig): Mailer {
     host: url.hostname,
     port: Number(url.port) || (url.protocol === 'smtps:' ? 465 : 587),
     secure: url.protocol === 'smtps:',
+    requireTLS: config.tls === 'require',
+    ignoreTLS: config.tls === 'none',
+    ...(config.ca ? { tls: { ca: config.ca } } : {}),
     ...(url.username ? { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } } : {}),
     maxConnections: config.poolSize,
     maxMessages: 1000,
@@ -53,7 +56,14 @@ async function deliverVia(transport: Transporter, options: SendMailOptions): Pro
 
 /** Branches on the failed command, SMTP reply codes and nodemailer's error codes, never on message text. */
 export function outcomeOf(error: unknown, recipients: number): SendOutcome {
-  const { responseCode, code, response, message, command } = error as { responseCode?: number; code?: string; response?: string; message?: string; command?: string };
+  const { responseCode, code, originalCode, response, message, command } = error as {
+    responseCode?: number;
+    code?: string;
+    originalCode?: string;
+    response?: string;
+    message?: string;
+    command?: string;
+  };
   const text = (response ?? message ?? 'unknown error').split(/\r?\n/, 1)[0]!;
-  return classifySmtpFailure({ command, responseCode: typeof responseCode === 'number' ? responseCode : undefined, code, text, recipients });
+  return classifySmtpFailure({ command, responseCode: typeof responseCode === 'number' ? responseCode : undefined, code, originalCode, text, recipients });
 }

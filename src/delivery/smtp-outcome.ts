@@ -14,6 +14,8 @@ export interface SmtpFailure {
   responseCode: number | undefined;
   /** nodemailer's error code: `EENVELOPE`, `EMESSAGE`, `EAUTH`, `ECONNECTION`, `ETIMEDOUT`, `ETLS`… */
   code: string | undefined;
+  /** The code of the error beneath nodemailer's (a TLS verification code such as DEPTH_ZERO_SELF_SIGNED_CERT). */
+  originalCode?: string | undefined;
   /** The server's reply line, or the error's message. */
   text: string;
   /** How many recipients the message had. */
@@ -22,6 +24,9 @@ export interface SmtpFailure {
 
 /** Errors for a connection that broke or timed out: the message may be retried. */
 const TRANSIENT_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'EPROTOCOL', 'EMAXLIMIT', 'ESTREAM', 'EABORT']);
+
+/** TLS certificate verification failures, as OpenSSL and Node name them. */
+const TLS_VERIFICATION = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS/;
 
 /** Reply codes that name the mailbox: no such user (550, 551), mailbox full (552), bad mailbox name (553). */
 const MAILBOX_CODES = new Set([550, 551, 552, 553]);
@@ -33,6 +38,10 @@ export function classifySmtpFailure(failure: SmtpFailure): SendOutcome {
   const response = responseCode ? failure.text : `${code ?? 'error'}: ${failure.text}`;
   if (responseCode !== undefined && responseCode >= 400 && responseCode < 500) return { status: 'temporary', code: responseCode, response };
   if (responseCode === undefined) {
+    // A certificate that does not verify will not verify on the next try either.
+    if (failure.originalCode && TLS_VERIFICATION.test(failure.originalCode)) {
+      return { status: 'delivery-error', code: null, response: `${response} (${failure.originalCode}): trust the relay's CA with PAPERBOY_SMTP_CA, or set PAPERBOY_SMTP_TLS` };
+    }
     if (code && TRANSIENT_CODES.has(code)) return { status: 'temporary', code: null, response };
     // nodemailer refused the address itself before sending (an invalid recipient).
     if (code === 'EENVELOPE' && command === 'API') return { status: 'permanent', code: null, response };

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { PaperboyError } from '../errors.ts';
+import { stripInvisible } from '../text-safety.ts';
 import { looksLikeAtom, parseArxivAtom } from './parse-arxiv-atom.ts';
 import { looksLikeHfApi, parseHfApi } from './parse-hf-api.ts';
 import { looksLikeHfDump, parseHfDump } from './parse-hf-dump.ts';
@@ -39,7 +40,8 @@ export function parseListing(input: string | Uint8Array, context: ParseContext, 
   const text = normalizeText(typeof input === 'string' ? input : decodeUtf8(input));
   if (text.trim() === '') throw new PaperboyError('INPUT_EMPTY', 'the file is empty');
   const head = text.trimStart().slice(0, 512);
-  if (/^<!doctype html|^<html[\s>]|^<head[\s>]|^<body[\s>]/i.test(head)) {
+  // A page saved from a browser may open with comments (`<!-- saved from url=… -->`) before its markup.
+  if (/^(?:<!--[\s\S]*?-->\s*)*(?:<!doctype html|<html[\s>]|<head[\s>]|<body[\s>])/i.test(text.trimStart().slice(0, 4096))) {
     throw new PaperboyError('INPUT_HTML', 'this is an HTML page, not a listing: save the page as text, or use the API JSON');
   }
   const parser = parsers.find((candidate) => candidate.sniff(head, text));
@@ -47,8 +49,25 @@ export function parseListing(input: string | Uint8Array, context: ParseContext, 
     const known = parsers.map((candidate) => candidate.description);
     throw new PaperboyError('INPUT_UNKNOWN_FORMAT', `not ${known.length > 1 ? `${known.slice(0, -1).join(', ')} or ${known.at(-1)}` : known[0]}`);
   }
-  return parser.parse(text, context);
+  return withVisibleText(parser.parse(text, context));
 }
+
+/** Controls and bidi overrides in a listing's text are dropped here, before anything stores or shows it. */
+function withVisibleText(listing: ParsedListing): ParsedListing {
+  return {
+    ...listing,
+    papers: listing.papers.map((paper) => ({
+      ...paper,
+      title: stripInvisible(paper.title),
+      abstract: stripInvisible(paper.abstract),
+      authors: paper.authors.map(stripInvisible),
+      organization: paper.organization === null ? null : stripInvisible(paper.organization),
+    })),
+  };
+}
+
+/** HTML tags a real paper title never holds: a title with one is a page's markup, not a paper. */
+const MARKUP = /<\/?(?:a|abbr|b|body|br|button|div|em|form|h[1-6]|head|html|i|iframe|img|input|li|link|meta|ol|p|script|span|strong|style|svg|table|td|title|tr|u|ul)\b[^<>]*>/i;
 
 function parseHfApiJson(text: string): ParsedListing {
   let value: unknown;
@@ -64,8 +83,15 @@ function parseHfApiJson(text: string): ParsedListing {
 
 function parseHfDumpText(text: string, context: ParseContext): ParsedListing {
   const parsed = parseHfDump(text, context.now.toISOString().slice(0, 10));
-  if (parsed.papers.length === 0) throw new PaperboyError('INPUT_MALFORMED', 'no paper blocks after the header (is the dump cut off?)');
-  return parsed;
+  const papers = parsed.papers.filter((paper) => !MARKUP.test(paper.title));
+  const rejected = parsed.papers.filter((paper) => MARKUP.test(paper.title)).map((paper) => ({
+    message: `block "${paper.title.slice(0, 60)}" rejected: its title contains HTML markup (a saved web page is not a dump)`,
+  }));
+  if (parsed.papers.length > 0 && papers.length === 0) {
+    throw new PaperboyError('INPUT_HTML', `every block's title contains HTML markup (${rejected.length} block${rejected.length === 1 ? '' : 's'}): this is a web page, not a dump`);
+  }
+  if (papers.length === 0) throw new PaperboyError('INPUT_MALFORMED', 'no paper blocks after the header (is the dump cut off?)');
+  return { ...parsed, papers, warnings: [...parsed.warnings, ...rejected] };
 }
 
 function decodeUtf8(bytes: Uint8Array): string {

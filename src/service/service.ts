@@ -51,7 +51,7 @@ export async function startService(app: App, options: ServiceOptions): Promise<S
     rateLimit: config.service.rateLimit,
     trustProxy: config.service.trustProxy,
     logger,
-    ...(config.service.adminToken ? { admin: createAdminRoutes({ token: config.service.adminToken, store, send: run }) } : {}),
+    ...(config.service.adminToken ? { admin: createAdminRoutes({ token: config.service.adminToken, store, clock, send: run }) } : {}),
   });
   const server: WebServer = await startWebServer(web, { host: config.service.host, port: options.port ?? config.service.port });
   logger.info({ url: server.url, admin: Boolean(config.service.adminToken) }, `listening on ${server.url}`);

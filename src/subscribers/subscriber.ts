@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PaperboyError } from '../errors.ts';
+import { stripInvisible } from '../text-safety.ts';
 import type { Frequency, SubscriberInput } from '../model/subscriber.ts';
 
 export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
@@ -21,6 +22,8 @@ export const nameSchema = z
   .trim()
   .max(100, 'is longer than 100 characters')
   .refine((value) => !CONTROL_CHARACTERS.test(value), 'contains control characters')
+  // A bidi override would show the name (and the address beside it in To:) reordered.
+  .transform(stripInvisible)
   .transform((value) => (value === '' ? null : value));
 
 /** `all`, or topic ids separated by commas (or semicolons, `|`, spaces: CSV cells use those). */

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
 import { z } from 'zod';
+import type { Clock } from '../clock.ts';
 import type { RunOptions, RunReport } from '../pipeline/run.ts';
 import { isPaperboyError, type ErrorCode } from '../errors.ts';
 import { runJson, subscriberJson } from '../json-views.ts';
@@ -8,7 +9,10 @@ import type { OutboxRepository, RunRepository, SubscriberRepository } from '../s
 
 export interface AdminDeps {
   token: string;
-  store: Pick<RunRepository, 'recentRuns'> & Pick<SubscriberRepository, 'listSubscribers' | 'subscriberCounts'> & Pick<OutboxRepository, 'outboxCounts'>;
+  store: Pick<RunRepository, 'recentRuns'> &
+    Pick<SubscriberRepository, 'listSubscribers' | 'subscriberCounts' | 'subscriberByEmail' | 'subscriberById' | 'reactivateSubscriber' | 'suppressionOf'> &
+    Pick<OutboxRepository, 'outboxCounts' | 'outboxProblems'>;
+  clock: Clock;
   /** The manual send: the same pipeline function the CLI and the scheduler call. */
   send(options: RunOptions): Promise<RunReport>;
 }
@@ -26,6 +30,8 @@ const SubscribersQuery = z.strictObject({
 });
 
 const RunsQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(20) });
+
+const ReactivateBody = z.strictObject({ email: z.email() });
 
 /** Errors a send can end in that are the caller's to fix, with the HTTP status each means. */
 const SEND_ERRORS: Partial<Record<ErrorCode, 404 | 409 | 422>> = { NOT_FOUND: 404, LEASE_HELD: 409, SUBSCRIBER_INVALID: 422 };
@@ -60,7 +66,19 @@ export function createAdminRoutes(deps: AdminDeps): Hono {
   admin.get('/runs', async (c) => {
     const query = RunsQuery.safeParse(c.req.query());
     if (!query.success) return c.json({ error: 'invalid_query', message: describe(query.error) }, 400);
-    return c.json({ runs: (await deps.store.recentRuns(query.data.limit)).map(runJson), outbox: await deps.store.outboxCounts() });
+    return c.json({
+      runs: (await deps.store.recentRuns(query.data.limit)).map(runJson),
+      outbox: await deps.store.outboxCounts(),
+      // What failed or waits for a retry, with the relay's last answer.
+      problems: (await deps.store.outboxProblems(20)).map((problem) => ({
+        recipient: problem.recipient,
+        status: problem.status === 'queued' ? 'retrying' : 'failed',
+        attempts: problem.attempts,
+        next_attempt_at: problem.status === 'queued' ? problem.nextAttemptAt : null,
+        error: problem.lastError,
+        queued_at: problem.createdAt,
+      })),
+    });
   });
 
   admin.get('/subscribers', async (c) => {
@@ -75,6 +93,24 @@ export function createAdminRoutes(deps: AdminDeps): Hono {
       next_after: page.length > limit ? subscribers.at(-1)!.id : null,
       counts: await deps.store.subscriberCounts(),
     });
+  });
+
+  admin.post('/subscribers/reactivate', async (c) => {
+    let raw: unknown;
+    try {
+      raw = await c.req.json();
+    } catch {
+      return c.json({ error: 'invalid_body', message: 'the body must be a JSON object, e.g. {"email": "ada@example.org"}' }, 400);
+    }
+    const body = ReactivateBody.safeParse(raw);
+    if (!body.success) return c.json({ error: 'invalid_body', message: describe(body.error) }, 400);
+    const subscriber = await deps.store.subscriberByEmail(body.data.email.toLowerCase());
+    if (!subscriber) return c.json({ error: 'not_found', message: `no subscriber ${body.data.email}` }, 404);
+    const suppression = await deps.store.suppressionOf(subscriber.email);
+    if (!(await deps.store.reactivateSubscriber(subscriber.id, deps.clock.now().toISOString()))) {
+      return c.json({ error: 'subscriber_invalid', message: `${subscriber.email} is ${subscriber.status}: only bounced or unsubscribed addresses are reactivated` }, 422);
+    }
+    return c.json({ subscriber: subscriberJson((await deps.store.subscriberById(subscriber.id))!), was: subscriber.status, suppression: suppression ?? null }, 200);
   });
 
   return admin;

@@ -85,6 +85,34 @@ describe('paperboy papers', () => {
   });
 });
 
+describe('terminal output', () => {
+  it('writes out control characters and bidi overrides in stored text instead of printing them', async () => {
+    // Text stored before the ingest boundary stripped such characters (or by another tool).
+    const store = openSqliteStore(settings.PAPERBOY_DB!);
+    const listing = await store.insertListing({ origin: 'old.txt', contentHash: 'old', format: 'hf-dump', listedOn: null, ingestedAt: '2026-11-20T07:00:00.000Z' });
+    const title = 'Paper \u001b]0;owned\u0007 \u202Egnp.exe';
+    await store.saveListingPapers(
+      listing,
+      {
+        inserts: [{ key: 'title-0123456789', arxivId: null, titleKey: 'paper owned gnp exe', title, abstract: 'x', authors: [], authorCount: null, organization: null, publishedOn: null, upvotes: null, comments: null, keywords: [], categories: [], links: {} }],
+        updates: [],
+        touches: [],
+        links: [{ paper: { inserted: 0 }, position: 0 }],
+      },
+      '2026-11-20T07:00:00.000Z',
+    );
+    await store.close();
+    const listed = runCli(['papers'], settings);
+    expect(listed.status).toBe(0);
+    expect(listed.stdout).toContain('Paper \\u{1b}]0;owned\\u{7} \\u{202e}gnp.exe');
+    expect(listed.stdout).not.toMatch(/[\u001b\u0007\u202e]/);
+    const explained = runCli(['explain', 'title-0123456789'], settings);
+    expect(explained.stdout.split('\n')[0]).toBe('title-0123456789  Paper \\u{1b}]0;owned\\u{7} \\u{202e}gnp.exe');
+    // --json is for programs: JSON escapes controls itself, and the text is kept as stored.
+    expect(runCli(['papers', '--json'], settings).json().papers[0].title).toBe(title);
+  });
+});
+
 describe('paperboy topics, papers --topic, explain', () => {
   it('counts papers per topic, lists one topic, and explains a paper', () => {
     runCli(['ingest', ...DUMP_FILES], settings);

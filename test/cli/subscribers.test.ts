@@ -25,6 +25,19 @@ const tableCounts = async (path: string) => {
 };
 
 describe('paperboy subscribers', () => {
+  it('reactivates a bounced address: active again, bounces forgotten; an active one is refused with exit 1', async () => {
+    const store = openSqliteStore(settings.PAPERBOY_DB!);
+    await store.insertSubscriber({ email: 'gone@example.org', name: null, topics: null, frequency: 'daily', weekday: null }, 'bounced', '2026-11-20T07:00:00.000Z');
+    await store.close();
+    const refusedAdd = runCli(['subscribers', 'add', 'gone@example.org'], settings);
+    expect(refusedAdd.stderr).toBe('paperboy: gone@example.org is already a subscriber (bounced); `paperboy subscribers reactivate gone@example.org` takes them back\n');
+    const reactivated = runCli(['subscribers', 'reactivate', 'gone@example.org', '--json'], settings);
+    expect(reactivated.status).toBe(0);
+    expect(reactivated.json()).toMatchObject({ subscriber: { email: 'gone@example.org', status: 'active' }, was: 'bounced', suppression: null });
+    const again = runCli(['subscribers', 'reactivate', 'gone@example.org'], settings);
+    expect([again.status, again.stderr]).toEqual([1, 'paperboy: gone@example.org is active: only bounced or unsubscribed addresses are reactivated\n']);
+  });
+
   it('adds, lists and removes', async () => {
     expect(runCli(['subscribers', 'add', 'Ada@Example.com', '--name', 'Ada', '--topics', 'code,agents', '--frequency', 'weekly', '--weekday', 'thu'], settings).status).toBe(0);
     const list = runCli(['subscribers', 'list', '--json'], settings).json();

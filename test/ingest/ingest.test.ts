@@ -103,6 +103,16 @@ describe('bad input: one clear line, nothing written, the other files still inge
     ['a binary file', (path) => writeFileSync(path, Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13])), 'the file is binary (it contains NUL bytes)'],
     ['a Latin-1 file', (path) => writeFileSync(path, Buffer.concat([Buffer.from(`${HEADER}Light Schr`), Buffer.from([0xf6]), Buffer.from('dinger Bridge\n')])), 'the file is not valid UTF-8 (first bad byte at offset 66)'],
     ['an HTML page', (path) => writeFileSync(path, '<!DOCTYPE html>\n<html><head><title>Daily Papers - Hugging Face</title></head><body></body></html>'), 'this is an HTML page, not a listing: save the page as text, or use the API JSON'],
+    [
+      'an HTML page saved with a leading comment',
+      (path) => writeFileSync(path, `\uFEFF\n<!-- saved from url=(0029)https://huggingface.co/papers -->\n<!DOCTYPE html>\n<html><body>${HEADER}Paper A\n\n${ABSTRACT}\n</body></html>`),
+      'this is an HTML page, not a listing: save the page as text, or use the API JSON',
+    ],
+    [
+      'a dump whose titles are markup',
+      (path) => writeFileSync(path, `${HEADER}<div class="paper-title">Paper A</div>\n\n${ABSTRACT}\n`),
+      "every block's title contains HTML markup (1 block): this is a web page, not a dump",
+    ],
     ['a dump cut off after its header', (path) => writeFileSync(path, 'new\n\nGet trending papers in your email inbox!\n\nSubscribe\n\nbyAK and the research community\n\nNov 3\n'), 'no paper blocks after the header (is the dump cut off?)'],
     ['text of no known format', (path) => writeFileSync(path, 'Dear reader,\n\nthis is a letter.\n'), 'not an arXiv Atom feed, HF API JSON or a Hugging Face Daily Papers dump'],
     ['JSON of another shape', (path) => writeFileSync(path, '{"papers": []}'), 'JSON that is not a Hugging Face daily_papers response (expected an array of {paper: …})'],
@@ -173,5 +183,28 @@ describe('bad input: one clear line, nothing written, the other files still inge
     expect(after.papers.map((paper) => paper.key).sort()).toEqual((await reference.listPapers({})).map((paper) => paper.key).sort());
     await reference.close();
     expect(readFileSync(DUMP_FILES[1]!).length).toBeGreaterThan(0);
+  });
+});
+
+describe('hostile text at the ingest boundary', () => {
+  it('drops the blocks whose title is markup, with a warning, and keeps the rest', async () => {
+    const path = join(dir, 'mixed.txt');
+    writeFileSync(path, `${HEADER}Paper A\n\n${ABSTRACT}\n\n<a href="https://evil.example">Paper B</a>\n\n${ABSTRACT}\n`);
+    const report = await ingestFiles([path], deps);
+    expect(report.files[0]).toMatchObject({ status: 'ingested', papers: 1, new: 1 });
+    expect(report.files[0]!.warnings).toEqual([{ message: 'block "<a href="https://evil.example">Paper B</a>" rejected: its title contains HTML markup (a saved web page is not a dump)' }]);
+    expect((await store.listPapers({})).map((paper) => paper.title)).toEqual(['Paper A']);
+  });
+
+  it('strips terminal escapes, control characters and bidi overrides from titles, abstracts and names', async () => {
+    const path = join(dir, 'controls.json');
+    const entry = JSON.parse(readFileSync(HF_API_SAMPLE, 'utf8'))[0];
+    entry.paper.title = 'Paper \u001b[31mA\u001b[0m \u202Egnp.exe';
+    entry.paper.summary = 'An abstract\u0007 with a bell.';
+    entry.paper.authors = [{ name: 'Ada \u202ELovelace', hidden: false }];
+    writeFileSync(path, JSON.stringify([entry]));
+    await ingestFiles([path], deps);
+    const [paper] = await store.listPapers({});
+    expect(paper).toMatchObject({ title: 'Paper [31mA[0m gnp.exe', abstract: 'An abstract with a bell.', authors: ['Ada Lovelace'] });
   });
 });

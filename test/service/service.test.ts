@@ -75,6 +75,20 @@ describe('admin API', () => {
     expect(page3).toMatchObject({ subscribers: [{ email: 'reader4@example.org' }], next_after: null, counts: { active: 5 } });
   });
 
+  it('reactivates a bounced subscriber, and says when it cannot', async () => {
+    const url = await serve({ PAPERBOY_ADMIN_TOKEN: TOKEN });
+    const bounced = (await app.store.insertSubscriber({ email: 'gone@example.org', name: null, topics: null, frequency: 'daily', weekday: null }, 'bounced', app.clock.now().toISOString()))!;
+    const reactivate = (body: unknown) => fetch(`${url}/admin/subscribers/reactivate`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const done = await reactivate({ email: 'Gone@Example.org' });
+    expect(done.status).toBe(200);
+    expect(await done.json()).toMatchObject({ subscriber: { id: bounced.id, status: 'active' }, was: 'bounced', suppression: null });
+    expect(await app.store.subscriberById(bounced.id)).toMatchObject({ status: 'active', hardBounces: 0 });
+    const again = await reactivate({ email: 'gone@example.org' });
+    expect([again.status, await again.json()]).toEqual([422, { error: 'subscriber_invalid', message: 'gone@example.org is active: only bounced or unsubscribed addresses are reactivated' }]);
+    expect((await reactivate({ email: 'nobody@example.org' })).status).toBe(404);
+    expect((await reactivate({ mail: 'x' })).status).toBe(400);
+  });
+
   it('rejects malformed requests with 400 and says why', async () => {
     const url = await serve({ PAPERBOY_ADMIN_TOKEN: TOKEN });
     const post = (body: string) => fetch(`${url}/admin/send`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body });

@@ -16,6 +16,11 @@ describe('subscriberInput', () => {
     });
   });
 
+  it('strips bidi overrides from a name, so To: and the pages show it as typed', () => {
+    expect(subscriberInput({ email: 'a@b.org', name: 'Eve \u202Emoc.elgoog@ \u2066x\u2069' }, TOPICS).name).toBe('Eve moc.elgoog@ x');
+    expect(subscriberInput({ email: 'a@b.org', name: '\u202E' }, TOPICS).name).toBeNull();
+  });
+
   it('defaults to all topics, daily, and Monday for weekly', () => {
     expect(subscriberInput({ email: 'a@b.org' }, TOPICS)).toEqual({ email: 'a@b.org', name: null, topics: null, frequency: 'daily', weekday: null });
     expect(subscriberInput({ email: 'a@b.org', frequency: 'weekly' }, TOPICS).weekday).toBe(1);

@@ -36,7 +36,11 @@ export function registerSubscribers(program: Command): void {
     runCommand(options, async (app) => {
       const input = subscriberInput({ email, ...options }, topicIds(app));
       const added = await app.store.insertSubscriber(input, 'active', app.clock.now().toISOString());
-      if (!added) throw new PaperboyError('SUBSCRIBER_INVALID', `${input.email} is already a subscriber (${(await app.store.subscriberByEmail(input.email))?.status})`);
+      if (!added) {
+        const status = (await app.store.subscriberByEmail(input.email))?.status;
+        const hint = status === 'bounced' || status === 'unsubscribed' ? `; \`paperboy subscribers reactivate ${input.email}\` takes them back` : '';
+        throw new PaperboyError('SUBSCRIBER_INVALID', `${input.email} is already a subscriber (${status})${hint}`);
+      }
       emit(options, { subscriber: subscriberJson(added) }, () => `added ${describe(added)}`);
       return EXIT_OK;
     }),
@@ -51,6 +55,27 @@ export function registerSubscribers(program: Command): void {
         emit(options, { removed: subscriber.email }, () => `removed ${subscriber.email}`);
         return EXIT_OK;
       }),
+  );
+
+  common(
+    subscribers
+      .command('reactivate')
+      .description('take back a bounced or unsubscribed address: active again, bounces forgotten, suppression lifted (you vouch they want the mail)')
+      .argument('<email>'),
+  ).action((email: string, options: CommonOptions) =>
+    runCommand(options, async (app) => {
+      const subscriber = await app.store.subscriberByEmail(parseEmail(email));
+      if (!subscriber) throw new PaperboyError('NOT_FOUND', `no subscriber ${email}`);
+      const suppression = await app.store.suppressionOf(subscriber.email);
+      if (!(await app.store.reactivateSubscriber(subscriber.id, app.clock.now().toISOString()))) {
+        throw new PaperboyError('SUBSCRIBER_INVALID', `${subscriber.email} is ${subscriber.status}: only bounced or unsubscribed addresses are reactivated`);
+      }
+      const after = (await app.store.subscriberById(subscriber.id))!;
+      emit(options, { subscriber: subscriberJson(after), was: subscriber.status, suppression: suppression ?? null }, () =>
+        `reactivated ${describe(after)} (was ${subscriber.status}${suppression ? `: bounced ${suppression.bouncedAt}, ${suppression.reason}` : ''})`,
+      );
+      return EXIT_OK;
+    }),
   );
 
   common(
