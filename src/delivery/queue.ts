@@ -30,6 +30,8 @@ export interface QueueDeps {
   runId: number | null;
   /** Asked before each subscriber: true once the run should stop producing (a shutdown, a lost lease). */
   stopping?: () => boolean;
+  /** Called after each subscriber: renews the run's lease (queueing 100,000 digests outlasts any lease). */
+  heartbeat?: () => Promise<void>;
 }
 
 export interface QueueOutcome {
@@ -67,6 +69,7 @@ export async function queueDigests(subscribers: readonly Subscriber[], deps: Que
     }
     outcome.queued++;
     outcome.papers += paperIds.length;
+    await deps.heartbeat?.();
   }
   return outcome;
 }

@@ -96,7 +96,7 @@ async function realRun(deps: PipelineDeps, options: RunOptions, started: Date): 
   // only between messages; a run that loses it stops producing at once.
   let leaseLost: Error | null = null;
   const stopHeartbeat = clock.every((config.delivery.leaseSeconds * 1000) / 6, () => {
-    lease.renew().catch((error: unknown) => (leaseLost ??= error as Error));
+    lease.renew().catch((error: unknown) => void (leaseLost ??= error as Error));
   });
   const stopping = () => leaseLost !== null || (options.stopping?.() ?? false);
   const run: RunRow = {
@@ -128,7 +128,8 @@ async function realRun(deps: PipelineDeps, options: RunOptions, started: Date): 
     const due = await dueSubscribers(deps, options);
     run.due = due.length;
     const { context, renderer } = await deps.digests();
-    const queued = await queueDigests(due, { store, context, renderer, clock, sendEmpty: config.sendEmpty, sender: senderOf(config.delivery), runId: run.id, stopping });
+    const heartbeat = () => lease.renew().catch((error: unknown) => void (leaseLost ??= error as Error));
+    const queued = await queueDigests(due, { store, context, renderer, clock, sendEmpty: config.sendEmpty, sender: senderOf(config.delivery), runId: run.id, stopping, heartbeat });
     if (leaseLost) throw leaseLost;
     run.queued = queued.queued;
     await store.updateRun(run);
@@ -141,7 +142,7 @@ async function realRun(deps: PipelineDeps, options: RunOptions, started: Date): 
       config: config.delivery,
       logger,
       worker: lease.holder,
-      heartbeat: () => lease.renew(),
+      heartbeat,
       stopping,
       onSettled: (report) => store.updateRun({ ...run, sent: report.sent, failed: report.failed, retried: report.retried, bounced: report.bounced }),
     });

@@ -1,10 +1,13 @@
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openApp, type App } from '../../src/app.ts';
 import { startService, type Service } from '../../src/service/service.ts';
 import { DUMP_FILES, REPO_ROOT, tempDir } from '../helpers/paths.ts';
 import { ingestPaths } from '../helpers/store.ts';
+import { runCli, runCliAsync } from '../helpers/cli.ts';
+import { startSmtpSink } from '../helpers/smtp-sink.ts';
 
 const TOKEN = 'admin-token-for-tests-0123456789';
 let app: App;
@@ -128,5 +131,63 @@ describe('paperboy serve', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
+  });
+
+  it('a SIGTERM during the start-up catch-up run ends it cleanly: exit 0, the message in flight finished, nothing sent twice on resume', async () => {
+    const dir = tempDir();
+    let held!: () => void;
+    const holding = new Promise<void>((resolve) => (held = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    // Accept three digests, then hold the fourth until the process has been told to stop.
+    const sink = await startSmtpSink({
+      beforeAccept: async () => {
+        if (sink.accepted.length === 3) {
+          held();
+          await released;
+        }
+        return undefined;
+      },
+    });
+    try {
+      const settings = {
+        PAPERBOY_DB: join(dir, 'paperboy.db'),
+        PAPERBOY_INBOX: join(dir, 'inbox'),
+        PAPERBOY_SMTP_URL: sink.url,
+        PAPERBOY_SMTP_POOL: '1',
+        PAPERBOY_SECRET: 'sigterm-test-secret-0123456789abcdef012',
+        PAPERBOY_PUBLIC_URL: 'https://papers.example.org',
+        PAPERBOY_PORT: '0',
+      };
+      const emails = Array.from({ length: 12 }, (_, i) => `reader${i}@example.org`);
+      writeFileSync(join(dir, 'readers.csv'), `email\n${emails.join('\n')}\n`);
+      expect(runCli(['subscribers', 'import', join(dir, 'readers.csv')], settings).status).toBe(0);
+      mkdirSync(settings.PAPERBOY_INBOX);
+      copyFileSync(DUMP_FILES[0]!, join(settings.PAPERBOY_INBOX, basename(DUMP_FILES[0]!)));
+
+      // A fresh database has never had a scheduled run: serve catches up at once.
+      const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('PAPERBOY_')));
+      const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/paperboy.js'), 'serve'], { env: { ...inherited, ...settings }, stdio: 'ignore' });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      await holding;
+      child.kill('SIGTERM');
+      // The signal is handled (no exit yet): the message in flight is let finish.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      release();
+      expect(await exited).toBe(0);
+      expect(sink.accepted).toHaveLength(4);
+
+      const status = runCli(['status', '--json'], settings).json();
+      expect(status.runs[0]).toMatchObject({ trigger: 'catch-up', status: 'done', sent: 4, deferred: 8 });
+      expect(status.outbox).toEqual({ queued: 8, sent: 4, failed: 0 });
+
+      const resumed = await runCliAsync(['run', '--json'], settings);
+      expect(resumed.status).toBe(0);
+      expect(resumed.json()).toMatchObject({ due: 0, resumed: 8, delivery: { sent: 8, failed: 0 } });
+      const perRecipient = Object.fromEntries([...sink.byRecipient()].map(([to, mails]) => [to, mails.length]));
+      expect(perRecipient).toEqual(Object.fromEntries(emails.map((email) => [email, 1])));
+    } finally {
+      await sink.close();
+    }
   });
 });

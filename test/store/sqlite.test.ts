@@ -1,10 +1,11 @@
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations.ts';
 import { prepareStatements } from '../../src/store/sqlite/statements.ts';
 import { openSqliteStore } from '../../src/store/sqlite/store.ts';
-import { tempDir } from '../helpers/paths.ts';
+import { REPO_ROOT, tempDir } from '../helpers/paths.ts';
 
 /** What only the SQLite adapter has: its schema history, its query plans, its file. */
 describe('the SQLite adapter', () => {
@@ -50,4 +51,21 @@ describe('the SQLite adapter', () => {
     expect(plan.some((detail) => /SEARCH d USING PRIMARY KEY \(subscriber_id=\? AND paper_id=\?\)/.test(detail))).toBe(true);
     expect(plan.some((detail) => /SCAN d\b/.test(detail))).toBe(false);
   });
+
+  it('three processes opening one new database at once all succeed, 20 times over', async () => {
+    const open = (path: string) =>
+      new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test/helpers/open-store-child.ts'), path], { cwd: REPO_ROOT });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (chunk: Buffer) => (out += chunk));
+        child.stderr.on('data', (chunk: Buffer) => (err += chunk));
+        child.on('close', (code) => resolve({ code, out, err }));
+      });
+    const dir = tempDir();
+    for (let trial = 0; trial < 20; trial++) {
+      const results = await Promise.all([0, 1, 2].map(() => open(join(dir, `race-${trial}.db`))));
+      expect(results, `trial ${trial}`).toEqual([0, 1, 2].map(() => ({ code: 0, out: String(MIGRATIONS.length), err: '' })));
+    }
+  }, 120_000);
 });
