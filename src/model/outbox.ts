@@ -31,6 +31,9 @@ export interface NewOutboxMessage {
   now: string;
 }
 
+/** A message's state without its body (which is dropped once the message is settled). */
+export type OutboxState = Omit<OutboxRow, 'raw' | 'html'>;
+
 export interface OutboxRow extends Omit<NewOutboxMessage, 'now'> {
   id: number;
   status: OutboxStatus;

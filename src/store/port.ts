@@ -1,5 +1,5 @@
 import type { FailedListing, ListingOutcome, ListingRow, NewListing } from '../model/listing.ts';
-import type { ClaimedMessage, NewOutboxMessage, OutboxKind, OutboxCounts, OutboxProblem, OutboxRow, OutboxTransition } from '../model/outbox.ts';
+import type { ClaimedMessage, NewOutboxMessage, OutboxKind, OutboxState, OutboxCounts, OutboxProblem, OutboxRow, OutboxTransition } from '../model/outbox.ts';
 import type { CandidateRow, ListingPapers, PaperFiling, PaperListItem, PaperToClassify, StoredPaper, TopicCount } from '../model/paper.ts';
 import type { LeaseHolder, RunRow, RunTrigger } from '../model/run.ts';
 import type { Subscriber, SubscriberInput, SubscriberStatus, Suppression } from '../model/subscriber.ts';
@@ -104,7 +104,7 @@ export interface OutboxRepository {
   outboxCounts(): Promise<OutboxCounts>;
   /** The newest messages that failed, or wait for a retry, with their last error. */
   outboxProblems(limit: number): Promise<OutboxProblem[]>;
-  outboxById(id: number): Promise<OutboxRow | undefined>;
+  outboxById(id: number): Promise<OutboxState | undefined>;
   /** Bodies are needed only while queued: drops the rest; returns how many. */
   pruneOutboxBodies(): Promise<number>;
 }

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -68,4 +69,22 @@ describe('the SQLite adapter', () => {
       expect(results, `trial ${trial}`).toEqual([0, 1, 2].map(() => ({ code: 0, out: String(MIGRATIONS.length), err: '' })));
     }
   }, 120_000);
+
+  it('gives the pages of dropped bodies back to the file system: the file does not keep the high-water mark of a run', async () => {
+    const path = join(tempDir(), 'shrink.db');
+    const store = openSqliteStore(path);
+    const size = () => statSync(path).size + statSync(`${path}-wal`).size;
+    const ada = (await store.insertSubscriber({ email: 'ada@example.org', name: null, topics: null, frequency: 'daily', weekday: null }, 'active', '2026-11-23T07:00:00.000Z'))!;
+    const body = Buffer.alloc(70_000, 'x');
+    for (let i = 0; i < 300; i++) {
+      await store.queueMessage({ runId: null, subscriberId: ada.id, kind: 'welcome', messageId: `<m${i}@t>`, recipient: ada.email, recipientName: null, subject: 's', raw: body, html: 'h', unsubscribeUrl: '', windowSince: null, now: '2026-11-23T07:00:00.000Z' }, []);
+    }
+    expect(size()).toBeGreaterThan(300 * 70_000);
+    await store.unsubscribe(ada.id, '2026-11-23T07:01:00.000Z');
+    expect(await store.pruneOutboxBodies()).toBe(300);
+    await store.close();
+    // Closing checkpoints the WAL: the 21 MB of bodies are gone from the file, which is back
+    // to its schema and one subscriber (under 1 MB of 16 KB pages).
+    expect(statSync(path).size).toBeLessThan(1024 * 1024);
+  });
 });

@@ -172,7 +172,8 @@ export function prepareStatements(db: Database.Database) {
       SELECT id, recipient, subject, status, attempts, next_attempt_at, last_error, created_at FROM outbox
       WHERE status = 'failed' OR (status = 'queued' AND attempts > 0)
       ORDER BY id DESC LIMIT ?`),
-    outboxById: prepare(`SELECT o.*, b.raw, b.html FROM outbox o JOIN outbox_bodies b ON b.outbox_id = o.id WHERE o.id = ?`),
+    outboxById: prepare(`SELECT * FROM outbox WHERE id = ?`),
+    dropBody: prepare(`DELETE FROM outbox_bodies WHERE outbox_id = ?`),
     insertRun: prepare(`INSERT INTO runs (trigger, started_at, status) VALUES (?, ?, 'running')`),
     updateRun: prepare(`
       UPDATE runs SET status = @status, finished_at = @finishedAt, ingested = @ingested, due = @due, queued = @queued,
