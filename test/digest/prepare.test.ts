@@ -54,7 +54,7 @@ describe('prepareDigest against a real store', () => {
     ]);
     expect(digest.selection.paperIds.sort((a, b) => a - b)).toEqual(ids.filter((_, index) => index % 3 !== 0));
     const token = new URL(digest.data.links.unsubscribe).searchParams.get('token')!;
-    expect(verifyToken(SECRET, token, 'unsubscribe', clock.now())).toEqual({ ok: true, subscriberId: subscriber.id });
+    expect(verifyToken(SECRET, token, 'unsubscribe', clock.now())).toEqual({ ok: true, subscriberId: subscriber.id, key: subscriber.tokenKey });
     expect(digest.data.links.preferences.startsWith('https://digest.example.org/preferences?token=')).toBe(true);
   });
 
