@@ -39,7 +39,8 @@ export interface QueueOutcome {
 
 /**
  * Renders each due subscriber's digest and queues it: the message, the reservation of its
- * papers and the subscriber's next window start are one store call (atomic) per subscriber,
+ * papers, the subscriber's next window start and the digest's record (for its web view) are
+ * one store call (atomic) per subscriber,
  * so a crash leaves either a whole queued message or none.
  */
 export async function queueDigests(subscribers: readonly Subscriber[], deps: QueueDeps): Promise<QueueOutcome> {
@@ -54,7 +55,7 @@ export async function queueDigests(subscribers: readonly Subscriber[], deps: Que
       if (!deps.sendEmpty) continue;
     }
     const message = await outboxMessage(deps.renderer.renderDigest(digest.data), subscriber, digest.data.links.unsubscribe, deps.sender, now);
-    await deps.store.queueMessage({ ...message, runId: deps.runId, kind: paperIds.length === 0 ? 'empty' : 'digest', windowSince: subscriber.lastDigestAt }, paperIds);
+    await deps.store.queueMessage({ ...message, runId: deps.runId, kind: paperIds.length === 0 ? 'empty' : 'digest', windowSince: subscriber.lastDigestAt }, paperIds, digest.record);
     outcome.queued++;
     outcome.papers += paperIds.length;
   }

@@ -1,4 +1,4 @@
-import type { DigestData, DigestLinks, DigestPaper } from './digest-data.ts';
+import type { DigestData, DigestLinks, DigestPaper, PaperLink } from './digest-data.ts';
 import { formatDate, listPhrase, plainText, plural } from './format.ts';
 import type { ConfirmationData, WelcomeData } from './notice-data.ts';
 import { cutAtWord, shortenAbstract } from './shorten-abstract.ts';
@@ -21,6 +21,7 @@ export interface DigestView extends MessageView {
   generatedAt: string;
   paperCount: number;
   omittedCount: number;
+  carriedCount: number;
   sections: SectionView[];
   links: DigestLinks;
 }
@@ -39,6 +40,7 @@ export interface PaperView {
   /** Authors or author count or organization, date, upvotes, comments: whichever are known. */
   meta: string;
   abstract: string;
+  links: PaperLink[];
 }
 
 /** `weekdayName`: `Monday` for a weekly digest, null for a daily one. */
@@ -87,6 +89,7 @@ export function digestView(data: DigestData): DigestView {
     generatedAt: data.generatedAt,
     paperCount: data.paperCount,
     omittedCount: data.omittedCount,
+    carriedCount: data.carriedCount,
     sections,
     links: data.links,
   };
@@ -120,7 +123,7 @@ export function welcomeView(data: WelcomeData): WelcomeView {
 // worked out once. Keyed by identity, so data built afresh per digest is simply not reused.
 const paperViews = new WeakMap<DigestPaper, PaperView>();
 
-function paperView(paper: DigestPaper): PaperView {
+export function paperView(paper: DigestPaper): PaperView {
   let view = paperViews.get(paper);
   if (!view) {
     view = {
@@ -128,6 +131,7 @@ function paperView(paper: DigestPaper): PaperView {
       url: plainText(paper.url),
       meta: metaLine(paper),
       abstract: shortenAbstract(paper.abstract),
+      links: paper.links.map((link) => ({ label: link.label, url: plainText(link.url) })),
     };
     paperViews.set(paper, view);
   }

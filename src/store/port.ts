@@ -1,5 +1,6 @@
 import type { FailedListing, ListingOutcome, ListingRow, NewListing } from '../model/listing.ts';
 import type { ClaimedMessage, NewOutboxMessage, OutboxCounts, OutboxProblem, OutboxRow, OutboxTransition } from '../model/outbox.ts';
+import type { ArchivedPaper, ArchiveTopic, NewDigestRecord, StoredDigest } from '../model/digest.ts';
 import type { CandidateRow, ListingPapers, PaperFiling, PaperListItem, PaperToClassify, StoredPaper, TopicCount } from '../model/paper.ts';
 import type { LeaseHolder, RunRow, RunTrigger } from '../model/run.ts';
 import type { Subscriber, SubscriberInput, SubscriberStatus } from '../model/subscriber.ts';
@@ -69,8 +70,11 @@ export interface OutboxRepository {
   digestCandidates(subscriberId: number, since: string): Promise<CandidateRow[]>;
   /** Ids of the papers delivered to a subscriber (the "previously sent" record). */
   deliveredPaperIds(subscriberId: number): Promise<number[]>;
-  /** Queues a rendered message, reserves its papers and moves the subscriber's window, atomically. */
-  queueMessage(message: NewOutboxMessage, paperIds: readonly number[]): Promise<number>;
+  /**
+   * Queues a rendered message, reserves its papers, moves the subscriber's window and (when
+   * given) stores the digest's record, atomically.
+   */
+  queueMessage(message: NewOutboxMessage, paperIds: readonly number[], digest?: NewDigestRecord): Promise<number>;
   subscribersWithQueuedMail(): Promise<Set<number>>;
   /**
    * Claims up to `limit` queued messages whose time has come (for active subscribers, not
@@ -98,6 +102,16 @@ export interface OutboxRepository {
   outboxById(id: number): Promise<OutboxRow | undefined>;
   /** Bodies are needed only while queued: drops the rest; returns how many. */
   pruneOutboxBodies(): Promise<number>;
+}
+
+/** The records of queued digests, written by `queueMessage`: the web view and the public archive. */
+export interface DigestRepository {
+  /** A digest with every paper it recorded (fitted or not), in recorded order. */
+  digestByKey(key: string): Promise<StoredDigest | undefined>;
+  /** Topics with at least one paper that went out in a digest, by topic id. */
+  archiveTopics(): Promise<ArchiveTopic[]>;
+  /** The papers that went out under a topic, the most recently digested first. */
+  archivedPapers(topicId: string, limit: number): Promise<ArchivedPaper[]>;
 }
 
 export interface RunRepository {
@@ -131,6 +145,7 @@ export interface StoreSession
     TopicRepository,
     SubscriberRepository,
     OutboxRepository,
+    DigestRepository,
     RunRepository,
     LeaseRepository,
     StateRepository {}

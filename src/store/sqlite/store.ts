@@ -5,6 +5,7 @@ import { PaperboyError } from '../../errors.ts';
 import type { FailedListing, ListingOutcome, ListingRow, NewListing } from '../../model/listing.ts';
 import type { ClaimedMessage, NewOutboxMessage, OutboxCounts, OutboxProblem, OutboxRow, OutboxStatus, OutboxTransition } from '../../model/outbox.ts';
 import type { AssignedTopic, CandidateRow, ListingPapers, PaperFields, PaperFiling, PaperListItem, PaperToClassify, StoredPaper, TopicCount } from '../../model/paper.ts';
+import type { ArchivedPaper, ArchiveTopic, NewDigestRecord, StoredDigest } from '../../model/digest.ts';
 import type { LeaseHolder, RunRow, RunTrigger } from '../../model/run.ts';
 import type { Subscriber, SubscriberInput, SubscriberStatus } from '../../model/subscriber.ts';
 import type { Store, StoreSession } from '../port.ts';
@@ -207,10 +208,7 @@ class SqliteSession implements StoreSession {
 
   digestCandidates(subscriberId: number, since: string): Promise<CandidateRow[]> {
     return this.run(() =>
-      (this.sql.digestCandidates.all({ subscriberId, since }) as Row[]).map((row) => ({
-        ...(camelCase(row) as Omit<CandidateRow, 'authors'>),
-        authors: JSON.parse(row.authors as string) as string[],
-      })),
+      (this.sql.digestCandidates.all({ subscriberId, since }) as Row[]).map((row) => toDigestPaper(row) as unknown as CandidateRow),
     );
   }
 
@@ -218,15 +216,38 @@ class SqliteSession implements StoreSession {
     return this.run(() => (this.sql.deliveredPaperIds.all(subscriberId) as { paper_id: number }[]).map((row) => row.paper_id));
   }
 
-  queueMessage(message: NewOutboxMessage, paperIds: readonly number[]): Promise<number> {
+  queueMessage(message: NewOutboxMessage, paperIds: readonly number[], digest?: NewDigestRecord): Promise<number> {
     return this.atomic(() => {
       const { raw, html, ...state } = message;
       const id = Number(this.sql.insertOutbox.run(state).lastInsertRowid);
       this.sql.insertOutboxBody.run(id, raw, html);
       for (const paperId of paperIds) this.sql.reservePaper.run(message.subscriberId, paperId, id);
       this.sql.advanceWindow.run(message.now, message.subscriberId);
+      if (digest) {
+        const digestId = Number(this.sql.insertDigest.run({ key: digest.key, subscriberId: digest.subscriberId, outboxId: id, createdAt: digest.createdAt }).lastInsertRowid);
+        digest.entries.forEach((entry, ordinal) =>
+          this.sql.insertDigestPaper.run({ ...entry, digestId, ordinal, fitted: entry.fitted ? 1 : 0, carried: entry.carried ? 1 : 0 }),
+        );
+      }
       return id;
     });
+  }
+
+  digestByKey(key: string): Promise<StoredDigest | undefined> {
+    return this.run(() => {
+      const digest = this.sql.digestByKey.get(key) as { id: number; key: string; subscriber_id: number; created_at: string } | undefined;
+      if (!digest) return undefined;
+      const papers = (this.sql.digestPapers.all(digest.id) as Row[]).map((row) => ({ ...toDigestPaper(row), fitted: row.fitted === 1, carried: row.carried === 1 }));
+      return { key: digest.key, subscriberId: digest.subscriber_id, createdAt: digest.created_at, papers } as StoredDigest;
+    });
+  }
+
+  archiveTopics(): Promise<ArchiveTopic[]> {
+    return this.run(() => (this.sql.archiveTopics.all() as Row[]).map((row) => camelCase(row) as unknown as ArchiveTopic));
+  }
+
+  archivedPapers(topicId: string, limit: number): Promise<ArchivedPaper[]> {
+    return this.run(() => (this.sql.archivedPapers.all({ topicId, limit }) as Row[]).map((row) => toDigestPaper(row) as unknown as ArchivedPaper));
   }
 
   subscribersWithQueuedMail(): Promise<Set<number>> {
@@ -488,6 +509,11 @@ function toPaper(row: Row): StoredPaper {
     categories: JSON.parse(row.categories as string) as string[],
     links: JSON.parse(row.links as string) as PaperFields['links'],
   };
+}
+
+/** A paper as a digest's web view or the archive reads it (JSON columns decoded). */
+function toDigestPaper(row: Row): Row {
+  return { ...camelCase(row), authors: JSON.parse(row.authors as string) as string[], links: JSON.parse(row.links as string) as PaperFields['links'] };
 }
 
 function toSubscriber(row: Row): Subscriber {
