@@ -27,7 +27,7 @@ export interface DigestView extends MessageView {
 }
 
 export interface SectionView {
-  /** Fragment id for the table of contents; unique within the digest. */
+  /** Fragment id for the table of contents and the web view's "N more" target; unique within the digest. */
   anchor: string;
   name: string;
   papers: PaperView[];
@@ -66,8 +66,8 @@ const PREHEADER_LENGTH = 150;
 
 export function digestView(data: DigestData): DigestView {
   const sections = data.sections.map(
-    (section, index): SectionView => ({
-      anchor: `topic-${index + 1}`,
+    (section): SectionView => ({
+      anchor: topicAnchor(section.topic.id),
       name: plainText(section.topic.name),
       papers: section.papers.map(paperView),
       moreCount: section.moreCount,
@@ -93,6 +93,11 @@ export function digestView(data: DigestData): DigestView {
     sections,
     links: data.links,
   };
+}
+
+/** The fragment of a topic's section, the same in the mail and on its web view ("N more" links there). */
+export function topicAnchor(topicId: string): string {
+  return `topic-${topicId}`;
 }
 
 export function confirmationView(data: ConfirmationData): ConfirmationView {

@@ -14,6 +14,7 @@ import type { Subscriber, SubscriberInput } from '../model/subscriber.ts';
 import type { Taxonomy } from '../topics/taxonomy.ts';
 import { signToken, verifyToken, type TokenCheck, type TokenPurpose } from '../tokens.ts';
 import { BLANK_FORM, formValues, parsePreferences, parseSignUp, subscriberValues, type FieldErrors, type FormBody, type FormValues } from './form.ts';
+import { createDigestRoutes, type DigestRoutesDeps } from './digest-routes.ts';
 import { createNotices, type NoticeLogger, type Recipient } from './notices.ts';
 import {
   checkInboxPage,
@@ -34,7 +35,7 @@ type SignUpWrites = Pick<SubscriberRepository, 'expirePending' | 'insertSubscrib
 
 export interface WebDeps {
   store: Pick<SubscriberRepository, 'subscriberById' | 'confirmSubscriber' | 'updatePreferences' | 'unsubscribe'> &
-    Pick<Store, 'ping'> & { withTransaction<T>(work: (tx: SignUpWrites) => Promise<T>): Promise<T> };
+    Pick<Store, 'ping'> & { withTransaction<T>(work: (tx: SignUpWrites) => Promise<T>): Promise<T> } & DigestRoutesDeps['store'];
   taxonomy: Taxonomy;
   renderer: Renderer;
   /** Sends the confirmation and welcome mails directly (transactional, not digests). */
@@ -291,6 +292,8 @@ export function createWebApp(deps: WebDeps): Hono {
     }
     return c.json({ status: 'ok' });
   });
+
+  app.route('/', createDigestRoutes({ store, topics, secret, publicUrl: deps.publicUrl }));
 
   if (deps.admin) app.route('/admin', deps.admin);
 
