@@ -65,6 +65,7 @@ const EnvSchema = z.object({
     .refine((zone) => isTimeZone(zone), 'an IANA time zone such as Europe/Berlin or UTC')
     .default('UTC'),
   PAPERBOY_BACKFILL_DAYS: wholeNumber(0, 365).default(7),
+  PAPERBOY_CARRY_OVER_DAYS: wholeNumber(0, 365).default(7),
   PAPERBOY_MAX_PER_TOPIC: wholeNumber(1, 1000).default(10),
   PAPERBOY_MAX_PER_DIGEST: wholeNumber(1, 1000).default(50),
   PAPERBOY_SEND_EMPTY: z.enum(['true', 'false'], 'true or false').default('false'),
@@ -115,7 +116,7 @@ export interface Config {
   /** Unset: a secret is generated once and kept beside the database (embedded default). */
   secret: string | undefined;
   timeZone: string;
-  digest: { backfillDays: number; maxPerTopic: number; maxPerDigest: number; sendEmpty: boolean };
+  digest: { backfillDays: number; carryOverDays: number; maxPerTopic: number; maxPerDigest: number; sendEmpty: boolean };
   delivery: DeliveryConfig;
   service: ServiceConfig;
 }
@@ -201,6 +202,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     timeZone: values.PAPERBOY_TZ,
     digest: {
       backfillDays: values.PAPERBOY_BACKFILL_DAYS,
+      carryOverDays: values.PAPERBOY_CARRY_OVER_DAYS,
       maxPerTopic: values.PAPERBOY_MAX_PER_TOPIC,
       maxPerDigest: values.PAPERBOY_MAX_PER_DIGEST,
       sendEmpty: values.PAPERBOY_SEND_EMPTY === 'true',

@@ -45,7 +45,8 @@ export interface QueueOutcome {
 
 /**
  * Renders each due subscriber's digest and queues it: the message, the reservation of its
- * papers and the subscriber's next window start are one store call (atomic) per subscriber,
+ * papers, the subscriber's next window start and the digest's record (for its web view) are
+ * one store call (atomic) per subscriber,
  * so a crash leaves either a whole queued message or none.
  */
 export async function queueDigests(subscribers: readonly Subscriber[], deps: QueueDeps): Promise<QueueOutcome> {
@@ -61,7 +62,7 @@ export async function queueDigests(subscribers: readonly Subscriber[], deps: Que
       if (!deps.sendEmpty) continue;
     }
     const message = await outboxMessage(deps.renderer.renderDigest(digest.data), subscriber, deps.sender, now, digest.data.links.unsubscribe);
-    const queued = await deps.store.queueMessage({ ...message, runId: deps.runId, kind: paperIds.length === 0 ? 'empty' : 'digest', windowSince: subscriber.lastDigestAt }, paperIds);
+    const queued = await deps.store.queueMessage({ ...message, runId: deps.runId, kind: paperIds.length === 0 ? 'empty' : 'digest', windowSince: subscriber.lastDigestAt }, paperIds, digest.record);
     if (queued === null) {
       // Another producer queued this subscriber's digest meanwhile (the store refuses a second).
       outcome.alreadyQueued++;

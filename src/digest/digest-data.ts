@@ -15,6 +15,8 @@ export interface DigestData {
   paperCount: number;
   /** Papers that matched but were left out by the per-topic or per-digest cap. */
   omittedCount: number;
+  /** Papers in this digest that matched an earlier one but did not fit it. */
+  carriedCount: number;
   links: DigestLinks;
 }
 
@@ -28,13 +30,22 @@ export interface DigestSection {
 export interface DigestPaper
   extends Pick<PaperRecord, 'title' | 'abstract' | 'authors' | 'authorCount' | 'organization' | 'publishedOn' | 'upvotes' | 'comments'> {
   id: string;
-  /** Link for the title: arXiv abs page when the id is known, else a Hugging Face papers search. */
+  /** Link for the title: the first of `links`, else a Hugging Face papers search by title. */
+  url: string;
+  /** Where readers go: Hugging Face page, arXiv abstract, PDF, code, project page, as known. */
+  links: PaperLink[];
+}
+
+export interface PaperLink {
+  label: 'Hugging Face' | 'arXiv' | 'PDF' | 'Code' | 'Project page';
   url: string;
 }
 
 export interface DigestLinks {
   preferences: string;
   unsubscribe: string;
-  /** Where "all of today's papers" lives; the Hugging Face Daily Papers page by default. */
+  /** This digest on Paperboy's server, everything that did not fit included ("View in browser"). */
+  view: string;
+  /** The public archive of past digests by topic. */
   archive: string;
 }

@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
+import type { NewDigestRecord } from '../model/digest.ts';
 import type { Subscriber } from '../model/subscriber.ts';
 import type { OutboxRepository } from '../store/port.ts';
 import type { Taxonomy } from '../topics/taxonomy.ts';
-import { signToken, type TokenSubject } from '../tokens.ts';
+import { signDigestToken, signToken, type TokenSubject } from '../tokens.ts';
 import { composeDigest } from './compose.ts';
 import type { DigestData, DigestLinks, DigestPaper } from './digest-data.ts';
 import { selectDigest, type Selection } from './select.ts';
@@ -11,7 +13,7 @@ export interface DigestContext {
   taxonomy: Taxonomy;
   publicUrl: string;
   secret: string;
-  rules: { backfillDays: number; maxPerTopic: number; maxPerDigest: number };
+  rules: { backfillDays: number; carryOverDays: number; maxPerTopic: number; maxPerDigest: number };
 }
 
 export interface PreparedDigest {
@@ -19,38 +21,63 @@ export interface PreparedDigest {
   selection: Selection;
   /** Start of the window: papers first seen after this. */
   since: string;
+  /** What to store when the digest is queued (the web view and archive read it). */
+  record: NewDigestRecord;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * A subscriber's next digest as it stands at `now`: papers first seen since their last
- * digest (a new subscriber: within the backfill window) and never delivered to them.
- * Reads only; nothing is recorded.
+ * digest (a new subscriber: within the backfill window) and never delivered to them, and
+ * papers that matched an earlier digest but did not fit, while they are at most
+ * `carryOverDays` old. Reads only; nothing is recorded.
  */
 export async function prepareDigest(context: DigestContext, subscriber: Subscriber, now: Date, paperCache?: Map<number, DigestPaper>): Promise<PreparedDigest> {
-  const since = subscriber.lastDigestAt ?? new Date(now.getTime() - context.rules.backfillDays * DAY_MS).toISOString();
+  const daysAgo = (days: number) => new Date(now.getTime() - days * DAY_MS).toISOString();
+  const carryHorizon = daysAgo(context.rules.carryOverDays);
+  const since = subscriber.lastDigestAt === null ? daysAgo(context.rules.backfillDays) : subscriber.lastDigestAt < carryHorizon ? subscriber.lastDigestAt : carryHorizon;
   const topicOrder = context.taxonomy.topics.map((topic) => topic.id);
   const selection = selectDigest(await context.store.digestCandidates(subscriber.id, since), {
     topics: subscriber.topics,
     topicOrder,
     maxPerTopic: context.rules.maxPerTopic,
     maxPerDigest: context.rules.maxPerDigest,
+    now,
+    carriedBefore: subscriber.lastDigestAt,
   });
+  const key = randomBytes(12).toString('base64url');
   const data = composeDigest(subscriber, selection, {
     topicNames: new Map(context.taxonomy.topics.map((topic) => [topic.id, topic.name])),
-    links: subscriberLinks(context, subscriber),
+    links: {
+      ...subscriberLinks(context, subscriber),
+      view: digestViewUrl(context, subscriber.id, key),
+      archive: `${context.publicUrl}/archive`,
+    },
     now,
     ...(paperCache ? { paperCache } : {}),
   });
-  return { data, selection, since };
+  const entries = selection.sections.flatMap((section) =>
+    [...section.papers, ...section.rest].map((paper, index) => ({
+      paperId: paper.paperId,
+      topicId: section.topicId,
+      fitted: index < section.papers.length,
+      carried: paper.carried,
+      score: paper.score.total,
+    })),
+  );
+  return { data, selection, since, record: { key, subscriberId: subscriber.id, createdAt: now.toISOString(), entries } };
+}
+
+/** The web view of one digest; the link does not expire. */
+export function digestViewUrl(context: Pick<DigestContext, 'publicUrl' | 'secret'>, subscriberId: number, digestKey: string): string {
+  return `${context.publicUrl}/d/${signDigestToken(context.secret, subscriberId, digestKey)}`;
 }
 
 /** The manage and unsubscribe links of every mail to a subscriber. They do not expire. */
-export function subscriberLinks(context: Pick<DigestContext, 'publicUrl' | 'secret'>, subscriber: TokenSubject): DigestLinks {
+export function subscriberLinks(context: Pick<DigestContext, 'publicUrl' | 'secret'>, subscriber: TokenSubject): Pick<DigestLinks, 'preferences' | 'unsubscribe'> {
   return {
     preferences: `${context.publicUrl}/preferences?token=${signToken(context.secret, 'preferences', subscriber)}`,
     unsubscribe: `${context.publicUrl}/unsubscribe?token=${signToken(context.secret, 'unsubscribe', subscriber)}`,
-    archive: 'https://huggingface.co/papers',
   };
 }

@@ -1,4 +1,5 @@
 import type { CandidateRow } from '../model/paper.ts';
+import { rankScore, type ScoreParts } from './rank.ts';
 
 /**
  * Selection: which papers go into one subscriber's next digest. A pure function over the
@@ -13,14 +14,27 @@ export interface SelectionRules {
   topicOrder: readonly string[];
   maxPerTopic: number;
   maxPerDigest: number;
+  /** Scores are worked out as of this moment (recency). */
+  now: Date;
+  /**
+   * The subscriber's previous digest, or null: a candidate first seen by then was already
+   * offered to them and did not fit, so here it is carried over.
+   */
+  carriedBefore: string | null;
 }
 
-export type SelectedPaper = Omit<CandidateRow, 'topicId' | 'topicRank' | 'topicScore'>;
+export type SelectedPaper = Omit<CandidateRow, 'topicId' | 'topicRank' | 'topicScore'> & {
+  score: ScoreParts;
+  /** Matched an earlier digest but did not fit it. */
+  carried: boolean;
+};
 
 export interface SelectedSection {
   topicId: string;
   papers: SelectedPaper[];
-  /** Papers of this topic left out by a cap. */
+  /** Papers of this topic that matched but did not fit, best first (the web view shows them). */
+  rest: SelectedPaper[];
+  /** `rest.length`: "N more". */
   moreCount: number;
 }
 
@@ -29,6 +43,8 @@ export interface Selection {
   paperIds: number[];
   /** Papers that matched but were left out by the per-topic or per-digest cap. */
   omittedCount: number;
+  /** Papers in this digest carried over from an earlier one. */
+  carriedCount: number;
 }
 
 export function selectDigest(candidates: readonly CandidateRow[], rules: SelectionRules): Selection {
@@ -44,54 +60,54 @@ export function selectDigest(candidates: readonly CandidateRow[], rules: Selecti
       bestRow.set(row.paperId, row);
     }
   }
+  const ranked = [...bestRow.values()]
+    .map((row) => ({ topicId: row.topicId, paper: selectedPaper(row, rules) }))
+    .sort((a, b) => byRank(a.paper, b.paper));
 
-  const byTopic = new Map<string, CandidateRow[]>();
-  for (const row of bestRow.values()) byTopic.set(row.topicId, [...(byTopic.get(row.topicId) ?? []), row]);
-
-  const ranked = rules.topicOrder
-    .filter((topicId) => byTopic.has(topicId))
-    .map((topicId) => ({ topicId, rows: byTopic.get(topicId)!.sort(byRank) }));
-
-  // Per-topic cap, then the per-digest cap taken round-robin, so that every topic keeps its
-  // best papers rather than the first topics taking the whole digest.
-  const kept = ranked.map(() => 0);
-  let total = 0;
-  for (let round = 0; round < rules.maxPerTopic && total < rules.maxPerDigest; round++) {
-    let progressed = false;
-    ranked.forEach((section, index) => {
-      if (total < rules.maxPerDigest && round < section.rows.length) {
-        kept[index]!++;
-        total++;
-        progressed = true;
-      }
-    });
-    if (!progressed) break;
+  // Caps in rank order across topics: first every topic up to its cap, then, while the
+  // digest still has room, the best of what the per-topic cap held back.
+  const kept = new Set<number>();
+  const perTopic = new Map<string, number>();
+  for (const { topicId, paper } of ranked) {
+    if (kept.size >= rules.maxPerDigest) break;
+    const count = perTopic.get(topicId) ?? 0;
+    if (count < rules.maxPerTopic) {
+      kept.add(paper.paperId);
+      perTopic.set(topicId, count + 1);
+    }
+  }
+  for (const { paper } of ranked) {
+    if (kept.size >= rules.maxPerDigest) break;
+    kept.add(paper.paperId);
   }
 
-  const sections = ranked
-    .map((section, index) => ({
-      topicId: section.topicId,
-      papers: section.rows.slice(0, kept[index]).map(toSelectedPaper),
-      moreCount: section.rows.length - kept[index]!,
-    }))
-    .filter((section) => section.papers.length > 0);
+  const sections = rules.topicOrder
+    .map((topicId): SelectedSection => {
+      const ofTopic = ranked.filter((entry) => entry.topicId === topicId).map((entry) => entry.paper);
+      const rest = ofTopic.filter((paper) => !kept.has(paper.paperId));
+      return { topicId, papers: ofTopic.filter((paper) => kept.has(paper.paperId)), rest, moreCount: rest.length };
+    })
+    .filter((section) => section.papers.length + section.rest.length > 0);
+  const papers = sections.flatMap((section) => section.papers);
   return {
     sections,
-    paperIds: sections.flatMap((section) => section.papers.map((paper) => paper.paperId)),
-    omittedCount: ranked.reduce((sum, section, index) => sum + section.rows.length - kept[index]!, 0),
+    paperIds: papers.map((paper) => paper.paperId),
+    omittedCount: ranked.length - kept.size,
+    carriedCount: papers.filter((paper) => paper.carried).length,
   };
 }
 
-/** Upvotes first (unknown counts last), then the most recently seen, then the most recently published. */
-function byRank(a: CandidateRow, b: CandidateRow): number {
+/** The higher score first; ties go to the paper placed earlier in its listing, then the newer listing. */
+function byRank(a: SelectedPaper, b: SelectedPaper): number {
   return (
-    (b.upvotes ?? -1) - (a.upvotes ?? -1) ||
-    b.firstSeen.localeCompare(a.firstSeen) ||
-    (b.publishedOn ?? '').localeCompare(a.publishedOn ?? '') ||
+    b.score.total - a.score.total ||
+    (a.listingPosition ?? Number.MAX_SAFE_INTEGER) - (b.listingPosition ?? Number.MAX_SAFE_INTEGER) ||
+    (b.listedOn ?? '').localeCompare(a.listedOn ?? '') ||
     a.paperId - b.paperId
   );
 }
 
-function toSelectedPaper({ topicId: _topic, topicRank: _rank, topicScore: _score, ...paper }: CandidateRow): SelectedPaper {
-  return paper;
+function selectedPaper(row: CandidateRow, rules: Pick<SelectionRules, 'now' | 'carriedBefore'>): SelectedPaper {
+  const { topicId: _topic, topicRank: _rank, topicScore: _score, ...paper } = row;
+  return { ...paper, score: rankScore(row, rules.now), carried: rules.carriedBefore !== null && row.firstSeen <= rules.carriedBefore };
 }

@@ -12,21 +12,25 @@ const RULE = '-'.repeat(WIDTH);
 export function digestText(view: DigestView): string {
   const lines = [
     `Paperboy · your ${view.frequency} digest · ${formatDate(view.generatedAt, 'long')}`,
+    `View in browser: ${view.links.view}`,
     '',
     ...wrap(`${view.name ? `Hi ${view.name}, here are ` : ''}${plural(view.paperCount, 'new paper')} on the topics you follow.`),
     '',
     'In this digest:',
     ...view.sections.map((section) => `  - ${section.name} (${section.papers.length})`),
   ];
+  if (view.carriedCount > 0) {
+    lines.push('', ...wrap(carriedNote(view.carriedCount)));
+  }
   if (view.omittedCount > 0) {
-    lines.push('', ...wrap(`${plural(view.omittedCount, 'more paper')} matched but did not fit. All papers: ${view.links.archive}`));
+    lines.push('', ...wrap(`${plural(view.omittedCount, 'more paper')} matched but did not fit; the next digest offers them while they are recent. All of them: ${view.links.view}`));
   }
   for (const section of view.sections) {
     const heading = `${section.name} (${section.papers.length})`;
     lines.push('', '', heading, '='.repeat(Math.min(heading.length, WIDTH)));
     for (const paper of section.papers) lines.push('', paperBlock(paper));
     if (section.moreCount > 0) {
-      lines.push('', ...wrap(`${plural(section.moreCount, 'more paper')} in ${section.name}: ${view.links.archive}`));
+      lines.push('', ...wrap(`${plural(section.moreCount, 'more paper')} in ${section.name}: ${view.links.view}#${section.anchor}`));
     }
   }
   lines.push(
@@ -35,6 +39,7 @@ export function digestText(view: DigestView): string {
     RULE,
     ...wrap(`You get this ${view.frequency} digest because ${view.email} subscribed to Paperboy.`),
     '',
+    `Past digests by topic: ${view.links.archive}`,
     `Manage preferences: ${view.links.preferences}`,
     `Unsubscribe: ${view.links.unsubscribe}`,
   );
@@ -67,13 +72,18 @@ export function welcomeText(view: WelcomeView): string {
   ]);
 }
 
+export function carriedNote(count: number): string {
+  return `${plural(count, 'paper')} here matched your last digest but did not fit in it.`;
+}
+
 // Paper views are shared across digests (see views.ts), so each paper is wrapped once.
 const paperBlocks = new WeakMap<PaperView, string>();
 
 function paperBlock(paper: PaperView): string {
   let block = paperBlocks.get(paper);
   if (block === undefined) {
-    block = [...wrap(paper.title), ...(paper.meta ? wrap(paper.meta) : []), '', ...wrap(paper.abstract), `Read more: ${paper.url}`].join('\n');
+    const links = paper.links.length > 0 ? paper.links.map((link) => `${link.label}: ${link.url}`) : [`Read more: ${paper.url}`];
+    block = [...wrap(paper.title), ...(paper.meta ? wrap(paper.meta) : []), '', ...wrap(paper.abstract), ...links].join('\n');
     paperBlocks.set(paper, block);
   }
   return block;

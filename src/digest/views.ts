@@ -1,4 +1,4 @@
-import type { DigestData, DigestLinks, DigestPaper } from './digest-data.ts';
+import type { DigestData, DigestLinks, DigestPaper, PaperLink } from './digest-data.ts';
 import { formatDate, listPhrase, plainText, plural } from './format.ts';
 import type { ConfirmationData, WelcomeData } from './notice-data.ts';
 import { cutAtWord, shortenAbstract } from './shorten-abstract.ts';
@@ -21,12 +21,13 @@ export interface DigestView extends MessageView {
   generatedAt: string;
   paperCount: number;
   omittedCount: number;
+  carriedCount: number;
   sections: SectionView[];
   links: DigestLinks;
 }
 
 export interface SectionView {
-  /** Fragment id for the table of contents; unique within the digest. */
+  /** Fragment id for the table of contents and the web view's "N more" target; unique within the digest. */
   anchor: string;
   name: string;
   papers: PaperView[];
@@ -39,6 +40,7 @@ export interface PaperView {
   /** Authors or author count or organization, date, upvotes, comments: whichever are known. */
   meta: string;
   abstract: string;
+  links: PaperLink[];
 }
 
 /** `weekdayName`: `Monday` for a weekly digest, null for a daily one. */
@@ -64,8 +66,8 @@ const PREHEADER_LENGTH = 150;
 
 export function digestView(data: DigestData): DigestView {
   const sections = data.sections.map(
-    (section, index): SectionView => ({
-      anchor: `topic-${index + 1}`,
+    (section): SectionView => ({
+      anchor: topicAnchor(section.topic.id),
       name: plainText(section.topic.name),
       papers: section.papers.map(paperView),
       moreCount: section.moreCount,
@@ -87,9 +89,15 @@ export function digestView(data: DigestData): DigestView {
     generatedAt: data.generatedAt,
     paperCount: data.paperCount,
     omittedCount: data.omittedCount,
+    carriedCount: data.carriedCount,
     sections,
     links: data.links,
   };
+}
+
+/** The fragment of a topic's section, the same in the mail and on its web view ("N more" links there). */
+export function topicAnchor(topicId: string): string {
+  return `topic-${topicId}`;
 }
 
 export function confirmationView(data: ConfirmationData): ConfirmationView {
@@ -120,7 +128,7 @@ export function welcomeView(data: WelcomeData): WelcomeView {
 // worked out once. Keyed by identity, so data built afresh per digest is simply not reused.
 const paperViews = new WeakMap<DigestPaper, PaperView>();
 
-function paperView(paper: DigestPaper): PaperView {
+export function paperView(paper: DigestPaper): PaperView {
   let view = paperViews.get(paper);
   if (!view) {
     view = {
@@ -128,6 +136,7 @@ function paperView(paper: DigestPaper): PaperView {
       url: plainText(paper.url),
       meta: metaLine(paper),
       abstract: shortenAbstract(paper.abstract),
+      links: paper.links.map((link) => ({ label: link.label, url: plainText(link.url) })),
     };
     paperViews.set(paper, view);
   }

@@ -108,9 +108,13 @@ export interface TopicCount {
 
 /** A paper a subscriber could be sent, with one of the topics it is filed under. */
 export interface CandidateRow
-  extends Pick<PaperFields, 'key' | 'arxivId' | 'title' | 'abstract' | 'authors' | 'authorCount' | 'organization' | 'publishedOn' | 'upvotes' | 'comments'> {
+  extends Pick<PaperFields, 'key' | 'arxivId' | 'title' | 'abstract' | 'authors' | 'authorCount' | 'organization' | 'publishedOn' | 'upvotes' | 'comments' | 'links'> {
   paperId: number;
   firstSeen: string;
+  /** Day (`YYYY-MM-DD`) of the newest listing the paper appeared in, when that listing has one. */
+  listedOn: string | null;
+  /** The paper's place (0 = first) in that newest listing. */
+  listingPosition: number | null;
   topicId: string;
   /** 0 for the paper's primary topic, 1–2 for secondaries. */
   topicRank: number;

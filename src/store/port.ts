@@ -1,4 +1,5 @@
 import type { FailedListing, ListingOutcome, ListingRow, NewListing } from '../model/listing.ts';
+import type { ArchivedPaper, ArchiveTopic, NewDigestRecord, StoredDigest } from '../model/digest.ts';
 import type { ClaimedMessage, NewOutboxMessage, OutboxKind, OutboxState, OutboxCounts, OutboxProblem, OutboxRow, OutboxTransition } from '../model/outbox.ts';
 import type { CandidateRow, ListingPapers, PaperFiling, PaperListItem, PaperToClassify, StoredPaper, TopicCount } from '../model/paper.ts';
 import type { LeaseHolder, RunRow, RunTrigger } from '../model/run.ts';
@@ -74,12 +75,13 @@ export interface OutboxRepository {
   /** Ids of the papers delivered to a subscriber (the "previously sent" record). */
   deliveredPaperIds(subscriberId: number): Promise<number[]>;
   /**
-   * Queues a rendered message, atomically with, for a digest, the reservation of its papers
-   * and the move of the subscriber's window. A digest is queued only if the subscriber's
-   * window is still `message.windowSince` and no other digest is queued for them; otherwise
-   * nothing is written and the answer is null (another producer got there first).
+   * Queues a rendered message, atomically with, for a digest, the reservation of its papers,
+   * the move of the subscriber's window and (when given) the digest's record. A digest is
+   * queued only if the subscriber's window is still `message.windowSince` and no other digest
+   * is queued for them; otherwise nothing is written and the answer is null (another
+   * producer got there first).
    */
-  queueMessage(message: NewOutboxMessage, paperIds: readonly number[]): Promise<number | null>;
+  queueMessage(message: NewOutboxMessage, paperIds: readonly number[], digest?: NewDigestRecord): Promise<number | null>;
   subscribersWithQueuedMail(): Promise<Set<number>>;
   /**
    * Claims up to `limit` queued messages whose time has come (for active subscribers, not
@@ -107,6 +109,16 @@ export interface OutboxRepository {
   outboxById(id: number): Promise<OutboxState | undefined>;
   /** Bodies are needed only while queued: drops the rest; returns how many. */
   pruneOutboxBodies(): Promise<number>;
+}
+
+/** The records of queued digests, written by `queueMessage`: the web view and the public archive. */
+export interface DigestRepository {
+  /** A digest with every paper it recorded (fitted or not), in recorded order. */
+  digestByKey(key: string): Promise<StoredDigest | undefined>;
+  /** Topics with at least one paper that went out in a digest, by topic id. */
+  archiveTopics(): Promise<ArchiveTopic[]>;
+  /** The papers that went out under a topic, the most recently digested first. */
+  archivedPapers(topicId: string, limit: number): Promise<ArchivedPaper[]>;
 }
 
 export interface RunRepository {
@@ -140,6 +152,7 @@ export interface StoreSession
     TopicRepository,
     SubscriberRepository,
     OutboxRepository,
+    DigestRepository,
     RunRepository,
     LeaseRepository,
     StateRepository {}

@@ -15,6 +15,7 @@ import type { Subscriber, SubscriberInput } from '../model/subscriber.ts';
 import type { Taxonomy } from '../topics/taxonomy.ts';
 import { belongsTo, signToken, verifyToken, type TokenCheck, type TokenPurpose } from '../tokens.ts';
 import { BLANK_FORM, formValues, parsePreferences, parseSignUp, subscriberValues, type FieldErrors, type FormBody, type FormValues } from './form.ts';
+import { createDigestRoutes, type DigestRoutesDeps } from './digest-routes.ts';
 import { createNotices } from './notices.ts';
 import {
   checkInboxPage,
@@ -43,7 +44,7 @@ export interface PageLogger {
 
 export interface WebDeps {
   store: Pick<SubscriberRepository, 'subscriberById' | 'updatePreferences' | 'unsubscribe'> &
-    Pick<Store, 'ping'> & { withTransaction<T>(work: (tx: SubscriptionWrites) => Promise<T>): Promise<T> };
+    Pick<Store, 'ping'> & { withTransaction<T>(work: (tx: SubscriptionWrites) => Promise<T>): Promise<T> } & DigestRoutesDeps['store'];
   taxonomy: Taxonomy;
   renderer: Renderer;
   /** Sends queued notices (confirmation, welcome) now; they are retried like any outbox message. */
@@ -334,6 +335,8 @@ export function createWebApp(deps: WebDeps): Hono {
     }
     return c.json({ status: 'ok' });
   });
+
+  app.route('/', createDigestRoutes({ store, topics, secret, publicUrl: deps.publicUrl }));
 
   if (deps.admin) app.route('/admin', deps.admin);
 

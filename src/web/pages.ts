@@ -81,6 +81,13 @@ input[aria-invalid=true], select[aria-invalid=true] { border: 2px solid var(--er
 .small { font-size: .875rem; color: var(--muted); }
 .list { margin: 0 0 1.25rem; padding-left: 1.25rem; }
 hr { margin: 2rem 0 1.5rem; border: 0; border-top: 1px solid var(--line); }
+.paper { padding: 1.25rem 0; border-bottom: 1px solid var(--line); }
+.paper h3 { margin: 0 0 .375rem; font-size: 1.125rem; line-height: 1.35; }
+.paper h3 a { color: var(--strong); text-decoration: none; }
+.paper p { margin: 0 0 .5rem; }
+.paper .links { margin: 0; font-weight: 600; }
+.tag { display: inline-block; margin-left: .5rem; padding: 0 .375rem; border: 1px solid var(--line); border-radius: 4px;
+  font-size: .75rem; font-weight: 600; color: var(--muted); vertical-align: middle; }
 footer { margin: 1.25rem auto 2.5rem; padding: 0 1rem; text-align: center; font-size: .8125rem; color: var(--muted); }
 @media (max-width: 32rem) {
   main { margin-top: 0; padding: 0; }
@@ -91,7 +98,7 @@ footer { margin: 1.25rem auto 2.5rem; padding: 0 1rem; text-align: center; font-
 }
 `;
 
-function layout(title: string, content: SafeHtml): string {
+export function layout(title: string, content: SafeHtml): string {
   return html`<!doctype html>
 <html lang="en">
 <head>

@@ -94,6 +94,8 @@ describe('paperboy preview', () => {
     const preview = result.json();
     expect(preview.papers + preview.omitted).toBe(72);
     expect(preview.subject).toMatch(/^\d+ new papers: /);
+    expect(preview.scores).toHaveLength(preview.papers);
+    for (const { score } of preview.scores) expect(score.total).toBeCloseTo(score.engagement + score.recency + score.position + score.topic, 2);
     expect(preview.out).toBe(out);
     const html = readFileSync(out, 'utf8');
     expect(Buffer.byteLength(html)).toBe(preview.html_bytes);

@@ -84,14 +84,14 @@ describe.skipIf(!hasChromium)(
       });
     });
 
-    it('is readable in dark mode', async () => {
-      const page = await openOffline(browser, digestUrl, 1024, 'dark');
+    it.each([375, 1024])('is readable in dark mode at %ipx', async (width) => {
+      const page = await openOffline(browser, digestUrl, width, 'dark');
       try {
         const colors = await page.evaluate<string[]>(
           "[getComputedStyle(document.querySelector('h3 a')).color, getComputedStyle(document.querySelector('.pb-card')).backgroundColor]",
         );
         expect(colors).toEqual(['rgb(243, 244, 246)', 'rgb(24, 27, 34)']);
-        await page.screenshot({ path: `${ARTIFACTS}digest-1024-dark.png` });
+        await page.screenshot({ path: `${ARTIFACTS}digest-${width}-dark.png`, fullPage: true });
       } finally {
         await page.close();
       }

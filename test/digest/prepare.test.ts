@@ -24,7 +24,7 @@ beforeEach(() => {
     taxonomy: loadTaxonomy(join(REPO_ROOT, 'data/topics.yaml')),
     publicUrl: 'https://digest.example.org',
     secret: SECRET,
-    rules: { backfillDays: 7, maxPerTopic: 10, maxPerDigest: 50 },
+    rules: { backfillDays: 7, carryOverDays: 7, maxPerTopic: 10, maxPerDigest: 50 },
   };
 });
 afterEach(() => store.close());
@@ -68,22 +68,57 @@ describe('prepareDigest against a real store', () => {
     expect((await prepareDigest(context, other, clock.now())).selection.paperIds).toHaveLength(20);
   });
 
-  it('starts the window at the last digest, and leaves out papers seen before it', async () => {
+  it('starts the window at the last digest, and leaves out papers seen before it once past the carry-over horizon', async () => {
     await ingestAndFile(DUMP_FILES[0]!);
     const subscriber = await subscribe('reader@example.org', null);
     await deliverPapers(store, subscriber.id, [], '2026-11-23T08:00:00.000Z');
-    clock.set('2026-11-24T07:00:00.000Z');
+    clock.set('2026-12-01T07:00:00.000Z');
     const newer = await ingestAndFile(DUMP_FILES[4]!); // 62 entries, 58 not in dump 000
     const digest = await prepareDigest(context, (await store.subscriberById(subscriber.id))!, clock.now());
     expect(digest.since).toBe('2026-11-23T08:00:00.000Z');
     expect(digest.selection.paperIds.length + digest.selection.omittedCount).toBe(newer.length);
+    expect(digest.selection.carriedCount).toBe(0);
     expect(newer).toHaveLength(58);
+  });
+
+  it('carries papers that did not fit into the next digests, each exactly once, and says so', async () => {
+    const ids = await ingestAndFile(DUMP_FILES[0]!); // 20 papers
+    context.rules = { ...context.rules, maxPerDigest: 8 };
+    let subscriber = await subscribe('reader@example.org', null);
+    const digests: number[][] = [];
+    for (const day of ['2026-11-23', '2026-11-24', '2026-11-25', '2026-11-26']) {
+      clock.set(`${day}T07:00:00.000Z`);
+      const digest = await prepareDigest(context, subscriber, clock.now());
+      digests.push(digest.selection.paperIds);
+      if (digests.length > 1) expect(digest.data.carriedCount).toBe(digest.selection.paperIds.length);
+      expect(digest.record.entries.filter((entry) => !entry.fitted)).toHaveLength(digest.selection.omittedCount);
+      await deliverPapers(store, subscriber.id, digest.selection.paperIds, clock.now().toISOString());
+      subscriber = (await store.subscriberById(subscriber.id))!;
+    }
+    expect(digests.map((paperIds) => paperIds.length)).toEqual([8, 8, 4, 0]);
+    expect(digests.flat().sort((a, b) => a - b)).toEqual(ids);
+  });
+
+  it('never carries a paper past the horizon', async () => {
+    await ingestAndFile(DUMP_FILES[0]!);
+    context.rules = { ...context.rules, maxPerDigest: 8, carryOverDays: 3 };
+    const subscriber = await subscribe('reader@example.org', null);
+    const first = await prepareDigest(context, subscriber, clock.now());
+    await deliverPapers(store, subscriber.id, first.selection.paperIds, clock.now().toISOString());
+    expect(first.selection.omittedCount).toBe(12);
+    clock.set('2026-11-26T06:59:00.000Z'); // first seen 2026-11-23T07:00: 2 d 23 h 59 min ago
+    const reader = (await store.subscriberById(subscriber.id))!;
+    expect((await prepareDigest(context, reader, clock.now())).selection.paperIds).toHaveLength(8);
+    clock.set('2026-11-26T07:01:00.000Z');
+    const late = await prepareDigest(context, reader, clock.now());
+    expect(late.selection.paperIds).toEqual([]);
+    expect(late.since).toBe('2026-11-23T07:00:00.000Z'); // the last digest: nothing older is new
   });
 
   it('is empty when nothing is new', async () => {
     await ingestAndFile(DUMP_FILES[0]!);
     clock.set('2026-12-23T07:00:00.000Z');
     const digest = await prepareDigest(context, await subscribe('late@example.org', null), clock.now());
-    expect(digest.selection).toEqual({ sections: [], paperIds: [], omittedCount: 0 });
+    expect(digest.selection).toEqual({ sections: [], paperIds: [], omittedCount: 0, carriedCount: 0 });
   });
 });

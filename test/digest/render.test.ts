@@ -31,7 +31,12 @@ function paper(overrides: Partial<DigestPaper> = {}): DigestPaper {
   return {
     id: 'p1',
     title: 'A Paper',
-    url: 'https://arxiv.org/abs/2401.00001',
+    url: 'https://huggingface.co/papers/2401.00001',
+    links: [
+      { label: 'Hugging Face', url: 'https://huggingface.co/papers/2401.00001' },
+      { label: 'arXiv', url: 'https://arxiv.org/abs/2401.00001' },
+      { label: 'PDF', url: 'https://arxiv.org/pdf/2401.00001' },
+    ],
     abstract: 'An abstract.',
     authors: [],
     authorCount: null,
@@ -155,16 +160,37 @@ describe('digest HTML', () => {
   });
 
   it('has a table of contents pointing at every topic heading', () => {
-    fullDigest.sections.forEach(({ topic, papers: sectionPapers }, index) => {
-      expect(message.html).toContain(`<a href="#topic-${index + 1}"`);
-      expect(message.html).toMatch(new RegExp(`<h2 [^>]*id="topic-${index + 1}"[^>]*>${escapeRegExp(escape(topic.name))}</h2>`));
+    fullDigest.sections.forEach(({ topic, papers: sectionPapers }) => {
+      expect(message.html).toContain(`<a href="#topic-${topic.id}"`);
+      expect(message.html).toMatch(new RegExp(`<h2 [^>]*id="topic-${topic.id}"[^>]*>${escapeRegExp(escape(topic.name))}</h2>`));
       expect(message.html).toMatch(new RegExp(`>${escapeRegExp(escape(topic.name))}</a></td>\\s*<td[^>]*>${sectionPapers.length}</td>`));
     });
   });
 
-  it('says how many more papers a topic had', () => {
-    const withMore = fullDigest.sections.find((s) => s.moreCount === 2);
-    expect(message.html).toContain(`2 more papers in ${escape(withMore?.topic.name ?? '')} →`);
+  it('says how many more papers a topic had, linking to that topic on the web view', () => {
+    const withMore = fullDigest.sections.find((s) => s.moreCount === 2)!;
+    expect(message.html).toContain(`<a href="${escape(fullDigest.links.view)}#topic-${withMore.topic.id}"`);
+    expect(message.html).toContain(`2 more papers in ${escape(withMore.topic.name)} →</a>`);
+  });
+
+  it('opens with a "View in browser" link, and sends "Browse them all" there too', () => {
+    const data = { ...fullDigest, omittedCount: 12, carriedCount: 3 };
+    const html = renderer.renderDigest(data).html;
+    const view = escape(fullDigest.links.view);
+    expect(html.indexOf(`<a href="${view}"`)).toBeLessThan(html.indexOf('<h1'));
+    expect(html).toMatch(new RegExp(`<a href="${escapeRegExp(view)}"[^>]*>View in browser</a>`));
+    expect(html).toMatch(new RegExp(`12 more papers matched your topics but did not fit; your next digest offers them while they are recent. <a href="${escapeRegExp(view)}"[^>]*>Browse them all</a>`));
+    expect(html).toContain('3 papers here matched your last digest but did not fit in it.');
+    expect(html).not.toContain('https://huggingface.co/papers"');
+  });
+
+  it('lists every link of every paper under it, in order', () => {
+    for (const paper of papers) {
+      const anchors = paper.links.map((link) => `<a href="${escapeRegExp(escape(link.url))}"[^>]*>${escapeRegExp(link.label)}</a>`);
+      // Nothing known but the title: one link, to a search.
+      if (anchors.length === 0) anchors.push(`<a href="${escapeRegExp(escape(paper.url))}"[^>]*>Read more →</a>`);
+      expect(message.html).toMatch(new RegExp(`<p class="pb-links"[^>]*>${anchors.join(' · ')}</p>`));
+    }
   });
 
   it('declares light and dark support', () => {
@@ -229,10 +255,11 @@ describe('digest text part', () => {
   const { text } = renderer.renderDigest(fullDigest);
 
   it('has every title, every link and the unsubscribe link', () => {
-    for (const { title, url } of fullDigest.sections.flatMap((s) => s.papers)) {
+    for (const { title, links } of fullDigest.sections.flatMap((s) => s.papers)) {
       expect(flowed(text)).toContain(title);
-      expect(text).toContain(`Read more: ${url}\n`);
+      expect(text).toContain(`\n${links.map((link) => `${link.label}: ${link.url}`).join('\n')}\n`);
     }
+    expect(text).toContain(`View in browser: ${fullDigest.links.view}\n`);
     expect(text).toContain(`Manage preferences: ${fullDigest.links.preferences}\n`);
     expect(text).toContain(`Unsubscribe: ${fullDigest.links.unsubscribe}\n`);
   });

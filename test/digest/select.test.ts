@@ -20,7 +20,10 @@ function paper(topics: string[], fields: Partial<CandidateRow> = {}): CandidateR
     publishedOn: '2026-11-01',
     upvotes: null,
     comments: null,
+    links: {},
     firstSeen: '2026-11-20T07:00:00.000Z',
+    listedOn: '2026-11-20',
+    listingPosition: null,
     ...fields,
     topicId,
     topicRank: rank,
@@ -33,6 +36,8 @@ const rules = (overrides: Partial<SelectionRules> = {}): SelectionRules => ({
   topicOrder: TOPICS,
   maxPerTopic: 10,
   maxPerDigest: 50,
+  now: new Date('2026-11-21T07:00:00.000Z'),
+  carriedBefore: null,
   ...overrides,
 });
 
@@ -58,36 +63,78 @@ describe('selectDigest', () => {
     expect(shape(selectDigest(candidates, rules({ topics: ['reasoning', 'agents'] })))).toEqual([['agents', [1], 0]]);
   });
 
-  it('ranks by upvotes, then most recently seen, then most recently published', () => {
+  it('ranks a recent Hugging Face paper with upvotes above an old arXiv paper, whatever was ingested last', () => {
     const candidates = [
-      ...paper(['code'], { paperId: 1, upvotes: 5 }),
-      ...paper(['code'], { paperId: 2, upvotes: 40 }),
-      ...paper(['code'], { paperId: 3, upvotes: null, firstSeen: '2026-11-21T07:00:00.000Z' }),
-      ...paper(['code'], { paperId: 4, upvotes: null, firstSeen: '2026-11-20T07:00:00.000Z', publishedOn: '2026-11-10' }),
-      ...paper(['code'], { paperId: 5, upvotes: null, firstSeen: '2026-11-20T07:00:00.000Z', publishedOn: '2026-10-01' }),
+      ...paper(['code'], { paperId: 1, upvotes: 12, comments: 2, listedOn: '2026-11-20', publishedOn: '2026-11-18', listingPosition: 4 }),
+      // An arXiv search feed dated today that returns a 2012 paper: listed today, published long ago.
+      ...paper(['code'], { paperId: 2, upvotes: null, listedOn: '2026-11-21', publishedOn: '2012-03-05', listingPosition: 0, firstSeen: '2026-11-21T06:00:00.000Z' }),
     ];
-    expect(shape(selectDigest(candidates, rules()))).toEqual([['code', [2, 1, 3, 4, 5], 0]]);
+    const [section] = selectDigest(candidates, rules()).sections;
+    expect(section!.papers.map((p) => p.paperId)).toEqual([1, 2]);
+    expect(section!.papers[0]!.score).toEqual({ engagement: 8.986, recency: 8.799, position: 0.2, topic: 2, total: 19.985 });
+    expect(section!.papers[1]!.score).toEqual({ engagement: 0, recency: 0, position: 1, topic: 2, total: 3 });
   });
 
-  it('caps each topic and notes how many more', () => {
+  it('puts a paper listed today above the same paper listed a month ago', () => {
+    const candidates = [...paper(['code'], { paperId: 1, listedOn: '2026-10-21' }), ...paper(['code'], { paperId: 2, listedOn: '2026-11-21' })];
+    expect(shape(selectDigest(candidates, rules()))).toEqual([['code', [2, 1], 0]]);
+  });
+
+  it('breaks ties by listing order', () => {
+    const candidates = [10, 11, 12, 13].flatMap((paperId) => paper(['code'], { paperId, upvotes: 5 }));
+    const positioned = candidates.map((row, index) => ({ ...row, listingPosition: [3, 0, 7, 1][index]! }));
+    // Equal in every other signal: the earlier place in the listing wins.
+    expect(shape(selectDigest(positioned, rules()))).toEqual([['code', [11, 13, 10, 12], 0]]);
+    // Equal in everything, position unknown: still a stable order (paper id).
+    expect(shape(selectDigest(candidates, rules()))).toEqual([['code', [10, 11, 12, 13], 0]]);
+  });
+
+  it('counts a stronger topic match', () => {
+    const candidates = [...paper(['code'], { paperId: 1 }), ...paper(['code'], { paperId: 2 }).map((row) => ({ ...row, topicScore: 40 }))];
+    expect(shape(selectDigest(candidates, rules()))).toEqual([['code', [2, 1], 0]]);
+  });
+
+  it('caps each topic and notes how many more, when the digest is full', () => {
     const candidates = Array.from({ length: 13 }, (_, i) => paper(['code'], { paperId: 100 + i, upvotes: 100 - i })).flat();
-    const selection = selectDigest(candidates, rules({ maxPerTopic: 10 }));
+    const selection = selectDigest(candidates, rules({ maxPerTopic: 10, maxPerDigest: 10 }));
     expect(shape(selection)).toEqual([['code', Array.from({ length: 10 }, (_, i) => 100 + i), 3]]);
+    expect(selection.sections[0]!.rest.map((p) => p.paperId)).toEqual([110, 111, 112]);
     expect(selection.omittedCount).toBe(3);
   });
 
-  it('caps the digest round-robin across topics so every topic keeps its best papers', () => {
-    const many = (topic: string, first: number, count: number) =>
-      Array.from({ length: count }, (_, i) => paper([topic], { paperId: first + i, upvotes: 100 - i })).flat();
-    const candidates = [...many('reasoning', 100, 8), ...many('code', 200, 8), ...many('agents', 300, 1)];
-    const selection = selectDigest(candidates, rules({ maxPerDigest: 7 }));
+  it('lets a topic past its cap fill room the digest still has', () => {
+    const candidates = [
+      ...Array.from({ length: 13 }, (_, i) => paper(['code'], { paperId: 100 + i, upvotes: 100 - i })).flat(),
+      ...paper(['agents'], { paperId: 200, upvotes: 1 }),
+    ];
+    const selection = selectDigest(candidates, rules({ maxPerTopic: 10, maxPerDigest: 12 }));
+    // agents (ranked last) keeps its place; code's cap gives way to the two free slots.
     expect(shape(selection)).toEqual([
-      ['reasoning', [100, 101, 102], 5],
+      ['code', Array.from({ length: 11 }, (_, i) => 100 + i), 2],
+      ['agents', [200], 0],
+    ]);
+    expect(selection.omittedCount).toBe(2);
+  });
+
+  it('fills the digest in rank order across topics, per-topic caps first', () => {
+    const many = (topic: string, first: number, count: number, top: number) =>
+      Array.from({ length: count }, (_, i) => paper([topic], { paperId: first + i, upvotes: top - i * 10 })).flat();
+    const candidates = [...many('reasoning', 100, 8, 400), ...many('code', 200, 8, 395), ...many('agents', 300, 1, 1)];
+    const selection = selectDigest(candidates, rules({ maxPerTopic: 3, maxPerDigest: 8 }));
+    expect(shape(selection)).toEqual([
+      ['reasoning', [100, 101, 102, 103], 4],
       ['code', [200, 201, 202], 5],
       ['agents', [300], 0],
     ]);
-    expect(selection.paperIds).toEqual([100, 101, 102, 200, 201, 202, 300]);
-    expect(selection.omittedCount).toBe(10);
+    expect(selection.paperIds).toEqual([100, 101, 102, 103, 200, 201, 202, 300]);
+    expect(selection.omittedCount).toBe(9);
+  });
+
+  it('marks papers first seen by the previous digest as carried over', () => {
+    const candidates = [...paper(['code'], { paperId: 1, firstSeen: '2026-11-19T07:00:00.000Z' }), ...paper(['code'], { paperId: 2, firstSeen: '2026-11-20T09:00:00.000Z' })];
+    const selection = selectDigest(candidates, rules({ carriedBefore: '2026-11-20T08:00:00.000Z' }));
+    expect(selection.sections[0]!.papers.map((p) => [p.paperId, p.carried])).toEqual([[1, true], [2, false]]);
+    expect(selection.carriedCount).toBe(1);
   });
 
   it('follows taxonomy order for sections', () => {
@@ -96,7 +143,8 @@ describe('selectDigest', () => {
   });
 
   it('is empty when nothing matches', () => {
-    expect(selectDigest([], rules())).toEqual({ sections: [], paperIds: [], omittedCount: 0 });
-    expect(selectDigest(paper(['agents']), rules({ topics: ['code'] }))).toEqual({ sections: [], paperIds: [], omittedCount: 0 });
+    const none = { sections: [], paperIds: [], omittedCount: 0, carriedCount: 0 };
+    expect(selectDigest([], rules())).toEqual(none);
+    expect(selectDigest(paper(['agents']), rules({ topics: ['code'] }))).toEqual(none);
   });
 });

@@ -1,3 +1,4 @@
+import { paperLinks, paperUrl } from '../../src/digest/compose.ts';
 import type { DigestData, DigestPaper, DigestSection } from '../../src/digest/digest-data.ts';
 import { loadSamplePapers } from './sample-papers.ts';
 
@@ -23,10 +24,15 @@ const NAMES = [
 export function samplePapers(): DigestPaper[] {
   return loadSamplePapers().map((sample, index): DigestPaper => {
     const named = index % 2 === 0 && sample.authorCount !== null;
+    // Dumps carry no ids or links: most papers get an arXiv-style id and every third one code
+    // and a project page (as HF API papers have), so the size test sees links on every paper.
+    const identified = { arxivId: index % 5 === 4 ? null : `2511.${String(10_000 + index * 7).padStart(5, '0')}`, title: sample.title };
+    const links = index % 3 === 0 ? { github: `https://github.com/sample-lab/paper-${index}`, project: `https://sample-lab.github.io/paper-${index}/` } : {};
     return {
       id: `sample-${index}`,
       title: sample.title,
-      url: `https://huggingface.co/papers?q=${encodeURIComponent(sample.title)}`,
+      url: paperUrl({ ...identified, links }),
+      links: paperLinks({ ...identified, links }),
       abstract: sample.abstract,
       authors: named ? Array.from({ length: sample.authorCount ?? 0 }, (_, i) => NAMES[(index + i) % NAMES.length] ?? '') : [],
       authorCount: sample.authorCount,
@@ -58,10 +64,12 @@ export function digestOf(sections: DigestSection[], omittedCount = 0): DigestDat
     sections,
     paperCount: sections.reduce((sum, section) => sum + section.papers.length, 0),
     omittedCount,
+    carriedCount: 0,
     links: {
       preferences: 'https://paperboy.example.com/preferences?token=tok_3f9a2c',
       unsubscribe: 'https://paperboy.example.com/unsubscribe?token=tok_3f9a2c',
-      archive: 'https://huggingface.co/papers',
+      view: 'https://paperboy.example.com/d/ZGlnZXN0LjEuM2Y5YTJjZTQ1Yjk.eyJfn0Rk4c8rYq1uTz2wVb3nXm5pLs6oKd7jHa8gFe9',
+      archive: 'https://paperboy.example.com/archive',
     },
   };
 }

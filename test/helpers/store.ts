@@ -39,11 +39,12 @@ export async function deliverPapers(store: Store, subscriberId: number, paperIds
       raw: Buffer.from('Subject: test digest\r\n\r\nbody\r\n'),
       html: '<p>body</p>',
       unsubscribeUrl: 'https://paperboy.test/unsubscribe',
-      windowSince: null,
+      windowSince: (await store.subscriberById(subscriberId))!.lastDigestAt,
       now: at,
     },
     paperIds,
   );
+  if (id === null) throw new Error(`a digest is already queued for subscriber ${subscriberId}`);
   const claimed = await store.claimDue('test-worker', 1000, at, new Date(Date.parse(at) + 60_000).toISOString());
   const message = claimed.find((row) => row.id === id)!;
   await store.settle(message, 'test-worker', { status: 'sent', attempts: 1, sentAt: at }, at);

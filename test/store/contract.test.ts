@@ -524,4 +524,39 @@ describe.each(STORE_ADAPTERS)('store contract: $name', (adapter) => {
       expect(await store.getState('late')).toBeUndefined();
     });
   });
+  describe('digests', () => {
+    it('records a digest with its message, reads it back in order, and archives only what fitted', async () => {
+      const ids = await listPapersIn('one', [1, 2, 3]);
+      const ada = await subscriber('ada@example.org');
+      const candidates = await store.digestCandidates(ada.id, at(-1));
+      expect(candidates.find((row) => row.paperId === ids[1])).toMatchObject({ listedOn: '2026-11-23', listingPosition: 1, links: {} });
+      const entries = [
+        { paperId: ids[2]!, topicId: 'reasoning', fitted: true, carried: false, score: 9.5 },
+        { paperId: ids[0]!, topicId: 'reasoning', fitted: true, carried: true, score: 8 },
+        { paperId: ids[1]!, topicId: 'reasoning', fitted: false, carried: false, score: 2.25 },
+      ];
+      await store.queueMessage(message(ada.id, 1, at(1)), [ids[2]!, ids[0]!], { key: 'k1', subscriberId: ada.id, createdAt: at(1), entries });
+      const digest = (await store.digestByKey('k1'))!;
+      expect([digest.key, digest.subscriberId, digest.createdAt]).toEqual(['k1', ada.id, at(1)]);
+      expect(digest.papers.map(({ paperId, topicId, fitted, carried, score }) => ({ paperId, topicId, fitted, carried, score }))).toEqual(entries);
+      expect(digest.papers[0]).toMatchObject({ key: paper(3).key, title: paper(3).title, authors: paper(3).authors });
+      expect(await store.digestByKey('nope')).toBeUndefined();
+      expect(await store.archiveTopics()).toEqual([{ topicId: 'reasoning', papers: 2, latest: at(1) }]);
+      expect((await store.archivedPapers('reasoning', 10)).map((row) => [row.paperId, row.digestedOn]).sort()).toEqual([[ids[0], at(1)], [ids[2], at(1)]].sort());
+      expect(await store.archivedPapers('code', 10)).toEqual([]);
+    });
+
+    it('writes nothing of the digest when queueing fails', async () => {
+      const ids = await listPapersIn('one', [1]);
+      const ada = await subscriber('ada@example.org');
+      await store.queueMessage(message(ada.id, 1, at(1)), [], { key: 'k1', subscriberId: ada.id, createdAt: at(1), entries: [] });
+      const grace = await subscriber('grace@example.org');
+      const again = { key: 'k2', subscriberId: grace.id, createdAt: at(2), entries: [{ paperId: ids[0]!, topicId: 'reasoning', fitted: true, carried: false, score: 1 }] };
+      // A Message-ID already taken: the outbox row is refused, and with it the digest record.
+      await expect(store.queueMessage(message(grace.id, 1, at(2), { messageId: `<m1.${ada.id}@contract.test>` }), [ids[0]!], again)).rejects.toThrow();
+      expect(await store.subscribersWithQueuedMail()).toEqual(new Set([ada.id]));
+      expect(await store.digestByKey('k2')).toBeUndefined();
+      expect(await store.archiveTopics()).toEqual([]);
+    });
+  });
 });

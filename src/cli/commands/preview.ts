@@ -35,6 +35,9 @@ export function registerPreview(program: Command): void {
           papers: digest.selection.paperIds.length,
           omitted: digest.selection.omittedCount,
           sections: digest.data.sections.map((section) => ({ topic: section.topic.id, papers: section.papers.map((paper) => paper.id), more: section.moreCount })),
+          scores: digest.selection.sections.flatMap((section) =>
+            section.papers.map((paper) => ({ id: paper.key, topic: section.topicId, carried: paper.carried, score: paper.score })),
+          ),
           subject: message?.subject ?? null,
           preheader: message?.preheader ?? null,
           html_bytes: message ? Buffer.byteLength(message.html) : 0,

@@ -266,4 +266,27 @@ export const MIGRATIONS: readonly string[] = [
     bounced_at  TEXT NOT NULL
   );
   `,
+  /* 7: the record of each queued digest: every paper that matched, ranked, and whether it
+     fitted into the mail (the web view shows them all; the public archive the ones that fitted). */ `
+  CREATE TABLE digests (
+    id             INTEGER PRIMARY KEY,
+    key            TEXT NOT NULL UNIQUE,
+    subscriber_id  INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+    outbox_id      INTEGER REFERENCES outbox (id) ON DELETE SET NULL,
+    created_at     TEXT NOT NULL
+  );
+
+  CREATE TABLE digest_papers (
+    digest_id  INTEGER NOT NULL REFERENCES digests (id) ON DELETE CASCADE,
+    ordinal    INTEGER NOT NULL,
+    paper_id   INTEGER NOT NULL REFERENCES papers (id) ON DELETE CASCADE,
+    topic_id   TEXT NOT NULL,
+    fitted     INTEGER NOT NULL CHECK (fitted IN (0, 1)),
+    carried    INTEGER NOT NULL CHECK (carried IN (0, 1)),
+    score      REAL NOT NULL,
+    PRIMARY KEY (digest_id, ordinal)
+  ) WITHOUT ROWID;
+  -- The archive of a topic: the papers that went out under it.
+  CREATE INDEX digest_papers_by_topic ON digest_papers (topic_id, fitted, paper_id, digest_id);
+  `,
 ];

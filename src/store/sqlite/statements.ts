@@ -8,6 +8,10 @@ import type Database from 'better-sqlite3';
 const PAPER_COLUMNS = `id, key, arxiv_id, title_key, title, abstract, authors, author_count, organization,
   published_on, upvotes, comments, keywords, categories, links, first_seen, last_seen, primary_topic`;
 
+/** What a digest's web view and the archive show of each paper. */
+const DIGEST_PAPER_COLUMNS = `p.key, p.arxiv_id, p.title, p.abstract, p.authors, p.author_count, p.organization,
+  p.published_on, p.upvotes, p.comments, p.links`;
+
 export function prepareStatements(db: Database.Database) {
   const prepare = (sql: string) => db.prepare(sql);
   return {
@@ -102,7 +106,11 @@ export function prepareStatements(db: Database.Database) {
       UPDATE subscribers SET name = @name, topics = @topics, frequency = @frequency, weekday = @weekday WHERE id = @id`),
     digestCandidates: prepare(`
       SELECT p.id AS paper_id, p.key, p.arxiv_id, p.title, p.abstract, p.authors, p.author_count, p.organization,
-        p.published_on, p.upvotes, p.comments, p.first_seen, pt.topic_id, pt.rank AS topic_rank, pt.score AS topic_score
+        p.published_on, p.upvotes, p.comments, p.links, p.first_seen, pt.topic_id, pt.rank AS topic_rank, pt.score AS topic_score,
+        (SELECT l.listed_on FROM paper_listings pl JOIN listings l ON l.id = pl.listing_id
+         WHERE pl.paper_id = p.id ORDER BY l.listed_on DESC, l.id DESC LIMIT 1) AS listed_on,
+        (SELECT pl.position FROM paper_listings pl JOIN listings l ON l.id = pl.listing_id
+         WHERE pl.paper_id = p.id ORDER BY l.listed_on DESC, l.id DESC LIMIT 1) AS listing_position
       FROM papers p JOIN paper_topics pt ON pt.paper_id = p.id
       WHERE p.first_seen > @since
         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.subscriber_id = @subscriberId AND d.paper_id = p.id)
@@ -116,6 +124,24 @@ export function prepareStatements(db: Database.Database) {
         @unsubscribeUrl, @windowSince, 'queued', @now, @now)`),
     insertOutboxBody: prepare(`INSERT INTO outbox_bodies (outbox_id, raw, html) VALUES (?, ?, ?)`),
     reservePaper: prepare(`INSERT INTO outbox_papers (subscriber_id, paper_id, outbox_id) VALUES (?, ?, ?)`),
+    insertDigest: prepare(`INSERT INTO digests (key, subscriber_id, outbox_id, created_at) VALUES (@key, @subscriberId, @outboxId, @createdAt)`),
+    insertDigestPaper: prepare(`
+      INSERT INTO digest_papers (digest_id, ordinal, paper_id, topic_id, fitted, carried, score)
+      VALUES (@digestId, @ordinal, @paperId, @topicId, @fitted, @carried, @score)`),
+    digestByKey: prepare(`SELECT id, key, subscriber_id, created_at FROM digests WHERE key = ?`),
+    digestPapers: prepare(`
+      SELECT p.id AS paper_id, ${DIGEST_PAPER_COLUMNS}, dp.topic_id, dp.fitted, dp.carried, dp.score
+      FROM digest_papers dp JOIN papers p ON p.id = dp.paper_id
+      WHERE dp.digest_id = ? ORDER BY dp.ordinal`),
+    archiveTopics: prepare(`
+      SELECT dp.topic_id, count(DISTINCT dp.paper_id) AS papers, max(d.created_at) AS latest
+      FROM digest_papers dp JOIN digests d ON d.id = dp.digest_id
+      WHERE dp.fitted = 1 GROUP BY dp.topic_id ORDER BY dp.topic_id`),
+    archivedPapers: prepare(`
+      SELECT p.id AS paper_id, ${DIGEST_PAPER_COLUMNS}, dp.topic_id, min(d.created_at) AS digested_on
+      FROM digest_papers dp JOIN digests d ON d.id = dp.digest_id JOIN papers p ON p.id = dp.paper_id
+      WHERE dp.topic_id = @topicId AND dp.fitted = 1
+      GROUP BY p.id ORDER BY digested_on DESC, p.id DESC LIMIT @limit`),
     advanceWindow: prepare(`UPDATE subscribers SET last_digest_at = ? WHERE id = ?`),
     // A digest is queued only against the window it was selected for, and never beside another
     // queued digest: two producers can never queue the same subscriber twice.

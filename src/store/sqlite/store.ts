@@ -5,6 +5,7 @@ import { PaperboyError } from '../../errors.ts';
 import type { FailedListing, ListingOutcome, ListingRow, NewListing } from '../../model/listing.ts';
 import { isDigest, type ClaimedMessage, type NewOutboxMessage, type OutboxKind, type OutboxCounts, type OutboxProblem, type OutboxState, type OutboxStatus, type OutboxTransition } from '../../model/outbox.ts';
 import type { AssignedTopic, CandidateRow, ListingPapers, PaperFields, PaperFiling, PaperListItem, PaperToClassify, StoredPaper, TopicCount } from '../../model/paper.ts';
+import type { ArchivedPaper, ArchiveTopic, NewDigestRecord, StoredDigest } from '../../model/digest.ts';
 import type { LeaseHolder, RunRow, RunTrigger } from '../../model/run.ts';
 import type { Subscriber, SubscriberInput, SubscriberStatus, Suppression } from '../../model/subscriber.ts';
 import type { Store, StoreSession } from '../port.ts';
@@ -223,10 +224,7 @@ class SqliteSession implements StoreSession {
 
   digestCandidates(subscriberId: number, since: string): Promise<CandidateRow[]> {
     return this.run(() =>
-      (this.sql.digestCandidates.all({ subscriberId, since }) as Row[]).map((row) => ({
-        ...(camelCase(row) as Omit<CandidateRow, 'authors'>),
-        authors: JSON.parse(row.authors as string) as string[],
-      })),
+      (this.sql.digestCandidates.all({ subscriberId, since }) as Row[]).map((row) => toDigestPaper(row) as unknown as CandidateRow),
     );
   }
 
@@ -234,17 +232,39 @@ class SqliteSession implements StoreSession {
     return this.run(() => (this.sql.deliveredPaperIds.all(subscriberId) as { paper_id: number }[]).map((row) => row.paper_id));
   }
 
-  queueMessage(message: NewOutboxMessage, paperIds: readonly number[]): Promise<number | null> {
+  queueMessage(message: NewOutboxMessage, paperIds: readonly number[], record?: NewDigestRecord): Promise<number | null> {
     return this.atomic(() => {
-      const digest = isDigest(message.kind);
-      if (digest && !this.sql.digestQueueable.get({ subscriberId: message.subscriberId, windowSince: message.windowSince })) return null;
+      if (isDigest(message.kind) && !this.sql.digestQueueable.get({ subscriberId: message.subscriberId, windowSince: message.windowSince })) return null;
       const { raw, html, ...state } = message;
       const id = Number(this.sql.insertOutbox.run(state).lastInsertRowid);
       this.sql.insertOutboxBody.run(id, raw, html);
       for (const paperId of paperIds) this.sql.reservePaper.run(message.subscriberId, paperId, id);
-      if (digest) this.sql.advanceWindow.run(message.now, message.subscriberId);
+      if (isDigest(message.kind)) this.sql.advanceWindow.run(message.now, message.subscriberId);
+      if (record) {
+        const digestId = Number(this.sql.insertDigest.run({ key: record.key, subscriberId: record.subscriberId, outboxId: id, createdAt: record.createdAt }).lastInsertRowid);
+        record.entries.forEach((entry, ordinal) =>
+          this.sql.insertDigestPaper.run({ ...entry, digestId, ordinal, fitted: entry.fitted ? 1 : 0, carried: entry.carried ? 1 : 0 }),
+        );
+      }
       return id;
     });
+  }
+
+  digestByKey(key: string): Promise<StoredDigest | undefined> {
+    return this.run(() => {
+      const digest = this.sql.digestByKey.get(key) as { id: number; key: string; subscriber_id: number; created_at: string } | undefined;
+      if (!digest) return undefined;
+      const papers = (this.sql.digestPapers.all(digest.id) as Row[]).map((row) => ({ ...toDigestPaper(row), fitted: row.fitted === 1, carried: row.carried === 1 }));
+      return { key: digest.key, subscriberId: digest.subscriber_id, createdAt: digest.created_at, papers } as StoredDigest;
+    });
+  }
+
+  archiveTopics(): Promise<ArchiveTopic[]> {
+    return this.run(() => (this.sql.archiveTopics.all() as Row[]).map((row) => camelCase(row) as unknown as ArchiveTopic));
+  }
+
+  archivedPapers(topicId: string, limit: number): Promise<ArchivedPaper[]> {
+    return this.run(() => (this.sql.archivedPapers.all({ topicId, limit }) as Row[]).map((row) => toDigestPaper(row) as unknown as ArchivedPaper));
   }
 
   subscribersWithQueuedMail(): Promise<Set<number>> {
@@ -518,6 +538,11 @@ function toPaper(row: Row): StoredPaper {
     categories: JSON.parse(row.categories as string) as string[],
     links: JSON.parse(row.links as string) as PaperFields['links'],
   };
+}
+
+/** A paper as a digest's web view or the archive reads it (JSON columns decoded). */
+function toDigestPaper(row: Row): Row {
+  return { ...camelCase(row), authors: JSON.parse(row.authors as string) as string[], links: JSON.parse(row.links as string) as PaperFields['links'] };
 }
 
 function toSubscriber(row: Row): Subscriber {
