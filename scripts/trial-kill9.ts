@@ -83,7 +83,9 @@ function runUntilDone(settings: Record<string, string>): { reruns: number; code:
 let lost = 0;
 let duplicated = 0;
 let killedMidRun = 0;
-const rows: string[] = [];
+/** Each result is printed as it comes, so a trial cut short still reports what it ran. */
+const rows = { push: (row: string) => console.log(`  ${row}`) };
+console.log(`kill -9 trial: ${TRIALS} trials × ${SUBSCRIBERS} subscribers, the whole process group killed at a random moment, reruns to completion`);
 try {
   // An uninterrupted run first: how long the kills have to land in.
   const base = mkdtempSync(join(tmpdir(), 'paperboy-kill9-'));
@@ -138,8 +140,6 @@ try {
   server.close();
 }
 
-console.log(`kill -9 trial: ${TRIALS} trials × ${SUBSCRIBERS} subscribers, the whole process group killed at a random moment, reruns to completion`);
-for (const row of rows) console.log(`  ${row}`);
 console.log(`killed mid-run: ${killedMidRun} of ${TRIALS}; digests lost: ${lost}; duplicated: ${duplicated} (of ${TRIALS * SUBSCRIBERS})`);
 console.log(lost === 0 ? 'lost = 0: every subscriber got their digest' : 'LOST DIGESTS: the guarantee is broken');
 process.exitCode = lost === 0 ? 0 : 1;
