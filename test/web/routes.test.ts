@@ -606,6 +606,31 @@ describe('/preferences', () => {
   });
 });
 
+describe('links of a removed subscriber', () => {
+  it('never reach the next person: ids are not reused, and a link made with another sign-up\'s key is refused with 400, changing nothing', async () => {
+    const { app, store } = setup();
+    const removed = (await store.insertSubscriber(activeInput('first@example.org'), 'active', START))!;
+    const oldLinks = { preferences: signToken(SECRET, 'preferences', removed), unsubscribe: signToken(SECRET, 'unsubscribe', removed) };
+    await store.deleteSubscriber(removed.id);
+    const next = (await store.insertSubscriber(activeInput('next@example.org'), 'active', START))!;
+    expect(next.id).not.toBe(removed.id);
+    for (const path of [`/preferences?token=${oldLinks.preferences}`, `/unsubscribe?token=${oldLinks.unsubscribe}`]) {
+      const body = await (await app.request(path)).text();
+      expect(body, path).not.toContain('next@example.org');
+    }
+    expect((await post(app, `/unsubscribe?token=${oldLinks.unsubscribe}`, { 'List-Unsubscribe': 'One-Click' })).status).toBe(200);
+    // Had the id been reused (a database from before), the old key still gives the link away.
+    for (const purpose of ['preferences', 'unsubscribe'] as const) {
+      const reused = signToken(SECRET, purpose, { id: next.id, tokenKey: removed.tokenKey });
+      const response = await app.request(`/${purpose}?token=${reused}`);
+      expect(response.status, purpose).toBe(400);
+      expect(await response.text(), purpose).not.toContain('next@example.org');
+      expect((await post(app, `/unsubscribe?token=${reused}`, { 'List-Unsubscribe': 'One-Click' })).status).toBe(400);
+    }
+    expect(await store.subscriberById(next.id)).toMatchObject({ status: 'active', topics: ['code'] });
+  });
+});
+
 describe('/unsubscribe', () => {
   async function subscribed(context: ReturnType<typeof setup>) {
     const subscriber = (await context.store.insertSubscriber(activeInput('lin@example.org'), 'active', START))!;
