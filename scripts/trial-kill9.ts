@@ -9,7 +9,7 @@
  *
  *   npx tsx scripts/trial-kill9.ts [--trials 20] [--subscribers 300] [--seed 7]
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -71,13 +71,21 @@ function run(settings: Record<string, string>): RunningCli {
   }) as RunningCli;
 }
 
-function runUntilDone(settings: Record<string, string>): { reruns: number; code: number | null } {
+/** Reruns until a run exits 0 with nothing left queued (async: this process also serves SMTP). */
+async function runUntilDone(settings: Record<string, string>): Promise<{ reruns: number; code: number | null }> {
   for (let reruns = 1; reruns <= 5; reruns++) {
-    const result = spawnSync(process.execPath, [CLI, 'run', '--json'], { env: { ...inherited, ...settings }, encoding: 'utf8' });
-    const status = JSON.parse(spawnSync(process.execPath, [CLI, 'status', '--json'], { env: { ...inherited, ...settings }, encoding: 'utf8' }).stdout);
-    if (result.status === 0 && status.outbox.queued === 0) return { reruns, code: result.status };
+    const result = await run(settings);
+    const status = JSON.parse((await cli(['status', '--json'], settings)).stdout);
+    if (result.code === 0 && status.outbox.queued === 0) return { reruns, code: result.code };
   }
   return { reruns: 5, code: null };
+}
+
+function cli(args: string[], settings: Record<string, string>): Promise<{ code: number | null; stdout: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...inherited, ...settings }, stdio: ['ignore', 'pipe', 'ignore'] });
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout })));
 }
 
 let lost = 0;
@@ -104,7 +112,7 @@ try {
         PAPERBOY_PUBLIC_URL: 'https://papers.example.org',
         PAPERBOY_SOURCES: 'none',
       };
-      spawnSync(process.execPath, [CLI, 'subscribers', 'import', join(dir, 'readers.csv')], { env: { ...inherited, ...settings } });
+      await cli(['subscribers', 'import', join(dir, 'readers.csv')], settings);
       const running = run(settings);
       if (trial === 0) {
         const whole = await running;
@@ -120,7 +128,7 @@ try {
         const wasKilled = first.signal === 'SIGKILL';
         if (wasKilled) killedMidRun++;
         const before = emails.reduce((sum, email) => sum + (accepted.get(email) ?? 0), 0);
-        const after = runUntilDone(settings);
+        const after = await runUntilDone(settings);
         const counts = emails.map((email) => accepted.get(email) ?? 0);
         const trialLost = counts.filter((count) => count === 0).length;
         const trialDuplicated = counts.reduce((sum, count) => sum + Math.max(0, count - 1), 0);
