@@ -1,3 +1,4 @@
+import type { OutboxProblem } from './model/outbox.ts';
 import type { RunRow } from './model/run.ts';
 import type { Subscriber } from './model/subscriber.ts';
 import { WEEKDAYS } from './subscribers/subscriber.ts';
@@ -21,6 +22,18 @@ export function runJson(run: RunRow) {
     bounced: run.bounced,
     duration_ms: run.finishedAt ? Date.parse(run.finishedAt) - Date.parse(run.startedAt) : null,
     error: run.error,
+  };
+}
+
+/** A message that failed or waits for a retry, with the relay's last answer. */
+export function problemJson(problem: OutboxProblem) {
+  return {
+    recipient: problem.recipient,
+    status: problem.status === 'queued' ? 'retrying' : 'failed',
+    attempts: problem.attempts,
+    next_attempt_at: problem.status === 'queued' ? problem.nextAttemptAt : null,
+    error: problem.lastError,
+    queued_at: problem.createdAt,
   };
 }
 

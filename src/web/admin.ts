@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Clock } from '../clock.ts';
 import type { RunOptions, RunReport } from '../pipeline/run.ts';
 import { isPaperboyError, type ErrorCode } from '../errors.ts';
-import { runJson, subscriberJson } from '../json-views.ts';
+import { problemJson, runJson, subscriberJson } from '../json-views.ts';
 import type { OutboxRepository, RunRepository, SubscriberRepository } from '../store/port.ts';
 
 export interface AdminDeps {
@@ -70,14 +70,7 @@ export function createAdminRoutes(deps: AdminDeps): Hono {
       runs: (await deps.store.recentRuns(query.data.limit)).map(runJson),
       outbox: await deps.store.outboxCounts(),
       // What failed or waits for a retry, with the relay's last answer.
-      problems: (await deps.store.outboxProblems(20)).map((problem) => ({
-        recipient: problem.recipient,
-        status: problem.status === 'queued' ? 'retrying' : 'failed',
-        attempts: problem.attempts,
-        next_attempt_at: problem.status === 'queued' ? problem.nextAttemptAt : null,
-        error: problem.lastError,
-        queued_at: problem.createdAt,
-      })),
+      problems: (await deps.store.outboxProblems(20)).map(problemJson),
     });
   });
 

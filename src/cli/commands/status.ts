@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { DELIVERY_LEASE } from '../../delivery/lease.ts';
-import { runJson } from '../../json-views.ts';
+import { problemJson, runJson } from '../../json-views.ts';
 import { EXIT_OK, emit, positiveInteger, table, type CommonOptions } from '../output.ts';
 import { runCommand } from '../run-command.ts';
 
@@ -14,14 +14,7 @@ export function registerStatus(program: Command): void {
     .action((options: CommonOptions & { limit: number }) =>
       runCommand(options, async (app) => {
         const runs = (await app.store.recentRuns(options.limit)).map(runJson);
-        const problems = (await app.store.outboxProblems(10)).map((problem) => ({
-          recipient: problem.recipient,
-          status: problem.status === 'queued' ? 'retrying' : 'failed',
-          attempts: problem.attempts,
-          next_attempt_at: problem.status === 'queued' ? problem.nextAttemptAt : null,
-          error: problem.lastError,
-          queued_at: problem.createdAt,
-        }));
+        const problems = (await app.store.outboxProblems(10)).map(problemJson);
         const document = {
           runs,
           problems,
