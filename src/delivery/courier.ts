@@ -42,16 +42,16 @@ export function createCourier(deps: Omit<DeliverDeps, 'kinds'> & { intervalMs?: 
       running = null;
     });
   };
-  const timer = deps.intervalMs ? setInterval(kick, deps.intervalMs) : null;
-  timer?.unref();
+  const stopTimer = deps.intervalMs ? deps.clock.every(deps.intervalMs, kick) : () => {};
+  const idle = async () => {
+    while (running) await running;
+  };
   return {
     kick,
-    idle: async () => {
-      while (running) await running;
-    },
+    idle,
     stop: async () => {
-      if (timer) clearInterval(timer);
-      while (running) await running;
+      stopTimer();
+      await idle();
     },
   };
 }

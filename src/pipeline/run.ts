@@ -95,9 +95,8 @@ async function realRun(deps: PipelineDeps, options: RunOptions, started: Date): 
   // The lease is renewed on a timer for as long as the run lives (queueing, retry waits), not
   // only between messages; a run that loses it stops producing at once.
   let leaseLost: Error | null = null;
-  const stopHeartbeat = clock.every((config.delivery.leaseSeconds * 1000) / 6, () => {
-    lease.renew().catch((error: unknown) => void (leaseLost ??= error as Error));
-  });
+  const heartbeat = () => lease.renew().catch((error: unknown) => void (leaseLost ??= error as Error));
+  const stopHeartbeat = clock.every((config.delivery.leaseSeconds * 1000) / 6, () => void heartbeat());
   const stopping = () => leaseLost !== null || (options.stopping?.() ?? false);
   const run: RunRow = {
     id: 0,
@@ -128,7 +127,6 @@ async function realRun(deps: PipelineDeps, options: RunOptions, started: Date): 
     const due = await dueSubscribers(deps, options);
     run.due = due.length;
     const { context, renderer } = await deps.digests();
-    const heartbeat = () => lease.renew().catch((error: unknown) => void (leaseLost ??= error as Error));
     const queued = await queueDigests(due, { store, context, renderer, clock, sendEmpty: config.sendEmpty, sender: senderOf(config.delivery), runId: run.id, stopping, heartbeat });
     if (leaseLost) throw leaseLost;
     run.queued = queued.queued;

@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
 import { z } from 'zod';
 import type { Clock } from '../clock.ts';
@@ -45,14 +45,8 @@ export function createAdminRoutes(deps: AdminDeps): Hono {
   admin.use('*', bearerAuth({ token: deps.token, noAuthenticationHeader: { message: { error: 'unauthorized', message: 'send Authorization: Bearer <PAPERBOY_ADMIN_TOKEN>' } }, invalidTokenMessage: { error: 'unauthorized', message: 'wrong admin token' }, invalidAuthenticationHeader: { message: { error: 'unauthorized', message: 'malformed Authorization header' } } }));
 
   admin.post('/send', async (c) => {
-    let raw: unknown;
-    try {
-      raw = await c.req.json();
-    } catch {
-      return c.json({ error: 'invalid_body', message: 'the body must be a JSON object, e.g. {"dry_run": true}' }, 400);
-    }
-    const body = SendBody.safeParse(raw);
-    if (!body.success) return c.json({ error: 'invalid_body', message: describe(body.error) }, 400);
+    const body = await readBody(c, SendBody, '{"dry_run": true}');
+    if (!body.success) return body.response;
     try {
       const report = await deps.send({ trigger: 'manual', dryRun: body.data.dry_run, force: body.data.force, ...(body.data.to ? { to: body.data.to } : {}) });
       return c.json(report, 200);
@@ -89,14 +83,8 @@ export function createAdminRoutes(deps: AdminDeps): Hono {
   });
 
   admin.post('/subscribers/reactivate', async (c) => {
-    let raw: unknown;
-    try {
-      raw = await c.req.json();
-    } catch {
-      return c.json({ error: 'invalid_body', message: 'the body must be a JSON object, e.g. {"email": "ada@example.org"}' }, 400);
-    }
-    const body = ReactivateBody.safeParse(raw);
-    if (!body.success) return c.json({ error: 'invalid_body', message: describe(body.error) }, 400);
+    const body = await readBody(c, ReactivateBody, '{"email": "ada@example.org"}');
+    if (!body.success) return body.response;
     const subscriber = await deps.store.subscriberByEmail(body.data.email.toLowerCase());
     if (!subscriber) return c.json({ error: 'not_found', message: `no subscriber ${body.data.email}` }, 404);
     const suppression = await deps.store.suppressionOf(subscriber.email);
@@ -107,6 +95,18 @@ export function createAdminRoutes(deps: AdminDeps): Hono {
   });
 
   return admin;
+}
+
+/** A JSON body checked against `schema`, or the 400 that says what is wrong with it. */
+async function readBody<T>(c: Context, schema: z.ZodType<T>, example: string): Promise<{ success: true; data: T } | { success: false; response: Response }> {
+  let raw: unknown;
+  try {
+    raw = await c.req.json();
+  } catch {
+    return { success: false, response: c.json({ error: 'invalid_body', message: `the body must be a JSON object, e.g. ${example}` }, 400) };
+  }
+  const body = schema.safeParse(raw);
+  return body.success ? { success: true, data: body.data } : { success: false, response: c.json({ error: 'invalid_body', message: describe(body.error) }, 400) };
 }
 
 function describe(error: z.ZodError): string {
