@@ -1,10 +1,18 @@
 /**
- * Topic classifier evaluation against the hand-labelled sample papers
- * (test/fixtures/topic-labels.json, see topic-labels.md), then a throughput benchmark.
+ * Topic classifier evaluation against the two hand-labelled sets (see test/fixtures/topic-labels.md),
+ * then a throughput benchmark:
+ *   - `listings`: test/fixtures/topic-labels.json, the papers of data/listings/*.txt;
+ *   - `hf`: test/fixtures/topic-labels-hf.json, the ten days of Hugging Face Daily Papers API
+ *     JSON in test/fixtures/hf-daily-papers/.
  *
- *   npx tsx scripts/eval-topics.ts [--split tune|holdout|both] [--misses] [--bench-size 100000]
- *                                  [--baseline-size 10000] [--no-bench] [--taxonomy data/topics.yaml]
- *                                  [--listings data/listings]
+ *   npx tsx scripts/eval-topics.ts [--split tune|holdout|both] [--set listings|hf|both] [--misses]
+ *                                  [--bench-size 100000] [--baseline-size 10000] [--no-bench]
+ *                                  [--taxonomy data/topics.yaml]
+ *
+ * For each set and split: primary accuracy, acceptable accuracy, per-topic figures, and the
+ * confusion list — every labelled primary → predicted primary pair where they differ, with
+ * counts, those outside the acceptable topics marked `✗` (with --misses, each paper's title
+ * and its top scores).
  *
  * Accuracy: the predicted primary equals the labelled primary. Acceptable: the predicted
  * primary is the labelled primary or one of the labelled acceptable topics. Tune and holdout
@@ -32,29 +40,44 @@ interface Label {
   split: 'tune' | 'holdout';
 }
 
+interface LabelSet {
+  name: string;
+  labels: string;
+  listings: string;
+}
+
 const repo = join(import.meta.dirname, '..');
 const { values } = parseArgs({
   options: {
     split: { type: 'string', default: 'both' },
+    set: { type: 'string', default: 'both' },
     misses: { type: 'boolean', default: false },
     'no-bench': { type: 'boolean', default: false },
     'bench-size': { type: 'string', default: '100000' },
     'baseline-size': { type: 'string', default: '10000' },
     taxonomy: { type: 'string', default: join(repo, 'data/topics.yaml') },
-    listings: { type: 'string', default: join(repo, 'data/listings') },
-    labels: { type: 'string', default: join(repo, 'test/fixtures/topic-labels.json') },
   },
 });
 
+const SETS: LabelSet[] = [
+  { name: 'listings', labels: join(repo, 'test/fixtures/topic-labels.json'), listings: join(repo, 'data/listings') },
+  { name: 'hf', labels: join(repo, 'test/fixtures/topic-labels-hf.json'), listings: join(repo, 'test/fixtures/hf-daily-papers') },
+];
+
 if (!['tune', 'holdout', 'both'].includes(values.split)) throw new Error(`--split must be tune, holdout or both, not ${values.split}`);
+if (!['listings', 'hf', 'both'].includes(values.set)) throw new Error(`--set must be listings, hf or both, not ${values.set}`);
 const taxonomy = loadTaxonomy(values.taxonomy);
 const classify = createClassifier(taxonomy);
-const papers = loadPapers(values.listings);
-const labels = JSON.parse(readFileSync(values.labels, 'utf8')) as Label[];
 const splits = values.split === 'both' ? (['tune', 'holdout'] as const) : ([values.split] as ('tune' | 'holdout')[]);
+const allPapers = new Map<string, ClassifiableText>();
 
-for (const split of splits) report(split, labels.filter((label) => label.split === split));
-if (!values['no-bench']) bench(Number(values['bench-size']), Number(values['baseline-size']));
+for (const set of SETS.filter((entry) => values.set === 'both' || entry.name === values.set)) {
+  const papers = loadPapers(set.listings);
+  for (const [key, paper] of papers) if (!allPapers.has(key)) allPapers.set(key, paper);
+  const labels = JSON.parse(readFileSync(set.labels, 'utf8')) as Label[];
+  for (const split of splits) report(`${set.name} ${split}`, set.listings, papers, labels.filter((label) => label.split === split));
+}
+if (!values['no-bench']) bench(allPapers, Number(values['bench-size']), Number(values['baseline-size']));
 
 /** Every distinct paper of the listing files, by title key (the first text seen wins). */
 function loadPapers(dir: string): Map<string, ClassifiableText> {
@@ -69,7 +92,7 @@ function loadPapers(dir: string): Map<string, ClassifiableText> {
   return byKey;
 }
 
-function report(split: string, rows: Label[]): void {
+function report(split: string, listings: string, papers: Map<string, ClassifiableText>, rows: Label[]): void {
   const perTopic = new Map<string, { n: number; exact: number; ok: number }>();
   const confusion = new Map<string, number>();
   let exact = 0;
@@ -77,7 +100,7 @@ function report(split: string, rows: Label[]): void {
   const misses: string[] = [];
   for (const label of rows) {
     const paper = papers.get(label.titleKey ?? titleKey(label.title));
-    if (!paper) throw new Error(`labelled paper not found in ${values.listings}: ${label.title}`);
+    if (!paper) throw new Error(`labelled paper not found in ${listings}: ${label.title}`);
     const result = classify(paper);
     const stats = perTopic.get(label.primary) ?? { n: 0, exact: 0, ok: 0 };
     perTopic.set(label.primary, stats);
@@ -91,11 +114,12 @@ function report(split: string, rows: Label[]): void {
     if (isOk) {
       ok++;
       stats.ok++;
-    } else {
-      const pair = `${label.primary} → ${result.primary}`;
+    }
+    if (!isExact) {
+      const pair = `${label.primary} → ${result.primary}${isOk ? '' : ' ✗'}`;
       confusion.set(pair, (confusion.get(pair) ?? 0) + 1);
       const top = result.scores.slice(0, 3).map((s) => `${s.topicId} ${s.score} [${s.evidence.slice(0, 4).join('; ')}]`);
-      misses.push(`  ${label.title}\n    label ${label.primary} (ok: ${label.acceptable.join(', ') || '-'}) → ${result.primary}\n    ${top.join('\n    ')}`);
+      misses.push(`  ${isOk ? ' ' : '✗'} ${label.title}\n    label ${label.primary} (ok: ${label.acceptable.join(', ') || '-'}) → ${result.primary}\n    ${top.join('\n    ')}`);
     }
   }
   console.log(`\n== ${split}: ${rows.length} papers — primary ${pct(exact, rows.length)}, acceptable ${pct(ok, rows.length)}`);
@@ -105,11 +129,11 @@ function report(split: string, rows: Label[]): void {
     if (stats) console.log(`  ${topic.id.padEnd(13)}${String(stats.n).padStart(3)}  ${pct(stats.exact, stats.n).padStart(7)}  ${pct(stats.ok, stats.n).padStart(10)}`);
   }
   const mistakes = [...confusion].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-  console.log(`  mistakes (label → predicted, outside acceptable): ${mistakes.map(([pair, n]) => `${pair} ×${n}`).join(', ') || 'none'}`);
+  console.log(`  confusions (labelled primary → predicted, ✗ = outside acceptable): ${mistakes.map(([pair, n]) => `${pair} ×${n}`).join(', ') || 'none'}`);
   if (values.misses) console.log(misses.join('\n'));
 }
 
-function bench(size: number, baselineSize: number): void {
+function bench(papers: Map<string, ClassifiableText>, size: number, baselineSize: number): void {
   const samples = [...papers.values()];
   // A numbered title makes every paper distinct, as in scripts/bench-ingest.ts.
   const corpus = Array.from({ length: size }, (_, i) => {
