@@ -14,7 +14,11 @@ export interface Classification {
   primary: string;
   /** At most two, strongest first; see SECONDARY RULE in data/topics.yaml. */
   secondary: string[];
-  /** Every topic with a score above zero, highest first, ties in taxonomy order. */
+  /**
+   * Every topic with a score above zero, highest first, ties in taxonomy order. When the paper
+   * is filed under the fallback (`other`) because no topic reached minScore, the fallback comes
+   * last with score 0 and the evidence NO_MATCH_EVIDENCE.
+   */
   scores: TopicScore[];
 }
 
@@ -254,8 +258,9 @@ function rank(
   if (!top || top.score < minScore) {
     const fallbackId = ids[fallback] ?? 'other';
     const others = scores.filter((entry) => entry.topicId !== fallbackId);
-    // The fallback scores exactly the threshold it stands in for, so it sorts above every topic that fell short.
-    return { primary: fallbackId, secondary: [], scores: [{ topicId: fallbackId, score: minScore, evidence: [NO_MATCH_EVIDENCE] }, ...others] };
+    // The fallback earned no points: it scores 0 and comes after every topic that scored at all,
+    // so `explain` never shows it above a real topic's score (the weak scores stay, highest first).
+    return { primary: fallbackId, secondary: [], scores: [...others, { topicId: fallbackId, score: 0, evidence: [NO_MATCH_EVIDENCE] }] };
   }
   // `other` means "fits nothing else": it is never a secondary topic.
   const bar = Math.max(minScore, top.score * secondaryRatio);

@@ -153,12 +153,18 @@ function isJoinGap(text: string, from: number, to: number): boolean {
 }
 
 /**
+ * Words kept as they are: their stem is a taxonomy word they do not mean. `coding` (gradient
+ * coding, video coding, coding schemes) is not `code`; `coding agent` is a phrase of its own.
+ */
+const UNSTEMMED = new Set(['coding', 'coded']);
+
+/**
  * A light Porter-style stemmer: plurals, -ing/-ed (undoubling `planned`, restoring the e of
  * `coding`), a final e on long stems, and British -ise spellings. It needs only to send the
  * forms of one word to one key; the key need not be a real word.
  */
 export function stem(word: string): string {
-  if (word.length <= 3 || !ASCII_LOWER.test(word)) return word;
+  if (word.length <= 3 || !ASCII_LOWER.test(word) || UNSTEMMED.has(word)) return word;
   let s = word;
   if (s.length > 5) s = s.replace(/is(e|es|ed|ing|ation|ations|er|ers)$/, 'iz$1').replace(/ys(e|es|ed|ing)$/, 'yz$1');
   if (s.endsWith('sses')) s = s.slice(0, -2);
