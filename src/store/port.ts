@@ -29,6 +29,8 @@ export interface PaperRepository {
   saveListingPapers(listingId: number, papers: ListingPapers, now: string): Promise<void>;
   paperByKey(key: string): Promise<StoredPaper | undefined>;
   paperByTitleKey(titleKey: string): Promise<StoredPaper | undefined>;
+  /** The day and 0-based place of the paper in its newest listing (as digest candidates rank it); nulls when unlisted. */
+  paperListingPlace(paperId: number): Promise<{ listedOn: string | null; position: number | null }>;
   listPapers(options: { since?: string | null; limit?: number | null; topic?: string | null }): Promise<PaperListItem[]>;
   countPapers(): Promise<{ papers: number; paperListings: number }>;
 }

@@ -96,6 +96,9 @@ describe('paperboy preview', () => {
     expect(preview.subject).toMatch(/^\d+ new papers: /);
     expect(preview.scores).toHaveLength(preview.papers);
     for (const { score } of preview.scores) expect(score.total).toBeCloseTo(score.engagement + score.recency + score.position + score.topic, 2);
+    // The parts of src/digest/rank.ts, per paper.
+    expect(Object.keys(preview.scores[0])).toEqual(['id', 'topic', 'carried', 'score']);
+    expect(Object.keys(preview.scores[0].score)).toEqual(['engagement', 'recency', 'position', 'topic', 'total']);
     expect(preview.out).toBe(out);
     const html = readFileSync(out, 'utf8');
     expect(Buffer.byteLength(html)).toBe(preview.html_bytes);

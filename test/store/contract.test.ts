@@ -559,4 +559,15 @@ describe.each(STORE_ADAPTERS)('store contract: $name', (adapter) => {
       expect(await store.archiveTopics()).toEqual([]);
     });
   });
+
+  describe('listing place', () => {
+    it("gives a paper's day and place in its newest dated listing, nulls for an unknown paper", async () => {
+      const [first, second] = await listPapersIn('one', [1, 2]);
+      expect(await store.paperListingPlace(second!)).toEqual({ listedOn: '2026-11-23', position: 1 });
+      const listingId = await store.insertListing({ origin: 'two', contentHash: 'two', format: 'hf-api', listedOn: '2026-11-24', ingestedAt: at(60) });
+      await store.saveListingPapers(listingId, { inserts: [], updates: [], touches: [first!], links: [{ paper: { id: first! }, position: 4 }] }, at(60));
+      expect(await store.paperListingPlace(first!)).toEqual({ listedOn: '2026-11-24', position: 4 });
+      expect(await store.paperListingPlace(999_999)).toEqual({ listedOn: null, position: null });
+    });
+  });
 });

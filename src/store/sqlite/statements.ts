@@ -34,6 +34,9 @@ export function prepareStatements(db: Database.Database) {
       UNION SELECT ${PAPER_COLUMNS} FROM papers WHERE title_key IN (SELECT value FROM json_each(@titleKeys))
       ORDER BY id`),
     paperByKey: prepare(`SELECT ${PAPER_COLUMNS} FROM papers WHERE key = ?`),
+    paperListingPlace: prepare(`
+      SELECT l.listed_on, pl.position FROM paper_listings pl JOIN listings l ON l.id = pl.listing_id
+      WHERE pl.paper_id = ? ORDER BY l.listed_on DESC, l.id DESC LIMIT 1`),
     anyPaperByTitleKey: prepare(`SELECT ${PAPER_COLUMNS} FROM papers WHERE title_key = ? ORDER BY id LIMIT 1`),
     insertPaper: prepare(`
       INSERT INTO papers (key, arxiv_id, title_key, title, abstract, authors, author_count, organization,

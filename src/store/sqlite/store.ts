@@ -101,6 +101,13 @@ class SqliteSession implements StoreSession {
     return this.run(() => getOne(this.sql.paperByKey, toPaper, key));
   }
 
+  paperListingPlace(paperId: number): Promise<{ listedOn: string | null; position: number | null }> {
+    return this.run(() => {
+      const row = this.sql.paperListingPlace.get(paperId) as { listed_on: string | null; position: number | null } | undefined;
+      return { listedOn: row?.listed_on ?? null, position: row?.position ?? null };
+    });
+  }
+
   paperByTitleKey(titleKey: string): Promise<StoredPaper | undefined> {
     return this.run(() => getOne(this.sql.anyPaperByTitleKey, toPaper, titleKey));
   }
