@@ -6,7 +6,7 @@ import type { DigestContext } from './digest/prepare.ts';
 import type { PipelineDeps } from './pipeline/run.ts';
 import { inboxSource } from './sources/files.ts';
 import type { ListingSource } from './sources/port.ts';
-import { createRenderer, type Renderer } from './digest/render.ts';
+import type { Renderer } from './digest/render.ts';
 import { createFileMailer } from './delivery/file-mailer.ts';
 import type { Mailer } from './delivery/mailer.ts';
 import { createSmtpMailer } from './delivery/smtp-mailer.ts';
@@ -97,7 +97,8 @@ export function openApp(options: AppOptions = {}): App {
       },
     }),
     secret: () => (secret ??= config.secret ?? embeddedSecret(config)),
-    renderer: () => (renderer ??= createRenderer({ templatesDir: config.templatesDir })),
+    // Imported on first use: Handlebars and MJML are for the commands that render.
+    renderer: () => (renderer ??= import('./digest/render.ts').then(({ createRenderer }) => createRenderer({ templatesDir: config.templatesDir }))),
     digestContext: () => ({
       store,
       taxonomy: app.topics().taxonomy,

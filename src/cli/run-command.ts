@@ -1,4 +1,4 @@
-import { openApp, type App } from '../app.ts';
+import type { App } from '../app.ts';
 import { isPaperboyError, oneLine, type ErrorCode } from '../errors.ts';
 import { EXIT_FAILED, EXIT_USAGE, type CommonOptions } from './output.ts';
 
@@ -12,6 +12,8 @@ const SETUP_ERRORS = new Set<ErrorCode>(['USAGE', 'CONFIG_INVALID', 'TAXONOMY_IN
 export async function runCommand(options: CommonOptions, command: (app: App) => Promise<number> | number): Promise<void> {
   let app: App | undefined;
   try {
+    // Loaded here, not at the top: `--help` and argument errors never pay for the app's modules.
+    const { openApp } = await import('../app.ts');
     app = openApp({ verbose: options.verbose });
     process.exitCode = await command(app);
   } catch (error) {

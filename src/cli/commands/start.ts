@@ -1,8 +1,6 @@
 import { existsSync } from 'node:fs';
 import { relative } from 'node:path';
 import type { Command } from 'commander';
-import { runDigests } from '../../pipeline/run.ts';
-import { listingFilesIn } from '../../sources/files.ts';
 import { EXIT_FAILED, EXIT_OK, emit, type CommonOptions } from '../output.ts';
 import { runCommand } from '../run-command.ts';
 import { describeIngest, ingestPaths } from './ingest.ts';
@@ -18,6 +16,7 @@ export function registerStart(program: Command): void {
     .addHelpText('after', '\nThis is what `npm start` runs. With PAPERBOY_SMTP_URL set, the run sends real mail.')
     .action((options: CommonOptions) =>
       runCommand(options, async (app) => {
+        const [{ runDigests }, { listingFilesIn }] = await Promise.all([import('../../pipeline/run.ts'), import('../../sources/files.ts')]);
         const samples = await ingestPaths(app, listingFilesIn(app.config.sampleListingsDir));
         const noSubscribers = Object.values(await app.store.subscriberCounts()).every((count) => count === 0);
         const demo = noSubscribers && existsSync(app.config.demoSubscribersPath) ? await importSubscribers(app, app.config.demoSubscribersPath) : null;

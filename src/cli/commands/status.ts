@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { DELIVERY_LEASE } from '../../delivery/lease.ts';
-import { problemJson, runJson } from '../../json-views.ts';
 import { EXIT_OK, emit, positiveInteger, table, type CommonOptions } from '../output.ts';
 import { runCommand } from '../run-command.ts';
 
@@ -13,6 +11,7 @@ export function registerStatus(program: Command): void {
     .option('-v, --verbose', 'debug logs and stack traces')
     .action((options: CommonOptions & { limit: number }) =>
       runCommand(options, async (app) => {
+        const [{ DELIVERY_LEASE }, { problemJson, runJson }] = await Promise.all([import('../../delivery/lease.ts'), import('../../json-views.ts')]);
         const runs = (await app.store.recentRuns(options.limit)).map(runJson);
         const problems = (await app.store.outboxProblems(10)).map(problemJson);
         const document = {
