@@ -10,7 +10,8 @@ import type { Renderer } from './digest/render.ts';
 import { createFileMailer } from './delivery/file-mailer.ts';
 import type { Mailer } from './delivery/mailer.ts';
 import { createSmtpMailer } from './delivery/smtp-mailer.ts';
-import { PaperboyError } from './errors.ts';
+import { PaperboyError, isPaperboyError, oneLine } from './errors.ts';
+import { ensureDirectory, reason } from './fs-paths.ts';
 import { loadConfig, type Config } from './config/config.ts';
 import { createLogger, type Logger } from './log.ts';
 import type { Store } from './store/port.ts';
@@ -56,7 +57,7 @@ export interface AppOptions {
 export function openApp(options: AppOptions = {}): App {
   const config = loadConfig(options.env);
   const logger = createLogger(config.logLevel, options.verbose);
-  const store = openSqliteStore(config.dbPath);
+  const store = openStore(config.dbPath);
   let topics: { taxonomy: Taxonomy; classify: Classifier } | undefined;
   let secret: string | undefined;
   let renderer: Promise<Renderer> | undefined;
@@ -113,6 +114,20 @@ export function openApp(options: AppOptions = {}): App {
     },
   };
   return app;
+}
+
+/** The SQLite store at PAPERBOY_DB; any failure is one line naming the variable and the file. */
+function openStore(dbPath: string): Store {
+  if (dbPath === ':memory:') return openSqliteStore(dbPath);
+  ensureDirectory(dirname(dbPath), 'PAPERBOY_DB', dbPath);
+  try {
+    return openSqliteStore(dbPath);
+  } catch (error) {
+    if (isPaperboyError(error)) throw error;
+    const code = (error as { code?: string }).code;
+    const why = code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' ? `${oneLine(error)} (a damaged file, or not Paperboy's; restore a backup or point PAPERBOY_DB elsewhere)` : code?.startsWith('SQLITE_') ? oneLine(error) : reason(code);
+    throw new PaperboyError(code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' ? 'STORE_OPEN' : 'CONFIG_INVALID', `PAPERBOY_DB=${dbPath}: cannot open the database: ${why}`, { cause: error });
+  }
 }
 
 /**

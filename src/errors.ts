@@ -15,6 +15,7 @@ export const ErrorCodes = {
   INPUT_UNKNOWN_FORMAT: 'an input file matches none of the listing formats',
   INPUT_MALFORMED: 'an input file is of a known format but broken',
   TAXONOMY_INVALID: 'the topic file does not parse or fails validation',
+  STORE_OPEN: 'the database file cannot be opened or is not a Paperboy database',
   STORE_SCHEMA: 'the database was written by a newer Paperboy',
   NOT_FOUND: 'a named paper, subscriber or run does not exist',
   SUBSCRIBER_INVALID: 'a subscriber field (email, topics, frequency) is invalid',

@@ -3,7 +3,7 @@ import { isPaperboyError, oneLine, type ErrorCode } from '../errors.ts';
 import { EXIT_FAILED, EXIT_USAGE, type CommonOptions } from './output.ts';
 
 /** Errors in how Paperboy was called or configured: exit 2, like a usage error. */
-const SETUP_ERRORS = new Set<ErrorCode>(['USAGE', 'CONFIG_INVALID', 'TAXONOMY_INVALID']);
+const SETUP_ERRORS = new Set<ErrorCode>(['USAGE', 'CONFIG_INVALID', 'TAXONOMY_INVALID', 'SUBSCRIBER_INVALID']);
 
 /**
  * Opens the app for one command, runs it, and turns any error into one line on stderr
@@ -15,6 +15,7 @@ export async function runCommand(options: CommonOptions, command: (app: App) => 
     // Loaded here, not at the top: `--help` and argument errors never pay for the app's modules.
     const { openApp } = await import('../app.ts');
     app = openApp({ verbose: options.verbose });
+    for (const warning of app.config.warnings) process.stderr.write(`paperboy: warning: ${warning}\n`);
     process.exitCode = await command(app);
   } catch (error) {
     process.stderr.write(`paperboy: ${oneLine(error)}\n`);

@@ -21,7 +21,7 @@ export function registerStatus(program: Command): void {
           subscribers: await app.store.subscriberCounts(),
           papers: (await app.store.countPapers()).papers,
           lease: (await app.store.leaseHolder(DELIVERY_LEASE)) ?? null,
-          mailer: app.config.delivery.smtpUrl ? 'smtp' : `files in ${app.config.delivery.outboxDir}`,
+          mailer: app.config.delivery.smtpUrl ? smtpDestination(app.config.delivery.smtpUrl) : `files in ${app.config.delivery.outboxDir}`,
         };
         emit(options, document, () =>
           [
@@ -49,4 +49,10 @@ export function registerStatus(program: Command): void {
         return EXIT_OK;
       }),
     );
+}
+
+/** Where SMTP mail goes, without the credentials in the URL. */
+function smtpDestination(smtpUrl: string): string {
+  const url = new URL(smtpUrl);
+  return `${url.protocol}//${url.hostname}${url.port ? `:${url.port}` : ''}`;
 }
