@@ -52,11 +52,15 @@ export interface AppOptions {
   env?: NodeJS.ProcessEnv;
   clock?: Clock;
   verbose?: boolean;
+  /** `--json`: logs as JSON lines; otherwise one readable line each. */
+  json?: boolean;
+  /** The log level when PAPERBOY_LOG_LEVEL is unset. */
+  defaultLogLevel?: string;
 }
 
 export function openApp(options: AppOptions = {}): App {
   const config = loadConfig(options.env);
-  const logger = createLogger(config.logLevel, options.verbose);
+  const logger = createLogger(config.logLevel, { verbose: options.verbose, json: options.json, defaultLevel: options.defaultLogLevel });
   const store = openStore(config.dbPath);
   let topics: { taxonomy: Taxonomy; classify: Classifier } | undefined;
   let secret: string | undefined;

@@ -37,6 +37,6 @@ export function registerServe(program: Command): void {
         await service.stop();
         if (options.json) process.stdout.write(`${JSON.stringify({ stopped: signal, url: service.url })}\n`);
         return EXIT_OK;
-      }),
+      }, { logLevel: 'info' }),
     );
 }
