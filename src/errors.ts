@@ -17,6 +17,7 @@ export const ErrorCodes = {
   TAXONOMY_INVALID: 'the topic file does not parse or fails validation',
   STORE_OPEN: 'the database file cannot be opened or is not a Paperboy database',
   STORE_SCHEMA: 'the database was written by a newer Paperboy',
+  SUBSCRIBER_STATE: 'a subscriber is not in the state an action needs (already subscribed, not bounced)',
   NOT_FOUND: 'a named paper, subscriber or run does not exist',
   SUBSCRIBER_INVALID: 'a subscriber field (email, topics, frequency) is invalid',
   TEMPLATE_INVALID: 'a template does not compile or fails MJML validation',

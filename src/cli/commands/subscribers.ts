@@ -47,7 +47,7 @@ export function registerSubscribers(program: Command): void {
       if (!added) {
         const status = (await app.store.subscriberByEmail(input.email))?.status;
         const hint = status === 'bounced' || status === 'unsubscribed' ? `; \`paperboy subscribers reactivate ${input.email}\` takes them back` : '';
-        throw new PaperboyError('SUBSCRIBER_INVALID', `${input.email} is already a subscriber (${status})${hint}`);
+        throw new PaperboyError('SUBSCRIBER_STATE', `${input.email} is already a subscriber (${status})${hint}`);
       }
       emit(options, { subscriber: lib.subscriberJson(added) }, () => `added ${describe(added)}`);
       return EXIT_OK;
@@ -76,7 +76,7 @@ export function registerSubscribers(program: Command): void {
       if (!subscriber) throw new PaperboyError('NOT_FOUND', `no subscriber ${email}`);
       const suppression = await app.store.suppressionOf(subscriber.email);
       if (!(await app.store.reactivateSubscriber(subscriber.id, app.clock.now().toISOString()))) {
-        throw new PaperboyError('SUBSCRIBER_INVALID', `${subscriber.email} is ${subscriber.status}: only bounced or unsubscribed addresses are reactivated`);
+        throw new PaperboyError('SUBSCRIBER_STATE', `${subscriber.email} is ${subscriber.status}: only bounced or unsubscribed addresses are reactivated`);
       }
       const after = (await app.store.subscriberById(subscriber.id))!;
       emit(options, { subscriber: lib.subscriberJson(after), was: subscriber.status, suppression: suppression ?? null }, () =>
