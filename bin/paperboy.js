@@ -1,7 +1,11 @@
 #!/usr/bin/env node
-// Loads the TypeScript CLI through tsx's loader in this same process, so `npx paperboy`
-// needs no build step and signals reach the CLI directly.
-import { register } from 'tsx/esm/api';
+// Runs the compiled CLI (`npm run build`, which `npm install` runs as `prepare`): no
+// TypeScript compiler at start-up, no cache or temp files, nothing written but the data folder.
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/cli/main.ts');
+const main = new URL('../dist/cli/main.js', import.meta.url);
+if (!existsSync(main)) {
+  process.stderr.write('paperboy: dist/cli/main.js is missing: run `npm run build` (or `npm install`) in the Paperboy folder first\n');
+  process.exit(2);
+}
+await import(main.href);

@@ -183,7 +183,7 @@ async function benchOne(n: number, seed: number, topicIds: string[], sink: Sink,
       }
     });
   };
-  const run = await runCli(['run', '--json'], { ...env, PAPERBOY_SMTP_URL: `smtp://127.0.0.1:${sink.port}` }, children, sampleSink);
+  const run = await runCli(['run', '--json'], { ...env, PAPERBOY_SMTP_URL: `smtp://127.0.0.1:${sink.port}`, PAPERBOY_ALLOW_HTTP_LINKS: 'true' }, children, sampleSink);
   const sinkEnd = await sink.counters();
   const after = dbBytes(db);
   const report = JSON.parse(run.stdout) as RunReport;

@@ -330,7 +330,7 @@ async function main(workDir: string, children: Set<ChildProcess>): Promise<void>
   const latencyCount = latencyMs > 0 ? Math.ceil(sweepCount / 3) : 0;
 
   const sink = await startSink(children);
-  const config = loadConfig({ PAPERBOY_SMTP_URL: `smtp://127.0.0.1:${sink.port}`, PAPERBOY_SMTP_POOL: process.env.PAPERBOY_SMTP_POOL });
+  const config = loadConfig({ PAPERBOY_SMTP_URL: `smtp://127.0.0.1:${sink.port}`, PAPERBOY_ALLOW_HTTP_LINKS: 'true', PAPERBOY_SMTP_POOL: process.env.PAPERBOY_SMTP_POOL });
   const delivery = config.delivery;
   const pool = delivery.poolSize;
   const smtpSource = findSmtpSource();

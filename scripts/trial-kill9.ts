@@ -107,7 +107,7 @@ try {
       const settings = {
         PAPERBOY_DB: join(dir, 'paperboy.db'),
         PAPERBOY_INBOX: join(dir, 'inbox'),
-        PAPERBOY_SMTP_URL: `smtp://127.0.0.1:${port}`,
+        PAPERBOY_SMTP_URL: `smtp://127.0.0.1:${port}`, PAPERBOY_ALLOW_HTTP_LINKS: 'true',
         PAPERBOY_SECRET: 'kill9-trial-secret-0123456789abcdef0123',
         PAPERBOY_PUBLIC_URL: 'https://papers.example.org',
         PAPERBOY_SOURCES: 'none',

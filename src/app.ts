@@ -6,11 +6,12 @@ import type { DigestContext } from './digest/prepare.ts';
 import type { PipelineDeps } from './pipeline/run.ts';
 import { inboxSource } from './sources/files.ts';
 import type { ListingSource } from './sources/port.ts';
-import { createRenderer, type Renderer } from './digest/render.ts';
+import type { Renderer } from './digest/render.ts';
 import { createFileMailer } from './delivery/file-mailer.ts';
 import type { Mailer } from './delivery/mailer.ts';
 import { createSmtpMailer } from './delivery/smtp-mailer.ts';
-import { PaperboyError } from './errors.ts';
+import { PaperboyError, isPaperboyError, oneLine } from './errors.ts';
+import { ensureDirectory, reason } from './fs-paths.ts';
 import { loadConfig, type Config } from './config/config.ts';
 import { createLogger, type Logger } from './log.ts';
 import type { Store } from './store/port.ts';
@@ -51,12 +52,16 @@ export interface AppOptions {
   env?: NodeJS.ProcessEnv;
   clock?: Clock;
   verbose?: boolean;
+  /** `--json`: logs as JSON lines; otherwise one readable line each. */
+  json?: boolean;
+  /** The log level when PAPERBOY_LOG_LEVEL is unset. */
+  defaultLogLevel?: string;
 }
 
 export function openApp(options: AppOptions = {}): App {
   const config = loadConfig(options.env);
-  const logger = createLogger(config.logLevel, options.verbose);
-  const store = openSqliteStore(config.dbPath);
+  const logger = createLogger(config.logLevel, { verbose: options.verbose, json: options.json, defaultLevel: options.defaultLogLevel });
+  const store = openStore(config.dbPath);
   let topics: { taxonomy: Taxonomy; classify: Classifier } | undefined;
   let secret: string | undefined;
   let renderer: Promise<Renderer> | undefined;
@@ -97,7 +102,8 @@ export function openApp(options: AppOptions = {}): App {
       },
     }),
     secret: () => (secret ??= config.secret ?? embeddedSecret(config)),
-    renderer: () => (renderer ??= createRenderer({ templatesDir: config.templatesDir })),
+    // Imported on first use: Handlebars and MJML are for the commands that render.
+    renderer: () => (renderer ??= import('./digest/render.ts').then(({ createRenderer }) => createRenderer({ templatesDir: config.templatesDir }))),
     digestContext: () => ({
       store,
       taxonomy: app.topics().taxonomy,
@@ -112,6 +118,20 @@ export function openApp(options: AppOptions = {}): App {
     },
   };
   return app;
+}
+
+/** The SQLite store at PAPERBOY_DB; any failure is one line naming the variable and the file. */
+function openStore(dbPath: string): Store {
+  if (dbPath === ':memory:') return openSqliteStore(dbPath);
+  ensureDirectory(dirname(dbPath), 'PAPERBOY_DB', dbPath);
+  try {
+    return openSqliteStore(dbPath);
+  } catch (error) {
+    if (isPaperboyError(error)) throw error;
+    const code = (error as { code?: string }).code;
+    const why = code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' ? `${oneLine(error)} (a damaged file, or not Paperboy's; restore a backup or point PAPERBOY_DB elsewhere)` : code?.startsWith('SQLITE_') ? oneLine(error) : reason(code);
+    throw new PaperboyError(code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' ? 'STORE_OPEN' : 'CONFIG_INVALID', `PAPERBOY_DB=${dbPath}: cannot open the database: ${why}`, { cause: error });
+  }
 }
 
 /**

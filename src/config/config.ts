@@ -43,6 +43,8 @@ function isTimeZone(zone: string): boolean {
   }
 }
 
+const DEFAULT_PUBLIC_URL = 'http://localhost:8080';
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /**
@@ -58,7 +60,8 @@ const EnvSchema = z.object({
   PAPERBOY_LOG_LEVEL: z.enum(LOG_LEVELS, `one of ${LOG_LEVELS.join(', ')}`).optional(),
   PAPERBOY_TEMPLATES: z.string().min(1).default(join(PACKAGE_ROOT, 'templates')),
   PAPERBOY_DEMO_SUBSCRIBERS: z.string().min(1).default(join(PACKAGE_ROOT, 'data/demo-subscribers.csv')),
-  PAPERBOY_PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'an http(s) URL such as https://digest.example.org' }).default('http://localhost:8080'),
+  PAPERBOY_PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'an http(s) URL such as https://digest.example.org' }).default(DEFAULT_PUBLIC_URL),
+  PAPERBOY_ALLOW_HTTP_LINKS: z.enum(['true', 'false'], 'true or false').default('false'),
   PAPERBOY_SECRET: z.string().min(32, 'at least 32 characters (e.g. `openssl rand -hex 32`)').optional(),
   PAPERBOY_TZ: z
     .string()
@@ -102,6 +105,8 @@ const EnvSchema = z.object({
 export type Env = z.input<typeof EnvSchema>;
 
 export interface Config {
+  /** One line each, for stderr: PAPERBOY_* names Paperboy does not know (a likely misspelling). */
+  warnings: string[];
   dbPath: string;
   inboxDir: string;
   sampleListingsDir: string;
@@ -180,6 +185,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     throw new PaperboyError('CONFIG_INVALID', `${variable}=${shown} is invalid: expected ${issue.message} (see .env.example)`);
   }
   const values = parsed.data;
+  // Real mail carries unsubscribe and preferences links: they must reach the pages over TLS,
+  // never the default http://localhost the embedded setup uses.
+  if (values.PAPERBOY_SMTP_URL && values.PAPERBOY_ALLOW_HTTP_LINKS !== 'true') {
+    const given = blanksRemoved.PAPERBOY_PUBLIC_URL;
+    if (given === undefined || !/^https:/i.test(given)) {
+      throw new PaperboyError(
+        'CONFIG_INVALID',
+        `PAPERBOY_PUBLIC_URL${given === undefined ? ' is not set' : `=${JSON.stringify(given)} is not https`}: with PAPERBOY_SMTP_URL set, links in real mail need the https:// address of your pages (e.g. https://digest.example.org); PAPERBOY_ALLOW_HTTP_LINKS=true allows http`,
+      );
+    }
+  }
   // A run waiting in-process for a retry holds nothing but its lease; a wait as long as the
   // lease would leave a second run no way to tell a waiting run from a dead one.
   if (values.PAPERBOY_RETRY_WAIT_MS >= values.PAPERBOY_LEASE_SECONDS * 1000) {
@@ -189,6 +205,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     );
   }
   return {
+    warnings: unknownVariables(Object.keys(blanksRemoved)),
     dbPath: resolve(cwd, values.PAPERBOY_DB),
     inboxDir: resolve(cwd, values.PAPERBOY_INBOX),
     sampleListingsDir: resolve(cwd, values.PAPERBOY_SAMPLE_LISTINGS),
@@ -237,6 +254,44 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       trustProxy: values.PAPERBOY_TRUST_PROXY === 'true',
     },
   };
+}
+
+/** Every PAPERBOY_* name Paperboy reads. */
+export const KNOWN_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
+
+/** A warning for each PAPERBOY_* name that is not a setting, with the closest one that is. */
+function unknownVariables(names: string[]): string[] {
+  return names
+    .filter((name) => name.startsWith('PAPERBOY_') && !KNOWN_VARIABLES.includes(name))
+    .sort()
+    .map((name) => {
+      const closest = closestName(name, KNOWN_VARIABLES);
+      return `${name} is not a Paperboy setting and is ignored${closest ? `; did you mean ${closest}?` : ''}`;
+    });
+}
+
+/** The known name fewest edits away, if it is near enough to be a misspelling. */
+function closestName(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of known) {
+    const distance = editDistance(name.slice('PAPERBOY_'.length), candidate.slice('PAPERBOY_'.length));
+    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
+  }
+  const length = name.length - 'PAPERBOY_'.length;
+  return bestDistance <= Math.max(2, Math.floor(length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }
 
 /** The bare address of `Name <address>`. */

@@ -1,6 +1,6 @@
+import { createRequire } from 'node:module';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import nodemailer from 'nodemailer';
 import { mailOptions } from './mail-options.ts';
 import type { Mailer, SendOutcome } from './mailer.ts';
 
@@ -18,6 +18,8 @@ export function createFileMailer(outboxDir: string): Mailer {
     writeFileSync(join(outboxDir, `${base}.html`), html);
     return { status: 'sent', response: `written to ${join(outboxDir, `${base}.eml`)}` };
   };
+  // Required on first use, not imported: commands that send nothing never load nodemailer.
+  const nodemailer = createRequire(import.meta.url)('nodemailer') as typeof import('nodemailer');
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   return {
     description: `files in ${outboxDir}`,

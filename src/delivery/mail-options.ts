@@ -1,5 +1,6 @@
 import type { SendMailOptions } from 'nodemailer';
-import MailComposer from 'nodemailer/lib/mail-composer';
+import { createRequire } from 'node:module';
+import type MailComposerClass from 'nodemailer/lib/mail-composer';
 import type { OutgoingMessage } from './mailer.ts';
 
 /** Control characters never reach a header, whatever a value holds (nodemailer does the same at its boundary). */
@@ -53,5 +54,11 @@ export const DKIM_SIGNED_HEADERS =
  * nothing at send time (scripts/bench-send.ts), and every resend is the same bytes.
  */
 export function buildRawMessage(message: OutgoingMessage): Promise<Buffer> {
-  return new MailComposer(mailOptions(message)).compile().build();
+  return new (mailComposer())(mailOptions(message)).compile().build();
+}
+
+// Required on first use, not imported: commands that build no message never load nodemailer.
+let composer: typeof MailComposerClass | undefined;
+function mailComposer(): typeof MailComposerClass {
+  return (composer ??= createRequire(import.meta.url)('nodemailer/lib/mail-composer') as typeof MailComposerClass);
 }

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Handlebars from 'handlebars';
-import mjml2html from 'mjml';
 import { PaperboyError } from '../errors.ts';
 import { formatDate, plural } from './format.ts';
 
@@ -45,6 +44,8 @@ export async function compileMjml(templatesDir: string, file: string): Promise<s
 export async function mjmlToHtml(source: string, path: string, file: string): Promise<string> {
   let html: string;
   try {
+    // Loaded here, not at the top: MJML is most of a cold start, and only rendering needs it.
+    const { default: mjml2html } = await import('mjml');
     // strict: any validation error, or an include that cannot be read, throws.
     ({ html } = await mjml2html(source, {
       validationLevel: 'strict',

@@ -1,3 +1,4 @@
+import { Hono } from 'hono';
 import type { App } from '../app.ts';
 import { createCourier, type Courier } from '../delivery/courier.ts';
 import { runDigests, senderOf, type RunOptions } from '../pipeline/run.ts';
@@ -36,7 +37,17 @@ export async function startService(app: App, options: ServiceOptions): Promise<S
   let stopped = false;
   const stopping = () => stopped || (options.signal?.aborted ?? false);
   const pipeline = app.pipeline();
-  const run = (runOptions: RunOptions) => runDigests(pipeline, { ...runOptions, stopping });
+  const run = async (runOptions: RunOptions) => {
+    const report = await runDigests(pipeline, { ...runOptions, stopping });
+    const delivery = report.delivery;
+    logger.info(
+      { run: report.run_id ?? null, trigger: report.trigger, status: report.status, due: report.due, queued: report.queued, sent: delivery?.sent ?? 0, failed: delivery?.failed ?? 0 },
+      report.dry_run
+        ? `dry run (${report.trigger}): ${report.queued} digests would be sent`
+        : `run ${report.run_id} (${report.trigger}) ${report.status}: ${report.due} due, ${report.queued} queued, ${delivery?.sent ?? 0} sent, ${delivery?.failed ?? 0} failed`,
+    );
+    return report;
+  };
   const courier = createCourier({ store, mailer: app.mailer(), clock, config: config.delivery, logger, stopping, intervalMs: COURIER_INTERVAL_MS });
   const web = createWebApp({
     store,
@@ -53,7 +64,7 @@ export async function startService(app: App, options: ServiceOptions): Promise<S
     logger,
     ...(config.service.adminToken ? { admin: createAdminRoutes({ token: config.service.adminToken, store, clock, send: run }) } : {}),
   });
-  const server: WebServer = await startWebServer(web, { host: config.service.host, port: options.port ?? config.service.port });
+  const server: WebServer = await startWebServer(withActionLog(web, logger), { host: config.service.host, port: options.port ?? config.service.port });
   logger.info({ url: server.url, admin: Boolean(config.service.adminToken) }, `listening on ${server.url}`);
   // Notices left queued by a process that stopped go out now.
   courier.kick();
@@ -85,4 +96,33 @@ export async function startService(app: App, options: ServiceOptions): Promise<S
       await server.close();
     },
   };
+}
+
+/** What a request did, for the log: the actions an operator wants in the journal. */
+function actionOf(method: string, path: string): string | null {
+  if (path.startsWith('/admin')) return method === 'GET' ? null : 'admin action';
+  if (method === 'POST' && path === '/subscribe') return 'sign-up';
+  if (path === '/confirm' && method === 'POST') return 'confirm';
+  if (path === '/unsubscribe' && method === 'POST') return 'unsubscribe';
+  if (path === '/preferences' && method === 'POST') return 'preferences saved';
+  return null;
+}
+
+/**
+ * Logs each sign-up, confirmation, unsubscribe, preferences change and admin action at info
+ * (method, path, status, time; never the query, which holds tokens, nor the address).
+ */
+function withActionLog(web: Hono, logger: App['logger']): Hono {
+  const outer = new Hono();
+  outer.use(async (c, next) => {
+    const started = performance.now();
+    await next();
+    const action = actionOf(c.req.method, c.req.path);
+    if (action) {
+      const ms = Math.round(performance.now() - started);
+      logger.info({ action, method: c.req.method, path: c.req.path, status: c.res.status, ms }, `${action}: ${c.req.method} ${c.req.path} → ${c.res.status} (${ms} ms)`);
+    }
+  });
+  outer.route('/', web);
+  return outer;
 }

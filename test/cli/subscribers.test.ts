@@ -53,7 +53,7 @@ describe('paperboy subscribers', () => {
 
   it('rejects an invalid address or topic and writes nothing', async () => {
     const badTopic = runCli(['subscribers', 'add', 'a@b.org', '--topics', 'astrology'], settings);
-    expect(badTopic.status).toBe(1);
+    expect(badTopic.status).toBe(2);
     expect(badTopic.stderr).toMatch(/^paperboy: topics: unknown topic "astrology" \(known: reasoning, code, /);
     expect(runCli(['subscribers', 'add', 'a@b'], settings).stderr).toBe('paperboy: email: "a@b" is not a valid email address\n');
     expect((await tableCounts(settings.PAPERBOY_DB!)).subscribers).toBe(0);

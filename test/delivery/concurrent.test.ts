@@ -34,7 +34,7 @@ describe('two delivery processes over one outbox', () => {
     const settings = {
       PAPERBOY_DB: join(dir, 'paperboy.db'),
       PAPERBOY_INBOX: join(dir, 'inbox'),
-      PAPERBOY_SMTP_URL: sink.url,
+      PAPERBOY_SMTP_URL: sink.url, PAPERBOY_ALLOW_HTTP_LINKS: 'true',
       PAPERBOY_SMTP_POOL: '1',
       PAPERBOY_SECRET: 'concurrent-delivery-secret-0123456789ab',
       PAPERBOY_PUBLIC_URL: 'https://papers.example.org',

@@ -29,7 +29,7 @@ describe('crash safety', () => {
     const settings = {
       PAPERBOY_DB: join(dir, 'paperboy.db'),
       PAPERBOY_INBOX: join(dir, 'inbox'),
-      PAPERBOY_SMTP_URL: sink.url,
+      PAPERBOY_SMTP_URL: sink.url, PAPERBOY_ALLOW_HTTP_LINKS: 'true',
       PAPERBOY_SMTP_POOL: '1',
       PAPERBOY_SECRET: 'crash-test-secret-0123456789abcdef0123',
     };

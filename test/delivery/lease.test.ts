@@ -27,7 +27,7 @@ async function setUp(readers: number, behaviour: SinkBehaviour = {}) {
   const env = {
     PAPERBOY_DB: join(dir, 'paperboy.db'),
     PAPERBOY_INBOX: join(dir, 'inbox'),
-    PAPERBOY_SMTP_URL: sink.url,
+    PAPERBOY_SMTP_URL: sink.url, PAPERBOY_ALLOW_HTTP_LINKS: 'true',
     PAPERBOY_SECRET: 'lease-test-secret-0123456789abcdef012345',
     PAPERBOY_PUBLIC_URL: 'https://papers.example.org',
     PAPERBOY_LEASE_SECONDS: String(LEASE_SECONDS),

@@ -31,7 +31,7 @@ async function setUp(behaviour: SinkBehaviour = {}, settings: Record<string, str
     env: {
       PAPERBOY_DB: join(dir, 'paperboy.db'),
       PAPERBOY_INBOX: join(dir, 'inbox'),
-      PAPERBOY_SMTP_URL: sink.url,
+      PAPERBOY_SMTP_URL: sink.url, PAPERBOY_ALLOW_HTTP_LINKS: 'true',
       PAPERBOY_FROM: 'Paperboy Digest <digest@papers.example.org>',
       PAPERBOY_PUBLIC_URL: 'https://papers.example.org',
       PAPERBOY_SECRET: 'delivery-tests-secret-0123456789abcdef',

@@ -65,7 +65,7 @@ describe('SMTP outcomes from a real server, through a whole run', () => {
       env: {
         PAPERBOY_DB: join(dir, 'paperboy.db'),
         PAPERBOY_INBOX: join(dir, 'inbox'),
-        PAPERBOY_SMTP_URL: sink.url,
+        PAPERBOY_SMTP_URL: sink.url, PAPERBOY_ALLOW_HTTP_LINKS: 'true',
         PAPERBOY_SMTP_POOL: '1',
         PAPERBOY_FROM: 'Paperboy <digest@papers.example.org>',
         PAPERBOY_PUBLIC_URL: 'https://papers.example.org',

@@ -50,7 +50,7 @@ async function relay(options: { starttls: boolean }): Promise<number> {
 const message = { messageId: '<tls-test@papers.example.org>', envelope: { from: 'digest@papers.example.org', to: 'ada@example.org' }, raw: Buffer.from('Subject: hi\r\n\r\nhello\r\n'), html: '' };
 
 async function sendWith(port: number, settings: Record<string, string>) {
-  const mailer = createSmtpMailer(loadConfig({ PAPERBOY_SMTP_URL: `smtp://127.0.0.1:${port}`, ...settings }).delivery);
+  const mailer = createSmtpMailer(loadConfig({ PAPERBOY_SMTP_URL: `smtp://127.0.0.1:${port}`, PAPERBOY_ALLOW_HTTP_LINKS: 'true', ...settings }).delivery);
   try {
     return await mailer.sendRaw(message);
   } finally {
@@ -92,7 +92,7 @@ describe('PAPERBOY_SMTP_TLS and PAPERBOY_SMTP_CA against a relay with a self-sig
   it('names the variable when the CA file cannot be read', () => {
     const error = (() => {
       try {
-        loadConfig({ PAPERBOY_SMTP_URL: 'smtp://127.0.0.1:25', PAPERBOY_SMTP_CA: '/nonexistent/ca.pem' });
+        loadConfig({ PAPERBOY_SMTP_URL: 'smtp://127.0.0.1:25', PAPERBOY_ALLOW_HTTP_LINKS: 'true', PAPERBOY_SMTP_CA: '/nonexistent/ca.pem' });
       } catch (caught) {
         return caught;
       }

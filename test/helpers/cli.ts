@@ -28,9 +28,10 @@ export function runCliAsync(args: string[], settings: Record<string, string>, cw
   return new Promise((resolve) => child.on('close', (status) => resolve(cliResult(status, stdout, stderr))));
 }
 
-const CLI = join(REPO_ROOT, 'bin/paperboy.js');
+/** The compiled CLI, as `npm install` builds it (test/global-setup.ts builds it once per test run). */
+export const CLI = join(REPO_ROOT, 'dist/cli/main.js');
 
-function childEnv(settings: Record<string, string>): NodeJS.ProcessEnv {
+export function childEnv(settings: Record<string, string>): NodeJS.ProcessEnv {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('PAPERBOY_')));
   return { ...inherited, ...settings };
 }

@@ -4,5 +4,5 @@ import { createSmtpMailer as createProductionSmtpMailer } from '../../src/delive
 
 /** The production SMTP mailer, pointed at a local test server (plain SMTP, no auth). */
 export function createSmtpMailer(port: number, host = '127.0.0.1'): Mailer {
-  return createProductionSmtpMailer(loadConfig({ PAPERBOY_SMTP_URL: `smtp://${host}:${port}` }).delivery);
+  return createProductionSmtpMailer(loadConfig({ PAPERBOY_SMTP_URL: `smtp://${host}:${port}`, PAPERBOY_ALLOW_HTTP_LINKS: 'true' }).delivery);
 }

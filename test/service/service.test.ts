@@ -153,7 +153,7 @@ describe('paperboy serve', () => {
       const settings = {
         PAPERBOY_DB: join(dir, 'paperboy.db'),
         PAPERBOY_INBOX: join(dir, 'inbox'),
-        PAPERBOY_SMTP_URL: sink.url,
+        PAPERBOY_SMTP_URL: sink.url, PAPERBOY_ALLOW_HTTP_LINKS: 'true',
         PAPERBOY_SMTP_POOL: '1',
         PAPERBOY_SECRET: 'sigterm-test-secret-0123456789abcdef012',
         PAPERBOY_PUBLIC_URL: 'https://papers.example.org',

@@ -19,7 +19,7 @@ afterEach(async () => sink?.close());
 describe('a confirmation through a relay that fails the first attempt', () => {
   it('arrives on the retry, once, and the page said "check your inbox" all along', async () => {
     sink = await startSmtpSink({ rcpt: (_address, attempt) => (attempt === 1 ? 451 : undefined) });
-    const delivery = loadConfig({ PAPERBOY_SMTP_URL: sink.url, PAPERBOY_FROM: 'Paperboy <digest@papers.example.org>', PAPERBOY_RETRY_BASE_MS: '200' }).delivery;
+    const delivery = loadConfig({ PAPERBOY_SMTP_URL: sink.url, PAPERBOY_ALLOW_HTTP_LINKS: 'true', PAPERBOY_FROM: 'Paperboy <digest@papers.example.org>', PAPERBOY_RETRY_BASE_MS: '200' }).delivery;
     const { store } = tempSqliteStore();
     const clock = fixedClock('2026-11-23T07:00:00.000Z');
     const mailer = createSmtpMailer(delivery);

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import type { App } from '../../app.ts';
 import type { IngestReport } from '../../ingest/ingest.ts';
-import { ingestAndLog } from '../../pipeline/ingest.ts';
-import { pathsSource } from '../../sources/files.ts';
 import { EXIT_FAILED, EXIT_OK, emit, type CommonOptions } from '../output.ts';
 import { createProgress } from '../progress.ts';
 import { runCommand } from '../run-command.ts';
@@ -17,6 +15,7 @@ export function registerIngest(program: Command): void {
     .addHelpText('after', '\nInbox files are moved to archive/ (or failed/) beside them afterwards. Exit 1 if any file failed.')
     .action((paths: string[], options: CommonOptions) =>
       runCommand(options, async (app) => {
+        const { ingestAndLog } = await import('../../pipeline/ingest.ts');
         const ingested = paths.length > 0 ? await ingestPaths(app, paths) : await ingestAndLog(app.sources(), ingestDeps(app));
         const report = { ...ingested, filed: await app.filePapers() };
         emit(options, report, () => `${describeIngest(report)}\n${report.filed} papers filed by topic`);
@@ -27,6 +26,7 @@ export function registerIngest(program: Command): void {
 
 /** Ingests named files, with a progress bar when a person is watching. */
 export async function ingestPaths(app: App, paths: string[]): Promise<IngestReport> {
+  const [{ ingestAndLog }, { pathsSource }] = await Promise.all([import('../../pipeline/ingest.ts'), import('../../sources/files.ts')]);
   const progress = createProgress(paths.length, 'ingest');
   const report = await ingestAndLog([pathsSource(paths)], ingestDeps(app), () => progress.tick());
   progress.stop();

@@ -1,8 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { prepareDigest } from '../../digest/prepare.ts';
 import { PaperboyError } from '../../errors.ts';
-import { parseEmail } from '../../subscribers/subscriber.ts';
 import { EXIT_OK, emit, type CommonOptions } from '../output.ts';
 import { runCommand } from '../run-command.ts';
 
@@ -22,6 +20,7 @@ export function registerPreview(program: Command): void {
     .option('-v, --verbose', 'debug logs and stack traces')
     .action((email: string, options: PreviewOptions) =>
       runCommand(options, async (app) => {
+        const [{ prepareDigest }, { parseEmail }] = await Promise.all([import('../../digest/prepare.ts'), import('../../subscribers/subscriber.ts')]);
         const subscriber = await app.store.subscriberByEmail(parseEmail(email));
         if (!subscriber) throw new PaperboyError('NOT_FOUND', `no subscriber ${email} (see \`paperboy subscribers list\`)`);
         await app.filePapers();

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { App } from '../../app.ts';
-import { deliverQueued, runDigests, type RunReport, type RunOptions } from '../../pipeline/run.ts';
+import type { RunReport, RunOptions } from '../../pipeline/run.ts';
 import { EXIT_FAILED, EXIT_OK, emit, type CommonOptions } from '../output.ts';
 import { runCommand } from '../run-command.ts';
 
@@ -42,6 +42,7 @@ export function registerRun(program: Command): void {
     .addHelpText('after', '\nEach message is claimed by one worker before it is sent, so it is sent once. Exit 1 if any message failed for good or delivery paused.')
     .action((options: CommonOptions) =>
       runCommand(options, async (app) => {
+        const { deliverQueued } = await import('../../pipeline/run.ts');
         const report = await deliverQueued(app.pipeline());
         const { delivery } = report;
         emit(options, report, () =>
@@ -56,6 +57,7 @@ export function registerRun(program: Command): void {
 }
 
 export async function runAndReport(app: App, options: CommonOptions, runOptions: RunOptions): Promise<number> {
+  const { runDigests } = await import('../../pipeline/run.ts');
   const report = await runDigests(app.pipeline(), runOptions);
   emit(options, report, () => describeRun(report));
   return report.status === 'paused' || (report.delivery?.failed ?? 0) > 0 || report.ingest.failed > 0 ? EXIT_FAILED : EXIT_OK;

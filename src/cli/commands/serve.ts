@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { startService } from '../../service/service.ts';
 import { EXIT_OK, positiveInteger, type CommonOptions } from '../output.ts';
 import { runCommand } from '../run-command.ts';
 
@@ -29,6 +28,7 @@ export function registerServe(program: Command): void {
           process.once('SIGTERM', on('SIGTERM'));
           process.once('SIGINT', on('SIGINT'));
         });
+        const { startService } = await import('../../service/service.ts');
         const service = await startService(app, { schedule: options.schedule, signal: shutdown.signal, ...(options.port ? { port: options.port } : {}) });
         if (!options.json && !shutdown.signal.aborted) process.stdout.write(`Paperboy is serving ${service.url}${options.schedule ? '' : ' (no schedule)'}; Ctrl-C stops it.\n`);
         const signal = await signalled;
@@ -37,6 +37,6 @@ export function registerServe(program: Command): void {
         await service.stop();
         if (options.json) process.stdout.write(`${JSON.stringify({ stopped: signal, url: service.url })}\n`);
         return EXIT_OK;
-      }),
+      }, { logLevel: 'info' }),
     );
 }

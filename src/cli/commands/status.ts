@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { DELIVERY_LEASE } from '../../delivery/lease.ts';
-import { problemJson, runJson } from '../../json-views.ts';
 import { EXIT_OK, emit, positiveInteger, table, type CommonOptions } from '../output.ts';
 import { runCommand } from '../run-command.ts';
 
@@ -13,6 +11,7 @@ export function registerStatus(program: Command): void {
     .option('-v, --verbose', 'debug logs and stack traces')
     .action((options: CommonOptions & { limit: number }) =>
       runCommand(options, async (app) => {
+        const [{ DELIVERY_LEASE }, { problemJson, runJson }] = await Promise.all([import('../../delivery/lease.ts'), import('../../json-views.ts')]);
         const runs = (await app.store.recentRuns(options.limit)).map(runJson);
         const problems = (await app.store.outboxProblems(10)).map(problemJson);
         const document = {
@@ -22,7 +21,7 @@ export function registerStatus(program: Command): void {
           subscribers: await app.store.subscriberCounts(),
           papers: (await app.store.countPapers()).papers,
           lease: (await app.store.leaseHolder(DELIVERY_LEASE)) ?? null,
-          mailer: app.config.delivery.smtpUrl ? 'smtp' : `files in ${app.config.delivery.outboxDir}`,
+          mailer: app.config.delivery.smtpUrl ? smtpDestination(app.config.delivery.smtpUrl) : `files in ${app.config.delivery.outboxDir}`,
         };
         emit(options, document, () =>
           [
@@ -50,4 +49,10 @@ export function registerStatus(program: Command): void {
         return EXIT_OK;
       }),
     );
+}
+
+/** Where SMTP mail goes, without the credentials in the URL. */
+function smtpDestination(smtpUrl: string): string {
+  const url = new URL(smtpUrl);
+  return `${url.protocol}//${url.hostname}${url.port ? `:${url.port}` : ''}`;
 }

@@ -2,12 +2,17 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { App } from '../../app.ts';
 import { PaperboyError } from '../../errors.ts';
-import { subscriberJson } from '../../json-views.ts';
-import { parseSubscriberCsv, subscribersToCsv } from '../../subscribers/csv.ts';
 import type { Subscriber, SubscriberStatus } from '../../model/subscriber.ts';
-import { WEEKDAYS, parseEmail, subscriberInput } from '../../subscribers/subscriber.ts';
 import { EXIT_FAILED, EXIT_OK, emit, table, type CommonOptions } from '../output.ts';
 import { runCommand } from '../run-command.ts';
+
+/** What the actions use, loaded before one runs (so `--help` does not load zod and csv-parse). */
+type Lib = typeof import('../../subscribers/subscriber.ts') & typeof import('../../subscribers/csv.ts') & typeof import('../../json-views.ts');
+let lib: Lib;
+async function loadLib(): Promise<Lib> {
+  const [subscriber, csv, views] = await Promise.all([import('../../subscribers/subscriber.ts'), import('../../subscribers/csv.ts'), import('../../json-views.ts')]);
+  return (lib ??= { ...subscriber, ...csv, ...views });
+}
 
 const STATUSES: SubscriberStatus[] = ['pending', 'active', 'unsubscribed', 'bounced'];
 
@@ -20,6 +25,9 @@ interface AddOptions extends CommonOptions {
 
 export function registerSubscribers(program: Command): void {
   const subscribers = program.command('subscribers').description('manage subscribers (admin): add, remove, list, import, export');
+  subscribers.hook('preAction', async () => {
+    await loadLib();
+  });
   const common = (command: Command) =>
     command.option('--json', 'print one JSON document on stdout').option('-v, --verbose', 'debug logs and stack traces');
 
@@ -34,14 +42,14 @@ export function registerSubscribers(program: Command): void {
       .option('--weekday <day>', 'weekly digests go out on this day (mon … sun)', 'mon'),
   ).action((email: string, options: AddOptions) =>
     runCommand(options, async (app) => {
-      const input = subscriberInput({ email, ...options }, topicIds(app));
+      const input = lib.subscriberInput({ email, ...options }, topicIds(app));
       const added = await app.store.insertSubscriber(input, 'active', app.clock.now().toISOString());
       if (!added) {
         const status = (await app.store.subscriberByEmail(input.email))?.status;
         const hint = status === 'bounced' || status === 'unsubscribed' ? `; \`paperboy subscribers reactivate ${input.email}\` takes them back` : '';
-        throw new PaperboyError('SUBSCRIBER_INVALID', `${input.email} is already a subscriber (${status})${hint}`);
+        throw new PaperboyError('SUBSCRIBER_STATE', `${input.email} is already a subscriber (${status})${hint}`);
       }
-      emit(options, { subscriber: subscriberJson(added) }, () => `added ${describe(added)}`);
+      emit(options, { subscriber: lib.subscriberJson(added) }, () => `added ${describe(added)}`);
       return EXIT_OK;
     }),
   );
@@ -49,7 +57,7 @@ export function registerSubscribers(program: Command): void {
   common(subscribers.command('remove').description('delete a subscriber and the record of what they were sent').argument('<email>')).action(
     (email: string, options: CommonOptions) =>
       runCommand(options, async (app) => {
-        const subscriber = await app.store.subscriberByEmail(parseEmail(email));
+        const subscriber = await app.store.subscriberByEmail(lib.parseEmail(email));
         if (!subscriber) throw new PaperboyError('NOT_FOUND', `no subscriber ${email}`);
         await app.store.deleteSubscriber(subscriber.id);
         emit(options, { removed: subscriber.email }, () => `removed ${subscriber.email}`);
@@ -64,14 +72,14 @@ export function registerSubscribers(program: Command): void {
       .argument('<email>'),
   ).action((email: string, options: CommonOptions) =>
     runCommand(options, async (app) => {
-      const subscriber = await app.store.subscriberByEmail(parseEmail(email));
+      const subscriber = await app.store.subscriberByEmail(lib.parseEmail(email));
       if (!subscriber) throw new PaperboyError('NOT_FOUND', `no subscriber ${email}`);
       const suppression = await app.store.suppressionOf(subscriber.email);
       if (!(await app.store.reactivateSubscriber(subscriber.id, app.clock.now().toISOString()))) {
-        throw new PaperboyError('SUBSCRIBER_INVALID', `${subscriber.email} is ${subscriber.status}: only bounced or unsubscribed addresses are reactivated`);
+        throw new PaperboyError('SUBSCRIBER_STATE', `${subscriber.email} is ${subscriber.status}: only bounced or unsubscribed addresses are reactivated`);
       }
       const after = (await app.store.subscriberById(subscriber.id))!;
-      emit(options, { subscriber: subscriberJson(after), was: subscriber.status, suppression: suppression ?? null }, () =>
+      emit(options, { subscriber: lib.subscriberJson(after), was: subscriber.status, suppression: suppression ?? null }, () =>
         `reactivated ${describe(after)} (was ${subscriber.status}${suppression ? `: bounced ${suppression.bouncedAt}, ${suppression.reason}` : ''})`,
       );
       return EXIT_OK;
@@ -88,7 +96,7 @@ export function registerSubscribers(program: Command): void {
       const status = options.status ? requireStatus(options.status) : null;
       const list = await app.store.listSubscribers({ status });
       const byStatus = await app.store.subscriberCounts();
-      emit(options, { subscribers: list.map(subscriberJson), count: list.length, by_status: byStatus }, () =>
+      emit(options, { subscribers: list.map(lib.subscriberJson), count: list.length, by_status: byStatus }, () =>
         list.length === 0
           ? 'No subscribers.'
           : `${table(
@@ -129,9 +137,9 @@ export function registerSubscribers(program: Command): void {
   ).action((options: CommonOptions & { out?: string }) =>
     runCommand(options, async (app) => {
       const list = await app.store.listSubscribers({});
-      const csv = subscribersToCsv(list);
+      const csv = lib.subscribersToCsv(list);
       if (options.out) writeFileSync(options.out, csv);
-      if (options.json) emit(options, { subscribers: list.map(subscriberJson), count: list.length, out: options.out ?? null }, () => '');
+      if (options.json) emit(options, { subscribers: list.map(lib.subscriberJson), count: list.length, out: options.out ?? null }, () => '');
       else process.stdout.write(options.out ? `wrote ${list.length} subscribers to ${options.out}\n` : csv);
       return EXIT_OK;
     }),
@@ -140,13 +148,14 @@ export function registerSubscribers(program: Command): void {
 
 /** All or nothing: every row is validated first, and the file is written in one transaction. */
 export async function importSubscribers(app: App, file: string) {
+  await loadLib();
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch {
     throw new PaperboyError('INPUT_MISSING', `${file}: cannot read the file`);
   }
-  const { rows, errors } = parseSubscriberCsv(text, topicIds(app));
+  const { rows, errors } = lib.parseSubscriberCsv(text, topicIds(app));
   if (errors.length > 0) return { file, added: 0, existing: 0, errors };
   const now = app.clock.now().toISOString();
   const added = await app.store.withTransaction(async (tx) => {
@@ -167,7 +176,7 @@ function requireStatus(status: string): SubscriberStatus {
 }
 
 function frequencyText(subscriber: Subscriber): string {
-  return subscriber.frequency === 'weekly' ? `weekly (${WEEKDAYS[subscriber.weekday ?? 1]})` : 'daily';
+  return subscriber.frequency === 'weekly' ? `weekly (${lib.WEEKDAYS[subscriber.weekday ?? 1]})` : 'daily';
 }
 
 function describe(subscriber: Subscriber): string {
