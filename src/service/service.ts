@@ -51,7 +51,10 @@ export async function startService(app: App, options: ServiceOptions): Promise<S
     rateLimit: config.service.rateLimit,
     trustProxy: config.service.trustProxy,
     logger,
-    ...(config.service.adminToken ? { admin: createAdminRoutes({ token: config.service.adminToken, store, clock, send: run }) } : {}),
+    ...(config.service.adminToken ? { admin: createAdminRoutes(
+            { token: config.service.adminToken, store, clock, send: run },
+            { sessionHours: config.service.adminSessionHours, secureCookie: config.publicUrl.startsWith('https:'), schedule: config.service.schedule, timeZone: config.timeZone },
+          ) } : {}),
   });
   const server: WebServer = await startWebServer(web, { host: config.service.host, port: options.port ?? config.service.port });
   logger.info({ url: server.url, admin: Boolean(config.service.adminToken) }, `listening on ${server.url}`);

@@ -5,11 +5,13 @@ import type { Clock } from '../clock.ts';
 import type { RunOptions, RunReport } from '../pipeline/run.ts';
 import { isPaperboyError, type ErrorCode } from '../errors.ts';
 import { problemJson, runJson, subscriberJson } from '../json-views.ts';
+import { createConsoleRoutes, type ConsoleDeps } from './console.ts';
 import type { OutboxRepository, RunRepository, SubscriberRepository } from '../store/port.ts';
 
 export interface AdminDeps {
   token: string;
-  store: Pick<RunRepository, 'recentRuns'> &
+  store: ConsoleDeps['store'] &
+    Pick<RunRepository, 'recentRuns'> &
     Pick<SubscriberRepository, 'listSubscribers' | 'subscriberCounts' | 'subscriberByEmail' | 'subscriberById' | 'reactivateSubscriber' | 'suppressionOf'> &
     Pick<OutboxRepository, 'outboxCounts' | 'outboxProblems'>;
   clock: Clock;
@@ -40,7 +42,33 @@ const SEND_ERRORS: Partial<Record<ErrorCode, 404 | 409 | 422>> = { NOT_FOUND: 40
  * The admin API: JSON in and out, every request zod-validated, every route behind
  * `Authorization: Bearer $PAPERBOY_ADMIN_TOKEN` (compared in constant time by hono).
  */
-export function createAdminRoutes(deps: AdminDeps): Hono {
+export function createAdminRoutes(deps: AdminDeps, console?: Omit<ConsoleDeps, 'token' | 'store' | 'clock' | 'send'>): Hono {
+  const api = createAdminApi(deps);
+  const admin = new Hono();
+  // /admin/api/... is the JSON API; the older paths (/admin/send, /admin/runs, /admin/subscribers...)
+  // stay its aliases for API clients: a request with a bearer token, or one that does not ask for HTML.
+  admin.all('/api/*', (c) => api.fetch(rewrite(c.req.raw, true), c.env));
+  admin.use('*', async (c, next) => {
+    const path = c.req.path.replace(/^.*?\/admin/, '');
+    const legacy = LEGACY_PATHS.includes(path) && (c.req.header('authorization') !== undefined || !(c.req.header('accept') ?? '').includes('text/html'));
+    if (legacy || !console) return api.fetch(rewrite(c.req.raw, false), c.env);
+    await next();
+  });
+  if (console) admin.route('/', createConsoleRoutes({ ...console, token: deps.token, store: deps.store, clock: deps.clock, send: deps.send }));
+  return admin;
+}
+
+const LEGACY_PATHS = ['/send', '/runs', '/subscribers', '/subscribers/reactivate'];
+
+/** The request as the API app sees it: /admin/api/x → /x, /admin/x → /x. */
+function rewrite(request: Request, underApi: boolean): Request {
+  const url = new URL(request.url);
+  url.pathname = url.pathname.replace(underApi ? /^.*?\/admin\/api(?=\/|$)/ : /^.*?\/admin(?=\/|$)/, '') || '/';
+  const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
+  return new Request(url, { method: request.method, headers: request.headers, ...(hasBody ? { body: request.body, duplex: 'half' } : {}) } as RequestInit);
+}
+
+function createAdminApi(deps: AdminDeps): Hono {
   const admin = new Hono();
   admin.use('*', bearerAuth({ token: deps.token, noAuthenticationHeader: { message: { error: 'unauthorized', message: 'send Authorization: Bearer <PAPERBOY_ADMIN_TOKEN>' } }, invalidTokenMessage: { error: 'unauthorized', message: 'wrong admin token' }, invalidAuthenticationHeader: { message: { error: 'unauthorized', message: 'malformed Authorization header' } } }));
 
@@ -65,6 +93,16 @@ export function createAdminRoutes(deps: AdminDeps): Hono {
       outbox: await deps.store.outboxCounts(),
       // What failed or waits for a retry, with the relay's last answer.
       problems: (await deps.store.outboxProblems(20)).map(problemJson),
+    });
+  });
+
+  admin.get('/runs/:id{[0-9]+}', async (c) => {
+    const run = await deps.store.runById(Number(c.req.param('id')));
+    if (!run) return c.json({ error: 'not_found', message: `no run ${c.req.param('id')}` }, 404);
+    const recipients = await deps.store.runRecipients(run.id);
+    return c.json({
+      run: runJson(run),
+      recipients: recipients.map((r) => ({ subscriber_id: r.subscriberId, recipient: r.recipient, kind: r.kind, status: r.status, attempts: r.attempts, smtp_reply: r.lastError, sent_at: r.sentAt })),
     });
   });
 

@@ -18,7 +18,7 @@ const WEEKDAY_NAMES = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', '
 const STYLE = html`
 :root {
   color-scheme: light dark;
-  --page: #eef0f4; --card: #ffffff; --text: #374151; --strong: #111827; --muted: #6b7280;
+  --page: #eef0f4; --card: #ffffff; --text: #374151; --strong: #111827; --muted: #4b5563;
   --accent: #1d4ed8; --on-accent: #ffffff; --line: #d1d5db; --soft: #eff4ff;
   --error: #b91c1c; --error-soft: #fef2f2; --ok: #166534; --ok-soft: #f0fdf4; --focus: #f59e0b;
 }
