@@ -1,4 +1,8 @@
 import type { App } from '../app.ts';
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../config/config.ts';
+import { prepareDigest } from '../digest/prepare.ts';
+import type { ConsoleDeps } from '../web/console.ts';
 import { createCourier, type Courier } from '../delivery/courier.ts';
 import { runDigests, senderOf, type RunOptions } from '../pipeline/run.ts';
 import { createAdminRoutes } from '../web/admin.ts';
@@ -53,7 +57,7 @@ export async function startService(app: App, options: ServiceOptions): Promise<S
     logger,
     ...(config.service.adminToken ? { admin: createAdminRoutes(
             { token: config.service.adminToken, store, clock, send: run },
-            { sessionHours: config.service.adminSessionHours, secureCookie: config.publicUrl.startsWith('https:'), schedule: config.service.schedule, timeZone: config.timeZone },
+            { sessionHours: config.service.adminSessionHours, secureCookie: config.publicUrl.startsWith('https:'), schedule: config.service.schedule, timeZone: config.timeZone, ...consolePreview(app, config) },
           ) } : {}),
   });
   const server: WebServer = await startWebServer(web, { host: config.service.host, port: options.port ?? config.service.port });
@@ -86,6 +90,33 @@ export async function startService(app: App, options: ServiceOptions): Promise<S
       await scheduler?.stop();
       await courier.stop();
       await server.close();
+    },
+  };
+}
+
+/** The console's preview and test send: the preview command's rendering, mailed outside the outbox. */
+function consolePreview(app: App, config: Config): Pick<ConsoleDeps, 'preview' | 'sendTest'> {
+  return {
+    preview: async (subscriber) => {
+      await app.filePapers();
+      const digest = await prepareDigest(app.digestContext(), subscriber, app.clock.now());
+      if (digest.selection.paperIds.length === 0) return null;
+      const message = (await app.renderer()).renderDigest(digest.data);
+      return { subject: message.subject, html: message.html, text: message.text };
+    },
+    sendTest: async (preview, to) => {
+      const sender = senderOf(config.delivery);
+      const outcome = await app.mailer().send({
+        messageId: `<test-${randomUUID()}@${sender.messageIdDomain}>`,
+        from: sender.from,
+        ...(sender.replyTo ? { replyTo: sender.replyTo } : {}),
+        to: { email: to, name: null },
+        subject: `[test] ${preview.subject}`,
+        html: preview.html,
+        text: preview.text,
+        date: app.clock.now(),
+      });
+      return { ok: outcome.status === 'sent', response: outcome.response };
     },
   };
 }

@@ -42,6 +42,16 @@ export interface ConsoleDeps {
   schedule?: string;
   timeZone: string;
   sources?: () => Promise<SourceHealth[]>;
+  /** A subscriber's next digest as it stands now, recording nothing; null when nothing is new. */
+  preview?: (subscriber: Subscriber) => Promise<RenderedPreview | null>;
+  /** Sends a rendered digest to `to` at once, outside the outbox, recording no delivery; the relay's answer. */
+  sendTest?: (preview: RenderedPreview, to: string) => Promise<{ ok: boolean; response: string }>;
+}
+
+export interface RenderedPreview {
+  subject: string;
+  html: string;
+  text: string;
 }
 
 const STATUSES: readonly SubscriberStatus[] = ['pending', 'active', 'unsubscribed', 'bounced'];
@@ -231,6 +241,12 @@ ${subscriber.status === 'bounced' || subscriber.status === 'unsubscribed'
 <form method="post" action="/admin/send">${csrfField(s)}<input type="hidden" name="to" value="${subscriber.email}">
 <div class="field"><span class="choice"><input type="checkbox" id="dry" name="dry_run" value="true"><label for="dry">Dry run (send nothing)</label></span></div>
 <button type="submit">Send this subscriber's digest now</button></form>
+${deps.preview
+  ? html`<h2>Preview</h2><p><a href="/admin/subscribers/${subscriber.id}/preview">Preview their next digest</a></p>
+${deps.sendTest ? html`<form method="post" action="/admin/subscribers/${subscriber.id}/test">${csrfField(s)}
+<div class="field"><label for="test-to">Send a test of this digest to <span class="hint">Goes out at once; records no delivery.</span></label><input type="email" id="test-to" name="to" required></div>
+<button type="submit" class="secondary">Send test</button></form>` : ''}`
+  : ''}
 <h2>Delete</h2>
 <form method="post" action="/admin/subscribers/${subscriber.id}/delete">${csrfField(s)}
 <div class="field"><span class="choice"><input type="checkbox" id="confirm-delete" name="confirm" value="yes" required><label for="confirm-delete">Yes, delete ${subscriber.email} and what they were sent</label></span></div>
@@ -257,6 +273,33 @@ ${subscriber.status === 'bounced' || subscriber.status === 'unsubscribed'
       const done = await store.reactivateSubscriber(subscriber.id, clock.now().toISOString());
       const now = (await store.subscriberById(subscriber.id))!;
       return subscriberPage(c, s, now, done ? `Reactivated: ${now.email} is active again.` : `${now.email} is ${now.status}: nothing to reactivate.`);
+    }),
+  );
+
+  app.get(
+    '/subscribers/:id{[0-9]+}/preview',
+    guarded(async (c, s) => {
+      const subscriber = await byIdParam(c);
+      if (!subscriber || !deps.preview) return c.html(consolePage('No such subscriber', s, html`<h1>No such subscriber</h1>`), 404);
+      const preview = await deps.preview(subscriber);
+      if (!preview) return c.html(consolePage('Nothing new', s, html`<h1>Nothing new</h1><p>There is nothing new for ${subscriber.email}: a run now would send them no digest.</p><p><a href="/admin/subscribers/${subscriber.id}">Back</a></p>`));
+      // The digest exactly as it would be mailed, shown as its own page.
+      return c.html(preview.html);
+    }),
+  );
+
+  app.post(
+    '/subscribers/:id{[0-9]+}/test',
+    guarded(async (c, s) => {
+      const subscriber = await byIdParam(c);
+      if (!subscriber || !deps.preview || !deps.sendTest) return c.html(consolePage('No such subscriber', s, html`<h1>No such subscriber</h1>`), 404);
+      const body = await c.req.parseBody();
+      const to = typeof body.to === 'string' ? body.to.trim() : '';
+      if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(to)) return subscriberPage(c, s, subscriber, 'Give an email address to send the test to.');
+      const preview = await deps.preview(subscriber);
+      if (!preview) return subscriberPage(c, s, subscriber, `Nothing new for ${subscriber.email}: there is no digest to send as a test.`);
+      const outcome = await deps.sendTest(preview, to);
+      return subscriberPage(c, s, subscriber, outcome.ok ? `Test sent to ${to}: ${outcome.response}` : `The test to ${to} failed: ${outcome.response}`);
     }),
   );
 
