@@ -56,7 +56,7 @@ export async function startService(app: App, options: ServiceOptions): Promise<S
     trustProxy: config.service.trustProxy,
     logger,
     ...(config.service.adminToken ? { admin: createAdminRoutes(
-            { token: config.service.adminToken, store, clock, send: run },
+            { token: config.service.adminToken, store, clock, send: run, topicIds: app.topics().taxonomy.topics.map((topic) => topic.id) },
             { sessionHours: config.service.adminSessionHours, secureCookie: config.publicUrl.startsWith('https:'), schedule: config.service.schedule, timeZone: config.timeZone, ...consolePreview(app, config) },
           ) } : {}),
   });

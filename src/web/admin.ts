@@ -4,7 +4,8 @@ import { z } from 'zod';
 import type { Clock } from '../clock.ts';
 import type { RunOptions, RunReport } from '../pipeline/run.ts';
 import { isPaperboyError, type ErrorCode } from '../errors.ts';
-import { problemJson, runJson, subscriberJson } from '../json-views.ts';
+import { updateSubscriber } from '../subscribers/update.ts';
+import { problemJson, recipientJson, runJson, subscriberJson } from '../json-views.ts';
 import { createConsoleRoutes, type ConsoleDeps } from './console.ts';
 import type { OutboxRepository, RunRepository, SubscriberRepository } from '../store/port.ts';
 
@@ -15,6 +16,8 @@ export interface AdminDeps {
     Pick<SubscriberRepository, 'listSubscribers' | 'subscriberCounts' | 'subscriberByEmail' | 'subscriberById' | 'reactivateSubscriber' | 'suppressionOf'> &
     Pick<OutboxRepository, 'outboxCounts' | 'outboxProblems'>;
   clock: Clock;
+  /** The taxonomy's topic ids, for edits of a subscriber's topics. */
+  topicIds?: readonly string[];
   /** The manual send: the same pipeline function the CLI and the scheduler call. */
   send(options: RunOptions): Promise<RunReport>;
 }
@@ -35,6 +38,14 @@ const RunsQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(500
 
 const ReactivateBody = z.strictObject({ email: z.email() });
 
+const UpdateBody = z.strictObject({
+  email: z.email(),
+  status: z.literal('active').optional(),
+  topics: z.string().optional(),
+  frequency: z.enum(['daily', 'weekly']).optional(),
+  weekday: z.string().optional(),
+});
+
 /** Errors a send can end in that are the caller's to fix, with the HTTP status each means. */
 const SEND_ERRORS: Partial<Record<ErrorCode, 404 | 409 | 422>> = { NOT_FOUND: 404, LEASE_HELD: 409, SUBSCRIBER_INVALID: 422 };
 
@@ -50,11 +61,11 @@ export function createAdminRoutes(deps: AdminDeps, console?: Omit<ConsoleDeps, '
   admin.all('/api/*', (c) => api.fetch(rewrite(c.req.raw, true), c.env));
   admin.use('*', async (c, next) => {
     const path = c.req.path.replace(/^.*?\/admin/, '');
-    const legacy = LEGACY_PATHS.includes(path) && (c.req.header('authorization') !== undefined || !(c.req.header('accept') ?? '').includes('text/html'));
+    const legacy = c.req.header('authorization') !== undefined || (LEGACY_PATHS.includes(path) && !(c.req.header('accept') ?? '').includes('text/html'));
     if (legacy || !console) return api.fetch(rewrite(c.req.raw, false), c.env);
     await next();
   });
-  if (console) admin.route('/', createConsoleRoutes({ ...console, token: deps.token, store: deps.store, clock: deps.clock, send: deps.send }));
+  if (console) admin.route('/', createConsoleRoutes({ ...console, ...(deps.topicIds ? { topicIds: deps.topicIds } : {}), token: deps.token, store: deps.store, clock: deps.clock, send: deps.send }));
   return admin;
 }
 
@@ -102,7 +113,7 @@ function createAdminApi(deps: AdminDeps): Hono {
     const recipients = await deps.store.runRecipients(run.id);
     return c.json({
       run: runJson(run),
-      recipients: recipients.map((r) => ({ subscriber_id: r.subscriberId, recipient: r.recipient, kind: r.kind, status: r.status, attempts: r.attempts, smtp_reply: r.lastError, sent_at: r.sentAt })),
+      recipients: recipients.map(recipientJson),
     });
   });
 
@@ -118,6 +129,28 @@ function createAdminApi(deps: AdminDeps): Hono {
       next_after: page.length > limit ? subscribers.at(-1)!.id : null,
       counts: await deps.store.subscriberCounts(),
     });
+  });
+
+  admin.post('/subscribers/update', async (c) => {
+    const body = await readBody(c, UpdateBody, '{"email": "ada@example.org", "status": "active", "topics": "all", "frequency": "weekly"}');
+    if (!body.success) return body.response;
+    const { email, ...change } = body.data;
+    const subscriber = await deps.store.subscriberByEmail(email.toLowerCase());
+    if (!subscriber) return c.json({ error: 'not_found', message: `no subscriber ${email}` }, 404);
+    try {
+      const after = await updateSubscriber(deps.store, deps.clock, subscriber, change, deps.topicIds ?? []);
+      return c.json({ subscriber: subscriberJson(after), was: subscriberJson(subscriber) }, 200);
+    } catch (error) {
+      if (!isPaperboyError(error) || error.code !== 'SUBSCRIBER_INVALID') throw error;
+      return c.json({ error: 'subscriber_invalid', message: error.message }, 422);
+    }
+  });
+
+  admin.delete('/subscribers/:id{[0-9]+}', async (c) => {
+    const subscriber = await deps.store.subscriberById(Number(c.req.param('id')));
+    if (!subscriber) return c.json({ error: 'not_found', message: `no subscriber ${c.req.param('id')}` }, 404);
+    await deps.store.deleteSubscriber(subscriber.id);
+    return c.json({ removed: subscriber.email }, 200);
   });
 
   admin.post('/subscribers/reactivate', async (c) => {

@@ -8,6 +8,8 @@ import type { AdminSession, RunRow } from '../model/run.ts';
 import type { Subscriber, SubscriberStatus } from '../model/subscriber.ts';
 import type { RunOptions, RunReport } from '../pipeline/run.ts';
 import type { AdminSessionRepository, OutboxRepository, RunRepository, SubscriberRepository } from '../store/port.ts';
+import { isPaperboyError } from '../errors.ts';
+import { updateSubscriber, type SubscriberChange } from '../subscribers/update.ts';
 import { html, type SafeHtml } from './html.ts';
 import { layout } from './pages.ts';
 
@@ -42,6 +44,8 @@ export interface ConsoleDeps {
   schedule?: string;
   timeZone: string;
   sources?: () => Promise<SourceHealth[]>;
+  /** The taxonomy's topic ids, for edits of a subscriber's topics. */
+  topicIds?: readonly string[];
   /** A subscriber's next digest as it stands now, recording nothing; null when nothing is new. */
   preview?: (subscriber: Subscriber) => Promise<RenderedPreview | null>;
   /** Sends a rendered digest to `to` at once, outside the outbox, recording no delivery; the relay's answer. */
@@ -237,6 +241,12 @@ ${notice ? html`<p class="notice saved" role="status">${notice}</p>` : ''}
 ${subscriber.status === 'bounced' || subscriber.status === 'unsubscribed'
   ? html`<form method="post" action="/admin/subscribers/${subscriber.id}/reactivate">${csrfField(s)}<button type="submit">Reactivate</button></form>`
   : ''}
+<h2>Edit</h2>
+<form method="post" action="/admin/subscribers/${subscriber.id}/update">${csrfField(s)}
+<div class="field"><label for="topics">Topics <span class="hint">"all", or topic ids separated by commas</span></label><input type="text" id="topics" name="topics" value="${subscriber.topics?.join(',') ?? 'all'}"></div>
+<div class="field"><label for="frequency">Frequency</label><select id="frequency" name="frequency">${(['daily', 'weekly'] as const).map((f) => html`<option value="${f}"${f === subscriber.frequency ? html` selected` : ''}>${f}</option>`)}</select></div>
+<div class="field"><label for="weekday">Weekday of a weekly digest <span class="optional">(mon … sun)</span></label><input type="text" id="weekday" name="weekday" value="${subscriber.weekday === null ? '' : ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'][subscriber.weekday]}"></div>
+<button type="submit">Save</button></form>
 <h2>Send</h2>
 <form method="post" action="/admin/send">${csrfField(s)}<input type="hidden" name="to" value="${subscriber.email}">
 <div class="field"><span class="choice"><input type="checkbox" id="dry" name="dry_run" value="true"><label for="dry">Dry run (send nothing)</label></span></div>
@@ -273,6 +283,28 @@ ${deps.sendTest ? html`<form method="post" action="/admin/subscribers/${subscrib
       const done = await store.reactivateSubscriber(subscriber.id, clock.now().toISOString());
       const now = (await store.subscriberById(subscriber.id))!;
       return subscriberPage(c, s, now, done ? `Reactivated: ${now.email} is active again.` : `${now.email} is ${now.status}: nothing to reactivate.`);
+    }),
+  );
+
+  app.post(
+    '/subscribers/:id{[0-9]+}/update',
+    guarded(async (c, s) => {
+      const subscriber = await byIdParam(c);
+      if (!subscriber) return c.html(consolePage('No such subscriber', s, html`<h1>No such subscriber</h1>`), 404);
+      const body = await c.req.parseBody();
+      const field = (name: string) => (typeof body[name] === 'string' && body[name] !== '' ? (body[name] as string) : undefined);
+      const change: SubscriberChange = {};
+      for (const name of ['topics', 'frequency', 'weekday'] as const) {
+        const value = field(name);
+        if (value !== undefined) change[name] = value;
+      }
+      try {
+        const after = await updateSubscriber(store, clock, subscriber, change, deps.topicIds ?? []);
+        return subscriberPage(c, s, after, 'Saved.');
+      } catch (error) {
+        if (!isPaperboyError(error)) throw error;
+        return c.html(consolePage(subscriber.email, s, html`<h1>${subscriber.email}</h1><p class="notice problem" role="alert">${error.message}</p><p><a href="/admin/subscribers/${subscriber.id}">Back</a></p>`), 422);
+      }
     }),
   );
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { DELIVERY_LEASE } from '../../delivery/lease.ts';
-import { problemJson, runJson } from '../../json-views.ts';
+import { problemJson, recipientJson, runJson } from '../../json-views.ts';
 import { EXIT_OK, emit, positiveInteger, table, type CommonOptions } from '../output.ts';
 import { runCommand } from '../run-command.ts';
 
@@ -9,12 +9,14 @@ export function registerStatus(program: Command): void {
     .command('status')
     .description('recent runs, the outbox, subscribers, and who holds the delivery lease')
     .option('--limit <n>', 'how many runs to show', positiveInteger('--limit'), 10)
+    .option('--recipients', "every message of the last run: to whom, its outcome and the relay's answer")
     .option('--json', 'print one JSON document on stdout')
     .option('-v, --verbose', 'debug logs and stack traces')
-    .action((options: CommonOptions & { limit: number }) =>
+    .action((options: CommonOptions & { limit: number; recipients?: boolean }) =>
       runCommand(options, async (app) => {
         const runs = (await app.store.recentRuns(options.limit)).map(runJson);
         const problems = (await app.store.outboxProblems(10)).map(problemJson);
+        const recipients = options.recipients && runs[0] ? (await app.store.runRecipients(runs[0].id)).map(recipientJson) : null;
         const document = {
           runs,
           problems,
@@ -23,6 +25,7 @@ export function registerStatus(program: Command): void {
           papers: (await app.store.countPapers()).papers,
           lease: (await app.store.leaseHolder(DELIVERY_LEASE)) ?? null,
           mailer: app.config.delivery.smtpUrl ? 'smtp' : `files in ${app.config.delivery.outboxDir}`,
+          ...(options.recipients ? { recipients } : {}),
         };
         emit(options, document, () =>
           [
@@ -45,6 +48,9 @@ export function registerStatus(program: Command): void {
             ...(problems.length > 0
               ? ['', 'recent delivery problems:', ...problems.map((p) => `  ${p.status.padEnd(8)} ${p.recipient} after ${p.attempts} attempt(s): ${p.error ?? ''}${p.next_attempt_at ? ` (next try ${p.next_attempt_at})` : ''}`)]
               : []),
+            ...(recipients
+              ? ['', `recipients of run ${runs[0]!.id}:`, ...(recipients.length === 0 ? ['  (none)'] : recipients.map((r) => `  ${r.status.padEnd(7)} ${r.recipient} (${r.kind}, ${r.attempts} attempt(s))${r.smtp_reply ? `: ${r.smtp_reply}` : ''}`))]
+              : options.recipients ? ['', 'no run yet: no recipients to show'] : []),
           ].join('\n'),
         );
         return EXIT_OK;
