@@ -216,7 +216,7 @@ ${choiceFields(values, errors, topics)}
 <p>Lost the links to change your choices or unsubscribe? We will email them to you again.</p>
 <form method="post" action="/preferences/link" novalidate aria-labelledby="lost-links">
 <div class="field${options.linkError ? ' invalid' : ''}">
-<label for="link-email">Your email address</label>
+<label for="link-email">The address your digest comes to</label>
 ${options.linkError ? html`<span class="error-text" id="link-email-error">${options.linkError}</span>` : ''}
 <input type="email" id="link-email" name="email" autocomplete="email" spellcheck="false" required${options.linkError ? html` aria-invalid="true" aria-describedby="link-email-error"` : ''}>
 </div>
