@@ -1,4 +1,4 @@
-import type { OutboxProblem } from './model/outbox.ts';
+import type { OutboxProblem, RunRecipient } from './model/outbox.ts';
 import type { RunRow } from './model/run.ts';
 import type { Subscriber } from './model/subscriber.ts';
 import { WEEKDAYS } from './subscribers/subscriber.ts';
@@ -50,4 +50,9 @@ export function subscriberJson(subscriber: Subscriber) {
     confirmed_at: subscriber.confirmedAt,
     last_digest_at: subscriber.lastDigestAt,
   };
+}
+
+/** One message of a run: who, and how the relay answered (status --recipients, the admin API). */
+export function recipientJson(r: RunRecipient) {
+  return { subscriber_id: r.subscriberId, recipient: r.recipient, kind: r.kind, status: r.status, attempts: r.attempts, smtp_reply: r.lastError, sent_at: r.sentAt };
 }

@@ -93,6 +93,7 @@ const EnvSchema = z.object({
   PAPERBOY_HOST: z.string().min(1).default('127.0.0.1'),
   PAPERBOY_PORT: wholeNumber(0, 65_535).default(8080),
   PAPERBOY_ADMIN_TOKEN: z.string().min(24, 'at least 24 characters (e.g. `openssl rand -hex 24`)').optional(),
+  PAPERBOY_ADMIN_SESSION_HOURS: wholeNumber(1, 24 * 30).default(12),
   PAPERBOY_PENDING_TTL_HOURS: wholeNumber(1, 24 * 90).default(48),
   PAPERBOY_RATE_LIMIT_IP: wholeNumber(1, 100_000).default(20),
   PAPERBOY_RATE_LIMIT_ADDRESS: wholeNumber(1, 1000).default(3),
@@ -132,6 +133,8 @@ export interface ServiceConfig {
   port: number;
   /** Unset: no admin API at all. */
   adminToken: string | undefined;
+  /** Admin console sessions end this many hours after sign-in. */
+  adminSessionHours: number;
   pendingTtlHours: number;
   rateLimit: { perIpPerHour: number; perAddressPerHour: number };
   trustProxy: boolean;
@@ -249,6 +252,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       host: values.PAPERBOY_HOST,
       port: values.PAPERBOY_PORT,
       adminToken: values.PAPERBOY_ADMIN_TOKEN,
+      adminSessionHours: values.PAPERBOY_ADMIN_SESSION_HOURS,
       pendingTtlHours: values.PAPERBOY_PENDING_TTL_HOURS,
       rateLimit: { perIpPerHour: values.PAPERBOY_RATE_LIMIT_IP, perAddressPerHour: values.PAPERBOY_RATE_LIMIT_ADDRESS },
       trustProxy: values.PAPERBOY_TRUST_PROXY === 'true',

@@ -72,3 +72,17 @@ export type OutboxTransition =
    * A delivery error (the relay refused for a reason not the recipient's) bounces nobody.
    */
   | { status: 'failed'; attempts: number; error: string; hardBounce: boolean; bounceSubscriber: boolean; deliveryError: boolean };
+
+/** One message a run queued: who, what, and how the relay answered (`lastError`). */
+export interface RunRecipient {
+  id: number;
+  subscriberId: number;
+  kind: OutboxKind;
+  recipient: string;
+  subject: string;
+  status: OutboxStatus;
+  attempts: number;
+  lastError: string | null;
+  createdAt: string;
+  sentAt: string | null;
+}

@@ -24,3 +24,12 @@ export interface LeaseHolder {
   holder: string;
   expiresAt: string;
 }
+
+/** An admin console session as stored: only a hash of the cookie's id, never the id itself. */
+export interface AdminSession {
+  idHash: string;
+  /** The form token every POST of this session must carry. */
+  csrf: string;
+  createdAt: string;
+  expiresAt: string;
+}

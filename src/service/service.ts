@@ -1,5 +1,9 @@
 import { Hono } from 'hono';
 import type { App } from '../app.ts';
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../config/config.ts';
+import { prepareDigest } from '../digest/prepare.ts';
+import type { ConsoleDeps } from '../web/console.ts';
 import { createCourier, type Courier } from '../delivery/courier.ts';
 import { runDigests, senderOf, type RunOptions } from '../pipeline/run.ts';
 import { createAdminRoutes } from '../web/admin.ts';
@@ -62,7 +66,10 @@ export async function startService(app: App, options: ServiceOptions): Promise<S
     rateLimit: config.service.rateLimit,
     trustProxy: config.service.trustProxy,
     logger,
-    ...(config.service.adminToken ? { admin: createAdminRoutes({ token: config.service.adminToken, store, clock, send: run }) } : {}),
+    ...(config.service.adminToken ? { admin: createAdminRoutes(
+            { token: config.service.adminToken, store, clock, send: run, topicIds: app.topics().taxonomy.topics.map((topic) => topic.id) },
+            { sessionHours: config.service.adminSessionHours, secureCookie: config.publicUrl.startsWith('https:'), schedule: config.service.schedule, timeZone: config.timeZone, ...consolePreview(app, config) },
+          ) } : {}),
   });
   const server: WebServer = await startWebServer(withActionLog(web, logger), { host: config.service.host, port: options.port ?? config.service.port });
   logger.info({ url: server.url, admin: Boolean(config.service.adminToken) }, `listening on ${server.url}`);
@@ -125,4 +132,31 @@ function withActionLog(web: Hono, logger: App['logger']): Hono {
   });
   outer.route('/', web);
   return outer;
+}
+
+/** The console's preview and test send: the preview command's rendering, mailed outside the outbox. */
+function consolePreview(app: App, config: Config): Pick<ConsoleDeps, 'preview' | 'sendTest'> {
+  return {
+    preview: async (subscriber) => {
+      await app.filePapers();
+      const digest = await prepareDigest(app.digestContext(), subscriber, app.clock.now());
+      if (digest.selection.paperIds.length === 0) return null;
+      const message = (await app.renderer()).renderDigest(digest.data);
+      return { subject: message.subject, html: message.html, text: message.text };
+    },
+    sendTest: async (preview, to) => {
+      const sender = senderOf(config.delivery);
+      const outcome = await app.mailer().send({
+        messageId: `<test-${randomUUID()}@${sender.messageIdDomain}>`,
+        from: sender.from,
+        ...(sender.replyTo ? { replyTo: sender.replyTo } : {}),
+        to: { email: to, name: null },
+        subject: `[test] ${preview.subject}`,
+        html: preview.html,
+        text: preview.text,
+        date: app.clock.now(),
+      });
+      return { ok: outcome.status === 'sent', response: outcome.response };
+    },
+  };
 }

@@ -1,8 +1,8 @@
 import type { FailedListing, ListingOutcome, ListingRow, NewListing } from '../model/listing.ts';
 import type { ArchivedPaper, ArchiveTopic, NewDigestRecord, StoredDigest } from '../model/digest.ts';
-import type { ClaimedMessage, NewOutboxMessage, OutboxKind, OutboxState, OutboxCounts, OutboxProblem, OutboxRow, OutboxTransition } from '../model/outbox.ts';
+import type { ClaimedMessage, NewOutboxMessage, OutboxKind, OutboxState, OutboxCounts, OutboxProblem, OutboxRow, RunRecipient, OutboxTransition } from '../model/outbox.ts';
 import type { CandidateRow, ListingPapers, PaperFiling, PaperListItem, PaperToClassify, StoredPaper, TopicCount } from '../model/paper.ts';
-import type { LeaseHolder, RunRow, RunTrigger } from '../model/run.ts';
+import type { AdminSession, LeaseHolder, RunRow, RunTrigger } from '../model/run.ts';
 import type { Subscriber, SubscriberInput, SubscriberStatus, Suppression } from '../model/subscriber.ts';
 
 /**
@@ -129,6 +129,19 @@ export interface RunRepository {
   /** Runs still marked running when a new run takes the lease died with their process. */
   interruptRuns(now: string): Promise<number>;
   recentRuns(limit: number): Promise<RunRow[]>;
+  runById(id: number): Promise<RunRow | undefined>;
+  /** Every message a run queued, in queued order, with its outcome and the relay's last answer. */
+  runRecipients(runId: number): Promise<RunRecipient[]>;
+}
+
+/** Admin console sessions: in the store, so every web replica knows every session. */
+export interface AdminSessionRepository {
+  createAdminSession(session: AdminSession): Promise<void>;
+  /** The session with this id hash, if it has not expired by `now`. */
+  adminSession(idHash: string, now: string): Promise<AdminSession | undefined>;
+  deleteAdminSession(idHash: string): Promise<void>;
+  /** Drops sessions expired by `now`; returns how many. */
+  expireAdminSessions(now: string): Promise<number>;
 }
 
 export interface LeaseRepository {
@@ -156,6 +169,7 @@ export interface StoreSession
     OutboxRepository,
     DigestRepository,
     RunRepository,
+    AdminSessionRepository,
     LeaseRepository,
     StateRepository {}
 

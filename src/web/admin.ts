@@ -4,15 +4,20 @@ import { z } from 'zod';
 import type { Clock } from '../clock.ts';
 import type { RunOptions, RunReport } from '../pipeline/run.ts';
 import { isPaperboyError, type ErrorCode } from '../errors.ts';
-import { problemJson, runJson, subscriberJson } from '../json-views.ts';
+import { updateSubscriber } from '../subscribers/update.ts';
+import { problemJson, recipientJson, runJson, subscriberJson } from '../json-views.ts';
+import { createConsoleRoutes, type ConsoleDeps } from './console.ts';
 import type { OutboxRepository, RunRepository, SubscriberRepository } from '../store/port.ts';
 
 export interface AdminDeps {
   token: string;
-  store: Pick<RunRepository, 'recentRuns'> &
+  store: ConsoleDeps['store'] &
+    Pick<RunRepository, 'recentRuns'> &
     Pick<SubscriberRepository, 'listSubscribers' | 'subscriberCounts' | 'subscriberByEmail' | 'subscriberById' | 'reactivateSubscriber' | 'suppressionOf'> &
     Pick<OutboxRepository, 'outboxCounts' | 'outboxProblems'>;
   clock: Clock;
+  /** The taxonomy's topic ids, for edits of a subscriber's topics. */
+  topicIds?: readonly string[];
   /** The manual send: the same pipeline function the CLI and the scheduler call. */
   send(options: RunOptions): Promise<RunReport>;
 }
@@ -33,6 +38,14 @@ const RunsQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(500
 
 const ReactivateBody = z.strictObject({ email: z.email() });
 
+const UpdateBody = z.strictObject({
+  email: z.email(),
+  status: z.literal('active').optional(),
+  topics: z.string().optional(),
+  frequency: z.enum(['daily', 'weekly']).optional(),
+  weekday: z.string().optional(),
+});
+
 /** Errors a send can end in that are the caller's to fix, with the HTTP status each means. */
 const SEND_ERRORS: Partial<Record<ErrorCode, 404 | 409 | 422>> = { NOT_FOUND: 404, LEASE_HELD: 409, SUBSCRIBER_INVALID: 422 };
 
@@ -40,7 +53,33 @@ const SEND_ERRORS: Partial<Record<ErrorCode, 404 | 409 | 422>> = { NOT_FOUND: 40
  * The admin API: JSON in and out, every request zod-validated, every route behind
  * `Authorization: Bearer $PAPERBOY_ADMIN_TOKEN` (compared in constant time by hono).
  */
-export function createAdminRoutes(deps: AdminDeps): Hono {
+export function createAdminRoutes(deps: AdminDeps, console?: Omit<ConsoleDeps, 'token' | 'store' | 'clock' | 'send'>): Hono {
+  const api = createAdminApi(deps);
+  const admin = new Hono();
+  // /admin/api/... is the JSON API; the older paths (/admin/send, /admin/runs, /admin/subscribers...)
+  // stay its aliases for API clients: a request with a bearer token, or one that does not ask for HTML.
+  admin.all('/api/*', (c) => api.fetch(rewrite(c.req.raw, true), c.env));
+  admin.use('*', async (c, next) => {
+    const path = c.req.path.replace(/^.*?\/admin/, '');
+    const legacy = c.req.header('authorization') !== undefined || (LEGACY_PATHS.includes(path) && !(c.req.header('accept') ?? '').includes('text/html'));
+    if (legacy || !console) return api.fetch(rewrite(c.req.raw, false), c.env);
+    await next();
+  });
+  if (console) admin.route('/', createConsoleRoutes({ ...console, ...(deps.topicIds ? { topicIds: deps.topicIds } : {}), token: deps.token, store: deps.store, clock: deps.clock, send: deps.send }));
+  return admin;
+}
+
+const LEGACY_PATHS = ['/send', '/runs', '/subscribers', '/subscribers/reactivate'];
+
+/** The request as the API app sees it: /admin/api/x → /x, /admin/x → /x. */
+function rewrite(request: Request, underApi: boolean): Request {
+  const url = new URL(request.url);
+  url.pathname = url.pathname.replace(underApi ? /^.*?\/admin\/api(?=\/|$)/ : /^.*?\/admin(?=\/|$)/, '') || '/';
+  const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
+  return new Request(url, { method: request.method, headers: request.headers, ...(hasBody ? { body: request.body, duplex: 'half' } : {}) } as RequestInit);
+}
+
+function createAdminApi(deps: AdminDeps): Hono {
   const admin = new Hono();
   admin.use('*', bearerAuth({ token: deps.token, noAuthenticationHeader: { message: { error: 'unauthorized', message: 'send Authorization: Bearer <PAPERBOY_ADMIN_TOKEN>' } }, invalidTokenMessage: { error: 'unauthorized', message: 'wrong admin token' }, invalidAuthenticationHeader: { message: { error: 'unauthorized', message: 'malformed Authorization header' } } }));
 
@@ -68,6 +107,16 @@ export function createAdminRoutes(deps: AdminDeps): Hono {
     });
   });
 
+  admin.get('/runs/:id{[0-9]+}', async (c) => {
+    const run = await deps.store.runById(Number(c.req.param('id')));
+    if (!run) return c.json({ error: 'not_found', message: `no run ${c.req.param('id')}` }, 404);
+    const recipients = await deps.store.runRecipients(run.id);
+    return c.json({
+      run: runJson(run),
+      recipients: recipients.map(recipientJson),
+    });
+  });
+
   admin.get('/subscribers', async (c) => {
     const query = SubscribersQuery.safeParse(c.req.query());
     if (!query.success) return c.json({ error: 'invalid_query', message: describe(query.error) }, 400);
@@ -80,6 +129,28 @@ export function createAdminRoutes(deps: AdminDeps): Hono {
       next_after: page.length > limit ? subscribers.at(-1)!.id : null,
       counts: await deps.store.subscriberCounts(),
     });
+  });
+
+  admin.post('/subscribers/update', async (c) => {
+    const body = await readBody(c, UpdateBody, '{"email": "ada@example.org", "status": "active", "topics": "all", "frequency": "weekly"}');
+    if (!body.success) return body.response;
+    const { email, ...change } = body.data;
+    const subscriber = await deps.store.subscriberByEmail(email.toLowerCase());
+    if (!subscriber) return c.json({ error: 'not_found', message: `no subscriber ${email}` }, 404);
+    try {
+      const after = await updateSubscriber(deps.store, deps.clock, subscriber, change, deps.topicIds ?? []);
+      return c.json({ subscriber: subscriberJson(after), was: subscriberJson(subscriber) }, 200);
+    } catch (error) {
+      if (!isPaperboyError(error) || error.code !== 'SUBSCRIBER_INVALID') throw error;
+      return c.json({ error: 'subscriber_invalid', message: error.message }, 422);
+    }
+  });
+
+  admin.delete('/subscribers/:id{[0-9]+}', async (c) => {
+    const subscriber = await deps.store.subscriberById(Number(c.req.param('id')));
+    if (!subscriber) return c.json({ error: 'not_found', message: `no subscriber ${c.req.param('id')}` }, 404);
+    await deps.store.deleteSubscriber(subscriber.id);
+    return c.json({ removed: subscriber.email }, 200);
   });
 
   admin.post('/subscribers/reactivate', async (c) => {

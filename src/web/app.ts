@@ -19,6 +19,7 @@ import { createDigestRoutes, type DigestRoutesDeps } from './digest-routes.ts';
 import { createNotices } from './notices.ts';
 import {
   checkInboxPage,
+  linkSentPage,
   confirmPromptPage,
   messagePage,
   preferencesPage,
@@ -170,6 +171,8 @@ export function createWebApp(deps: WebDeps): Hono {
       let recipient = await tx.insertSubscriber(input, 'pending', now.toISOString());
       if (!recipient) {
         const existing = await tx.subscriberByEmail(input.email);
+        // An active subscriber who signs up again has likely lost their links: they get them again.
+        if (existing?.status === 'active') return queueLinks(tx, existing, now);
         if (existing?.status !== 'pending' && existing?.status !== 'unsubscribed') return false;
         // A new sign-up of the address: new choices, and a new token key, so links sent for an earlier one stop working.
         await tx.resubscribe(existing.id, input, now.toISOString());
@@ -177,6 +180,22 @@ export function createWebApp(deps: WebDeps): Hono {
       }
       await tx.queueMessage(await notices.confirmation(recipient, now), []);
       return true;
+    });
+
+  /**
+   * Queues the mail with an active subscriber's preferences and unsubscribe links (the
+   * welcome, which carries both); their choices are left as they are.
+   */
+  const queueLinks = async (tx: SubscriptionWrites, subscriber: Subscriber, now: Date): Promise<boolean> => {
+    await tx.queueMessage(await notices.welcome(subscriber, now), []);
+    return true;
+  };
+
+  /** "Email me my preferences link": true when a mail was queued (only for an active address). */
+  const sendLinks = (email: string, now: Date): Promise<boolean> =>
+    store.withTransaction(async (tx) => {
+      const subscriber = await tx.subscriberByEmail(email);
+      return subscriber?.status === 'active' ? queueLinks(tx, subscriber, now) : false;
     });
 
   /** pending → active, with the welcome queued, in one transaction; false if they were not pending. */
@@ -253,6 +272,19 @@ export function createWebApp(deps: WebDeps): Hono {
     const now = clock.now();
     if (await signUp(result.input, now)) deps.courier.kick();
     return c.html(checkInboxPage(deps.pendingTtlHours));
+  });
+
+  // The same answer for every address, whether it subscribes or not.
+  app.post('/preferences/link', async (c) => {
+    const byIp = limits.ip.hit(clientIp(c));
+    if (!byIp.allowed) return tooManyAttempts(c, byIp.retryAfterSeconds);
+    const body = await readForm(c);
+    const email = typeof body.email === 'string' ? body.email.trim().toLowerCase() : '';
+    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) return c.html(subscribePage(BLANK_FORM, {}, topics, { linkError: 'Enter the address your digest comes to, like name@example.org.' }), 400);
+    const byAddress = limits.address.hit(email);
+    if (!byAddress.allowed) return tooManyAttempts(c, byAddress.retryAfterSeconds);
+    if (await sendLinks(email, clock.now())) deps.courier.kick();
+    return c.html(linkSentPage());
   });
 
   // A GET (or HEAD) only asks: mail scanners fetch every link in a message, and must not

@@ -18,7 +18,7 @@ const WEEKDAY_NAMES = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', '
 const STYLE = html`
 :root {
   color-scheme: light dark;
-  --page: #eef0f4; --card: #ffffff; --text: #374151; --strong: #111827; --muted: #6b7280;
+  --page: #eef0f4; --card: #ffffff; --text: #374151; --strong: #111827; --muted: #4b5563;
   --accent: #1d4ed8; --on-accent: #ffffff; --line: #d1d5db; --soft: #eff4ff;
   --error: #b91c1c; --error-soft: #fef2f2; --ok: #166534; --ok-soft: #f0fdf4; --focus: #f59e0b;
 }
@@ -195,7 +195,7 @@ ${WEEKDAYS.map((day, index) => html`<option value="${day}"${values.weekday === d
 </div>`;
 }
 
-export function subscribePage(values: FormValues, errors: FieldErrors, topics: readonly TopicChoice[]): string {
+export function subscribePage(values: FormValues, errors: FieldErrors, topics: readonly TopicChoice[], options: { linkError?: string } = {}): string {
   return layout(
     Object.keys(errors).length > 0 ? 'Please check the form' : 'Subscribe',
     html`<h1>New research papers, by email</h1>
@@ -210,7 +210,27 @@ ${errorText('email', errors)}
 ${nameField(values, errors)}
 ${choiceFields(values, errors, topics)}
 <button type="submit">Subscribe</button>
+</form>
+<hr>
+<h2 id="lost-links">Already subscribed?</h2>
+<p>Lost the links to change your choices or unsubscribe? We will email them to you again.</p>
+<form method="post" action="/preferences/link" novalidate aria-labelledby="lost-links">
+<div class="field${options.linkError ? ' invalid' : ''}">
+<label for="link-email">The address your digest comes to</label>
+${options.linkError ? html`<span class="error-text" id="link-email-error">${options.linkError}</span>` : ''}
+<input type="email" id="link-email" name="email" autocomplete="email" spellcheck="false" required${options.linkError ? html` aria-invalid="true" aria-describedby="link-email-error"` : ''}>
+</div>
+<button type="submit" class="secondary">Email me my preferences link</button>
 </form>`,
+  );
+}
+
+export function linkSentPage(): string {
+  return layout(
+    'Check your inbox',
+    html`<h1>Check your inbox</h1>
+<p class="lead">If this address gets our digest, we have sent it a message with the links to your preferences and to unsubscribe.</p>
+<p>Nothing there after a few minutes? Look in your spam folder, or <a href="/">sign up</a>.</p>`,
   );
 }
 

@@ -570,4 +570,37 @@ describe.each(STORE_ADAPTERS)('store contract: $name', (adapter) => {
       expect(await store.paperListingPlace(999_999)).toEqual({ listedOn: null, position: null });
     });
   });
+
+  describe('admin console', () => {
+    it('lists the messages a run queued, with their outcome', async () => {
+      const runId = await store.insertRun('manual', T0);
+      const ada = await subscriber('ada@example.org');
+      const grace = await subscriber('grace@example.org');
+      const first = await queue(message(ada.id, 1, at(1), { runId }), []);
+      await queue(message(grace.id, 2, at(2), { runId }), []);
+      expect(await store.claimDue('w', 10, at(5), at(10))).toHaveLength(2);
+      expect(await store.settle({ id: first, subscriberId: ada.id, messageId: `<m1.${ada.id}@contract.test>` }, 'w', { status: 'failed', attempts: 1, error: '550 5.1.1 no such user', hardBounce: false, bounceSubscriber: false, deliveryError: true }, at(6))).toBe(true);
+      const recipients = await store.runRecipients(runId);
+      expect(recipients.map(({ subscriberId, recipient, status, lastError, subject }) => ({ subscriberId, recipient, status, lastError, subject }))).toEqual([
+        { subscriberId: ada.id, recipient: `reader${ada.id}@example.org`, status: 'failed', lastError: '550 5.1.1 no such user', subject: 'Digest 1' },
+        { subscriberId: grace.id, recipient: `reader${grace.id}@example.org`, status: 'queued', lastError: null, subject: 'Digest 2' },
+      ]);
+      expect(await store.runRecipients(runId + 1)).toEqual([]);
+      expect((await store.runById(runId))?.trigger).toBe('manual');
+      expect(await store.runById(runId + 1)).toBeUndefined();
+    });
+
+    it('keeps sessions until they expire or are deleted', async () => {
+      const session = { idHash: 'h1', csrf: 'c1', createdAt: T0, expiresAt: at(60) };
+      await store.createAdminSession(session);
+      await store.createAdminSession({ idHash: 'h2', csrf: 'c2', createdAt: T0, expiresAt: at(10) });
+      expect(await store.adminSession('h1', at(59))).toEqual(session);
+      expect(await store.adminSession('h1', at(60))).toBeUndefined();
+      expect(await store.adminSession('nope', T0)).toBeUndefined();
+      expect(await store.expireAdminSessions(at(10))).toBe(1);
+      expect(await store.adminSession('h2', T0)).toBeUndefined();
+      await store.deleteAdminSession('h1');
+      expect(await store.adminSession('h1', T0)).toBeUndefined();
+    });
+  });
 });

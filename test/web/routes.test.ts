@@ -236,8 +236,11 @@ describe('POST /subscribe', () => {
     expect((await store.subscriberByEmail('active@example.org'))).toMatchObject({ status: 'active', topics: ['code'], name: null });
     expect((await store.subscriberByEmail('bounced@example.org'))).toMatchObject({ status: 'bounced', topics: ['code'] });
 
-    expect((await mailer.delivered()).map((mail) => mail.to.email)).toEqual(['new@example.org', 'pending@example.org', 'gone@example.org']);
-    expect((await mailer.delivered()).every((mail) => mail.subject === 'Confirm your Paperboy subscription')).toBe(true);
+    // The active subscriber gets their links again (the welcome); the bounced address nothing.
+    expect((await mailer.delivered()).map((mail) => mail.to.email)).toEqual(['new@example.org', 'pending@example.org', 'active@example.org', 'gone@example.org']);
+    expect((await mailer.delivered()).filter((mail) => mail.to.email !== 'active@example.org').every((mail) => mail.subject === 'Confirm your Paperboy subscription')).toBe(true);
+    const links = (await mailer.delivered()).find((mail) => mail.to.email === 'active@example.org')!;
+    expect(links.text).toContain('/preferences?token=');
   });
 
   it('a new sign-up of the address makes the earlier confirmation link stop working', async () => {
@@ -844,5 +847,35 @@ describe('admin routes', () => {
     expect(response.headers.get('www-authenticate')).toBe('Bearer');
     expect(await response.text()).toBe('unauthorized');
     expect(logs).toEqual([]);
+  });
+});
+
+describe('email me my preferences link', () => {
+  it('answers the same for every address and mails the links only to an active subscriber', async () => {
+    const { app, store, mailer } = setup();
+    await store.insertSubscriber(activeInput('active@example.org'), 'active', START);
+    await store.insertSubscriber(activeInput('bounced@example.org'), 'bounced', START);
+    const bodies = new Set<string>();
+    for (const email of ['active@example.org', 'bounced@example.org', 'nobody@example.org', 'ACTIVE@example.org']) {
+      const response = await post(app, '/preferences/link', { email });
+      expect(response.status, email).toBe(200);
+      bodies.add(await response.text());
+    }
+    expect(bodies.size).toBe(1);
+    expect([...bodies][0]).toContain('If this address gets our digest');
+    const sent = await mailer.delivered();
+    expect(sent.map((mail) => mail.to.email)).toEqual(['active@example.org', 'active@example.org']);
+    expect(sent[0]!.text).toContain(`${PUBLIC_URL}/preferences?token=`);
+    const bad = await post(app, '/preferences/link', { email: 'not an address' });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('Enter the address your digest comes to');
+  });
+
+  it('is rate limited per address like sign-ups', async () => {
+    const { app } = setup({ rateLimit: { perIpPerHour: 1000, perAddressPerHour: 3 } });
+    for (let i = 0; i < 3; i++) expect((await post(app, '/preferences/link', { email: 'same@example.org' })).status).toBe(200);
+    const limited = await post(app, '/preferences/link', { email: 'same@example.org' });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
   });
 });

@@ -7,13 +7,15 @@ export function registerStatus(program: Command): void {
     .command('status')
     .description('recent runs, the outbox, subscribers, and who holds the delivery lease')
     .option('--limit <n>', 'how many runs to show', positiveInteger('--limit'), 10)
+    .option('--recipients', "every message of the last run: to whom, its outcome and the relay's answer")
     .option('--json', 'print one JSON document on stdout')
     .option('-v, --verbose', 'debug logs and stack traces')
-    .action((options: CommonOptions & { limit: number }) =>
+    .action((options: CommonOptions & { limit: number; recipients?: boolean }) =>
       runCommand(options, async (app) => {
-        const [{ DELIVERY_LEASE }, { problemJson, runJson }] = await Promise.all([import('../../delivery/lease.ts'), import('../../json-views.ts')]);
+        const [{ DELIVERY_LEASE }, { problemJson, recipientJson, runJson }] = await Promise.all([import('../../delivery/lease.ts'), import('../../json-views.ts')]);
         const runs = (await app.store.recentRuns(options.limit)).map(runJson);
         const problems = (await app.store.outboxProblems(10)).map(problemJson);
+        const recipients = options.recipients && runs[0] ? (await app.store.runRecipients(runs[0].id)).map(recipientJson) : null;
         const document = {
           runs,
           problems,
@@ -22,6 +24,7 @@ export function registerStatus(program: Command): void {
           papers: (await app.store.countPapers()).papers,
           lease: (await app.store.leaseHolder(DELIVERY_LEASE)) ?? null,
           mailer: app.config.delivery.smtpUrl ? smtpDestination(app.config.delivery.smtpUrl) : `files in ${app.config.delivery.outboxDir}`,
+          ...(options.recipients ? { recipients } : {}),
         };
         emit(options, document, () =>
           [
@@ -44,6 +47,9 @@ export function registerStatus(program: Command): void {
             ...(problems.length > 0
               ? ['', 'recent delivery problems:', ...problems.map((p) => `  ${p.status.padEnd(8)} ${p.recipient} after ${p.attempts} attempt(s): ${p.error ?? ''}${p.next_attempt_at ? ` (next try ${p.next_attempt_at})` : ''}`)]
               : []),
+            ...(recipients
+              ? ['', `recipients of run ${runs[0]!.id}:`, ...(recipients.length === 0 ? ['  (none)'] : recipients.map((r) => `  ${r.status.padEnd(7)} ${r.recipient} (${r.kind}, ${r.attempts} attempt(s))${r.smtp_reply ? `: ${r.smtp_reply}` : ''}`))]
+              : options.recipients ? ['', 'no run yet: no recipients to show'] : []),
           ].join('\n'),
         );
         return EXIT_OK;

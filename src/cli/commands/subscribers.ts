@@ -1,3 +1,4 @@
+import { updateSubscriber, type SubscriberChange } from '../../subscribers/update.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { App } from '../../app.ts';
@@ -82,6 +83,26 @@ export function registerSubscribers(program: Command): void {
       emit(options, { subscriber: lib.subscriberJson(after), was: subscriber.status, suppression: suppression ?? null }, () =>
         `reactivated ${describe(after)} (was ${subscriber.status}${suppression ? `: bounced ${suppression.bouncedAt}, ${suppression.reason}` : ''})`,
       );
+      return EXIT_OK;
+    }),
+  );
+
+  common(
+    subscribers
+      .command('update')
+      .description("change a subscriber's topics or frequency, or take a bounced or unsubscribed address back with --status active")
+      .argument('<email>')
+      .option('--status <active>', 'active: reactivate (bounces forgotten, suppression lifted)')
+      .option('--topics <ids>', '"all" or topic ids separated by commas')
+      .option('--frequency <daily|weekly>', 'how often they get a digest')
+      .option('--weekday <day>', 'weekly digests go out on this day (mon … sun)'),
+  ).action((email: string, options: CommonOptions & SubscriberChange) =>
+    runCommand(options, async (app) => {
+      const subscriber = await app.store.subscriberByEmail(lib.parseEmail(email));
+      if (!subscriber) throw new PaperboyError('NOT_FOUND', `no subscriber ${email}`);
+      const { status, topics, frequency, weekday } = options;
+      const after = await updateSubscriber(app.store, app.clock, subscriber, { status, topics, frequency, weekday }, topicIds(app));
+      emit(options, { subscriber: lib.subscriberJson(after), was: lib.subscriberJson(subscriber) }, () => `updated ${describe(after)}`);
       return EXIT_OK;
     }),
   );

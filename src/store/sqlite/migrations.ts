@@ -289,4 +289,14 @@ export const MIGRATIONS: readonly string[] = [
   -- The archive of a topic: the papers that went out under it.
   CREATE INDEX digest_papers_by_topic ON digest_papers (topic_id, fitted, paper_id, digest_id);
   `,
+  /* 8: admin console sessions, shared by every web replica: the hash of the cookie's id,
+     the form token that goes with it, and when it stops working. */ `
+  CREATE TABLE admin_sessions (
+    id_hash     TEXT PRIMARY KEY,
+    csrf        TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    expires_at  TEXT NOT NULL
+  );
+  CREATE INDEX admin_sessions_by_expiry ON admin_sessions (expires_at);
+  `,
 ];

@@ -209,6 +209,15 @@ export function prepareStatements(db: Database.Database) {
         sent = @sent, failed = @failed, deferred = @deferred, retried = @retried, bounced = @bounced, error = @error WHERE id = @id`),
     interruptRuns: prepare(`UPDATE runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'`),
     recentRuns: prepare(`SELECT * FROM runs ORDER BY id DESC LIMIT ?`),
+    runById: prepare(`SELECT * FROM runs WHERE id = ?`),
+    runRecipients: prepare(`
+      SELECT id, subscriber_id, kind, recipient, subject, status, attempts, last_error, created_at, sent_at FROM outbox
+      WHERE run_id = ? ORDER BY id`),
+    insertAdminSession: prepare(`
+      INSERT INTO admin_sessions (id_hash, csrf, created_at, expires_at) VALUES (@idHash, @csrf, @createdAt, @expiresAt)`),
+    adminSession: prepare(`SELECT * FROM admin_sessions WHERE id_hash = ? AND expires_at > ?`),
+    deleteAdminSession: prepare(`DELETE FROM admin_sessions WHERE id_hash = ?`),
+    expireAdminSessions: prepare(`DELETE FROM admin_sessions WHERE expires_at <= ?`),
     acquireLease: prepare(`
       INSERT INTO leases (name, holder, expires_at) VALUES (@name, @holder, @expiresAt)
       ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at

@@ -3,10 +3,10 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { PaperboyError } from '../../errors.ts';
 import type { FailedListing, ListingOutcome, ListingRow, NewListing } from '../../model/listing.ts';
-import { isDigest, type ClaimedMessage, type NewOutboxMessage, type OutboxKind, type OutboxCounts, type OutboxProblem, type OutboxState, type OutboxStatus, type OutboxTransition } from '../../model/outbox.ts';
+import { isDigest, type ClaimedMessage, type NewOutboxMessage, type OutboxKind, type OutboxCounts, type OutboxProblem, type RunRecipient, type OutboxState, type OutboxStatus, type OutboxTransition } from '../../model/outbox.ts';
 import type { AssignedTopic, CandidateRow, ListingPapers, PaperFields, PaperFiling, PaperListItem, PaperToClassify, StoredPaper, TopicCount } from '../../model/paper.ts';
 import type { ArchivedPaper, ArchiveTopic, NewDigestRecord, StoredDigest } from '../../model/digest.ts';
-import type { LeaseHolder, RunRow, RunTrigger } from '../../model/run.ts';
+import type { AdminSession, LeaseHolder, RunRow, RunTrigger } from '../../model/run.ts';
 import type { Subscriber, SubscriberInput, SubscriberStatus, Suppression } from '../../model/subscriber.ts';
 import type { Store, StoreSession } from '../port.ts';
 import { MIGRATIONS } from './migrations.ts';
@@ -376,6 +376,34 @@ class SqliteSession implements StoreSession {
 
   recentRuns(limit: number): Promise<RunRow[]> {
     return this.run(() => (this.sql.recentRuns.all(limit) as Row[]).map(toRun));
+  }
+
+  runById(id: number): Promise<RunRow | undefined> {
+    return this.run(() => getOne(this.sql.runById, toRun, id));
+  }
+
+  runRecipients(runId: number): Promise<RunRecipient[]> {
+    return this.run(() => (this.sql.runRecipients.all(runId) as Row[]).map((row) => camelCase(row) as unknown as RunRecipient));
+  }
+
+  createAdminSession(session: AdminSession): Promise<void> {
+    return this.run(() => {
+      this.sql.insertAdminSession.run(session);
+    });
+  }
+
+  adminSession(idHash: string, now: string): Promise<AdminSession | undefined> {
+    return this.run(() => getOne(this.sql.adminSession, (row) => camelCase(row) as unknown as AdminSession, idHash, now));
+  }
+
+  deleteAdminSession(idHash: string): Promise<void> {
+    return this.run(() => {
+      this.sql.deleteAdminSession.run(idHash);
+    });
+  }
+
+  expireAdminSessions(now: string): Promise<number> {
+    return this.run(() => this.sql.expireAdminSessions.run(now).changes);
   }
 
   acquireLease(name: string, holder: string, now: string, expiresAt: string, staleHolder: string | null = null): Promise<boolean> {
