@@ -15,6 +15,7 @@ import { loadConfig, type Config } from './config/config.ts';
 import { createLogger, type Logger } from './log.ts';
 import type { Store } from './store/port.ts';
 import { openSqliteStore } from './store/sqlite/store.ts';
+import { openPostgresStoreLazily } from './store/postgres/store.ts';
 import { createClassifier, type Classifier } from './topics/classify.ts';
 import { filePendingPapers } from './topics/file-papers.ts';
 import { loadTaxonomy, type Taxonomy } from './topics/taxonomy.ts';
@@ -56,7 +57,7 @@ export interface AppOptions {
 export function openApp(options: AppOptions = {}): App {
   const config = loadConfig(options.env);
   const logger = createLogger(config.logLevel, options.verbose);
-  const store = openSqliteStore(config.dbPath);
+  const store = openStore(config);
   let topics: { taxonomy: Taxonomy; classify: Classifier } | undefined;
   let secret: string | undefined;
   let renderer: Promise<Renderer> | undefined;
@@ -130,4 +131,15 @@ function persistedSecret(path: string): string {
   const secret = randomBytes(32).toString('hex');
   writeFileSync(path, `${secret}\n`, { mode: 0o600, flag: 'wx' });
   return secret;
+}
+
+/** PAPERBOY_DATABASE_URL=postgres://… selects the shared PostgreSQL store; unset, SQLite at PAPERBOY_DB. */
+function openStore(config: Config): Store {
+  if (!config.databaseUrl) return openSqliteStore(config.dbPath);
+  return openPostgresStoreLazily({
+    url: config.databaseUrl,
+    pool: config.databasePool,
+    ssl: config.databaseSsl,
+    ca: config.databaseCaPath ? readFileSync(config.databaseCaPath, 'utf8') : null,
+  });
 }

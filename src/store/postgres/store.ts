@@ -645,3 +645,25 @@ class PostgresStore extends PostgresSession implements Store {
     await this.pool.end({ timeout: 5 });
   }
 }
+
+/**
+ * The Postgres store for a synchronous composition root: the pool and its migrations open
+ * in the background, and every method waits for them (an opening error is the answer of the
+ * first call, and of each one after).
+ */
+export function openPostgresStoreLazily(options: PostgresOptions): Store {
+  const opening = openPostgresStore(options);
+  opening.catch(() => {});
+  const description = describeDatabaseUrl(options.url);
+  return new Proxy({} as Store, {
+    get(_target, name) {
+      if (name === 'description') return description;
+      if (name === 'then') return undefined;
+      if (name === 'close') return async () => (await opening.catch(() => null))?.close();
+      return async (...args: unknown[]) => {
+        const store = (await opening) as unknown as Record<string | symbol, (...a: unknown[]) => unknown>;
+        return store[name]!(...args);
+      };
+    },
+  });
+}
