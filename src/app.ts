@@ -16,6 +16,7 @@ import { loadConfig, type Config } from './config/config.ts';
 import { createLogger, type Logger } from './log.ts';
 import type { Store } from './store/port.ts';
 import { openSqliteStore } from './store/sqlite/store.ts';
+import { openPostgresStoreLazily } from './store/postgres/store.ts';
 import { createClassifier, type Classifier } from './topics/classify.ts';
 import { filePendingPapers } from './topics/file-papers.ts';
 import { loadTaxonomy, type Taxonomy } from './topics/taxonomy.ts';
@@ -61,7 +62,7 @@ export interface AppOptions {
 export function openApp(options: AppOptions = {}): App {
   const config = loadConfig(options.env);
   const logger = createLogger(config.logLevel, { verbose: options.verbose, json: options.json, defaultLevel: options.defaultLogLevel });
-  const store = openStore(config.dbPath);
+  const store = openStore(config);
   let topics: { taxonomy: Taxonomy; classify: Classifier } | undefined;
   let secret: string | undefined;
   let renderer: Promise<Renderer> | undefined;
@@ -121,7 +122,7 @@ export function openApp(options: AppOptions = {}): App {
 }
 
 /** The SQLite store at PAPERBOY_DB; any failure is one line naming the variable and the file. */
-function openStore(dbPath: string): Store {
+function openSqliteAt(dbPath: string): Store {
   if (dbPath === ':memory:') return openSqliteStore(dbPath);
   ensureDirectory(dirname(dbPath), 'PAPERBOY_DB', dbPath);
   try {
@@ -150,4 +151,15 @@ function persistedSecret(path: string): string {
   const secret = randomBytes(32).toString('hex');
   writeFileSync(path, `${secret}\n`, { mode: 0o600, flag: 'wx' });
   return secret;
+}
+
+/** PAPERBOY_DATABASE_URL=postgres://… selects the shared PostgreSQL store; unset, SQLite at PAPERBOY_DB. */
+function openStore(config: Config): Store {
+  if (!config.databaseUrl) return openSqliteAt(config.dbPath);
+  return openPostgresStoreLazily({
+    url: config.databaseUrl,
+    pool: config.databasePool,
+    ssl: config.databaseSsl,
+    ca: config.databaseCaPath ? readFileSync(config.databaseCaPath, 'utf8') : null,
+  });
 }

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerDb } from './commands/db.ts';
 import { registerExplain } from './commands/explain.ts';
 import { registerIngest } from './commands/ingest.ts';
 import { registerPapers } from './commands/papers.ts';
@@ -28,6 +29,7 @@ registerPreview(program);
 registerRun(program);
 registerStatus(program);
 registerServe(program);
+registerDb(program);
 
 try {
   await program.parseAsync(process.argv);

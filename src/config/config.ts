@@ -53,6 +53,13 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
  */
 const EnvSchema = z.object({
   PAPERBOY_DB: z.string().min(1).default('data/paperboy.db'),
+  PAPERBOY_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'a postgres:// URL')
+    .optional(),
+  PAPERBOY_DATABASE_POOL: z.coerce.number().int().min(1).max(1000).default(10),
+  PAPERBOY_DATABASE_SSL: z.enum(['disable', 'require', 'verify-full'], 'one of disable, require, verify-full').default('disable'),
+  PAPERBOY_DATABASE_CA: z.string().min(1).optional(),
   PAPERBOY_INBOX: z.string().min(1).default('data/inbox'),
   PAPERBOY_SAMPLE_LISTINGS: z.string().min(1).default(join(PACKAGE_ROOT, 'data/listings')),
   PAPERBOY_TOPICS: z.string().min(1).default(join(PACKAGE_ROOT, 'data/topics.yaml')),
@@ -109,6 +116,11 @@ export interface Config {
   /** One line each, for stderr: PAPERBOY_* names Paperboy does not know (a likely misspelling). */
   warnings: string[];
   dbPath: string;
+  /** PAPERBOY_DATABASE_URL: the shared PostgreSQL store; null means SQLite at dbPath. */
+  databaseUrl: string | null;
+  databasePool: number;
+  databaseSsl: 'disable' | 'require' | 'verify-full';
+  databaseCaPath: string | null;
   inboxDir: string;
   sampleListingsDir: string;
   topicsPath: string;
@@ -210,6 +222,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   return {
     warnings: unknownVariables(Object.keys(blanksRemoved)),
     dbPath: resolve(cwd, values.PAPERBOY_DB),
+    databaseUrl: values.PAPERBOY_DATABASE_URL ?? null,
+    databasePool: values.PAPERBOY_DATABASE_POOL,
+    databaseSsl: values.PAPERBOY_DATABASE_SSL,
+    databaseCaPath: values.PAPERBOY_DATABASE_CA ? resolve(cwd, values.PAPERBOY_DATABASE_CA) : null,
     inboxDir: resolve(cwd, values.PAPERBOY_INBOX),
     sampleListingsDir: resolve(cwd, values.PAPERBOY_SAMPLE_LISTINGS),
     topicsPath: resolve(cwd, values.PAPERBOY_TOPICS),

@@ -7,13 +7,14 @@ import { runCliAsync } from '../helpers/cli.ts';
 import { DUMP_FILES, tempDir } from '../helpers/paths.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { ingestPaths } from '../helpers/store.ts';
+import { DATABASES } from '../helpers/databases.ts';
 
 let sink: SmtpSink | undefined;
 afterEach(async () => sink?.close());
 
 const READERS = 30;
 
-describe('two delivery processes over one outbox', () => {
+describe.each(DATABASES)('two delivery processes over one outbox ($name)', (database) => {
   it('send every queued message exactly once between them, because each message is claimed once', async () => {
     const dir = tempDir();
     // The first message waits at the server until a second arrives while it is held: with
@@ -32,7 +33,7 @@ describe('two delivery processes over one outbox', () => {
       },
     });
     const settings = {
-      PAPERBOY_DB: join(dir, 'paperboy.db'),
+      ...(await database.env(dir)),
       PAPERBOY_INBOX: join(dir, 'inbox'),
       PAPERBOY_SMTP_URL: sink.url, PAPERBOY_ALLOW_HTTP_LINKS: 'true',
       PAPERBOY_SMTP_POOL: '1',

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openSqliteStore } from '../../src/store/sqlite/store.ts';
+import { openApp } from '../../src/app.ts';
+import { DATABASES } from '../helpers/databases.ts';
 import { runCli, runCliAsync } from '../helpers/cli.ts';
 import { DUMP_FILES, REPO_ROOT, tempDir } from '../helpers/paths.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
@@ -10,7 +11,7 @@ import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 let sink: SmtpSink | undefined;
 afterEach(async () => sink?.close());
 
-describe('crash safety', () => {
+describe.each(DATABASES)('crash safety ($name)', (database) => {
   it('after kill -9 mid-delivery, the next run resumes: exactly one digest per subscriber at the server', async () => {
     const dir = tempDir();
     let holdFired!: () => void;
@@ -27,7 +28,7 @@ describe('crash safety', () => {
       },
     });
     const settings = {
-      PAPERBOY_DB: join(dir, 'paperboy.db'),
+      ...(await database.env(dir)),
       PAPERBOY_INBOX: join(dir, 'inbox'),
       PAPERBOY_SMTP_URL: sink.url, PAPERBOY_ALLOW_HTTP_LINKS: 'true',
       PAPERBOY_SMTP_POOL: '1',
@@ -50,7 +51,7 @@ describe('crash safety', () => {
     expect(sink.accepted).toHaveLength(3);
 
     // What the killed run left: three sent, five queued, still claimed by the dead worker.
-    const store = openSqliteStore(settings.PAPERBOY_DB);
+    const { store } = openApp({ env: settings });
     expect(await store.outboxCounts()).toEqual({ queued: 5, sent: 3, failed: 0 });
     expect(await store.claimHolders()).toHaveLength(1);
     await store.close();
@@ -65,7 +66,7 @@ describe('crash safety', () => {
     expect(status.runs.map((run: { status: string }) => run.status)).toEqual(['done', 'interrupted']);
     expect(status.outbox).toEqual({ queued: 0, sent: 8, failed: 0 });
     // The run dropped the bodies of every message it settled: nothing is left to prune.
-    const after = openSqliteStore(settings.PAPERBOY_DB);
+    const { store: after } = openApp({ env: settings });
     expect(await after.pruneOutboxBodies()).toBe(0);
     expect(await after.claimHolders()).toEqual([]);
     await after.close();

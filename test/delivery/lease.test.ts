@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openApp, type App } from '../../src/app.ts';
 import type { Renderer } from '../../src/digest/render.ts';
 import { isPaperboyError } from '../../src/errors.ts';
@@ -7,6 +7,9 @@ import { runDigests, type PipelineDeps, type RunReport } from '../../src/pipelin
 import { DUMP_FILES, tempDir } from '../helpers/paths.ts';
 import { startSmtpSink, type SinkBehaviour, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { ingestPaths } from '../helpers/store.ts';
+import { DATABASES } from '../helpers/databases.ts';
+
+let database = DATABASES[0]!;
 
 /**
  * The run lease holds for as long as the run lives, not only between messages: through a
@@ -25,7 +28,7 @@ async function setUp(readers: number, behaviour: SinkBehaviour = {}) {
   const dir = tempDir();
   sink = await startSmtpSink(behaviour);
   const env = {
-    PAPERBOY_DB: join(dir, 'paperboy.db'),
+    ...(await database.env(dir)),
     PAPERBOY_INBOX: join(dir, 'inbox'),
     PAPERBOY_SMTP_URL: sink.url, PAPERBOY_ALLOW_HTTP_LINKS: 'true',
     PAPERBOY_SECRET: 'lease-test-secret-0123456789abcdef012345',
@@ -75,7 +78,11 @@ async function secondRunDuring(first: Promise<RunReport>, second: App, afterMs: 
 const perRecipient = () => Object.fromEntries([...sink!.byRecipient()].map(([to, mails]) => [to, mails.length]));
 const everyoneOnce = (readers: number) => Object.fromEntries(Array.from({ length: readers }, (_, i) => [`reader${i}@example.org`, 1]));
 
-describe('the run lease', () => {
+describe.each(DATABASES)('the run lease ($name)', (adapter) => {
+  beforeEach(() => {
+    database = adapter;
+  });
+
   it('holds through a queue phase longer than the lease: a second run is refused, nobody gets two digests', async () => {
     const readers = 160;
     const { first, second } = await setUp(readers);

@@ -8,6 +8,7 @@ import { systemClock, type Clock } from '../../src/clock.ts';
 import { runDigests as runPipeline, type RunOptions } from '../../src/pipeline/run.ts';
 import { isPaperboyError } from '../../src/errors.ts';
 import { DUMP_FILES, tempDir } from '../helpers/paths.ts';
+import { DATABASES } from '../helpers/databases.ts';
 import { startSmtpSink, type SinkBehaviour, type SmtpSink } from '../helpers/smtp-sink.ts';
 
 /** Real time plus an offset the test can move forward (retries wait in real time). */
@@ -21,15 +22,18 @@ let dir: string;
 let sink: SmtpSink;
 let app: App;
 let clock: ReturnType<typeof travellingClock>;
+let database = DATABASES[0]!;
+let databaseEnv: Record<string, string> = {};
 
 async function setUp(behaviour: SinkBehaviour = {}, settings: Record<string, string> = {}) {
   dir = tempDir();
   sink = await startSmtpSink(behaviour);
   clock = travellingClock();
+  databaseEnv = await database.env(dir);
   app = openApp({
     clock,
     env: {
-      PAPERBOY_DB: join(dir, 'paperboy.db'),
+      ...databaseEnv,
       PAPERBOY_INBOX: join(dir, 'inbox'),
       PAPERBOY_SMTP_URL: sink.url, PAPERBOY_ALLOW_HTTP_LINKS: 'true',
       PAPERBOY_FROM: 'Paperboy Digest <digest@papers.example.org>',
@@ -67,7 +71,11 @@ afterEach(async () => {
   await sink?.close();
 });
 
-describe('a run against a real SMTP server', () => {
+describe.each(DATABASES)('a run against a real SMTP server ($name)', (adapter) => {
+  beforeEach(() => {
+    database = adapter;
+  });
+
   beforeEach(() => setUp());
 
   it('delivers one digest per due subscriber with the standard headers, both parts and the right papers', async () => {
@@ -165,7 +173,7 @@ describe('a run against a real SMTP server', () => {
 
   it('refuses a second run while one holds the lease', async () => {
     await subscribe('ada@example.org');
-    const other = openApp({ clock, env: { ...process.env, PAPERBOY_DB: app.config.dbPath, PAPERBOY_LOG_LEVEL: 'silent' } });
+    const other = openApp({ clock, env: { ...process.env, ...databaseEnv, PAPERBOY_LOG_LEVEL: 'silent' } });
     try {
       expect(await other.store.acquireLease('delivery', 'other-host:1:abcd', clock.now().toISOString(), new Date(clock.now().getTime() + 60_000).toISOString())).toBe(true);
       const error = await runDigests(app, { trigger: 'manual' }).catch((caught: unknown) => caught);
@@ -178,7 +186,11 @@ describe('a run against a real SMTP server', () => {
   });
 });
 
-describe('faults', () => {
+describe.each(DATABASES)('faults ($name)', (adapter) => {
+  beforeEach(() => {
+    database = adapter;
+  });
+
   it('451s are retried, a dropped connection is retried, a 550 bounces: every good subscriber gets exactly one digest', async () => {
     await setUp({
       rcpt: (address, attempt) => (address.startsWith('slow') && attempt <= 2 ? 451 : address === 'gone@example.org' ? 550 : undefined),

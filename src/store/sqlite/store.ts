@@ -9,10 +9,10 @@ import type { ArchivedPaper, ArchiveTopic, NewDigestRecord, StoredDigest } from 
 import type { AdminSession, LeaseHolder, RunRow, RunTrigger } from '../../model/run.ts';
 import type { Subscriber, SubscriberInput, SubscriberStatus, Suppression } from '../../model/subscriber.ts';
 import type { Store, StoreSession } from '../port.ts';
+import { camelCase, paperParams, toDigestPaper, toListing, toOutbox, toPaper, toRun, toSubscriber, type Row } from '../rows.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { prepareStatements, type Statements } from './statements.ts';
 
-type Row = Record<string, unknown>;
 /** Runs one synchronous database operation as a promise, under the session's rules. */
 type Runner = <T>(operation: () => T) => Promise<T>;
 
@@ -538,17 +538,6 @@ function migrate(db: Database.Database): void {
   }
 }
 
-function paperParams(fields: PaperFields, now: string) {
-  return {
-    ...fields,
-    authors: JSON.stringify(fields.authors),
-    keywords: JSON.stringify(fields.keywords),
-    categories: JSON.stringify(fields.categories),
-    links: JSON.stringify(fields.links),
-    now,
-  };
-}
-
 function count(statement: Database.Statement): number {
   return (statement.get() as { n: number }).n;
 }
@@ -558,35 +547,3 @@ function getOne<T>(statement: Database.Statement, map: (row: Row) => T, ...param
   const row = statement.get(...params) as Row | undefined;
   return row && map(row);
 }
-
-/** `first_seen` → `firstSeen`: rows become the camelCase objects the rest of the code reads. */
-function camelCase(row: Row): Row {
-  return Object.fromEntries(Object.entries(row).map(([name, value]) => [name.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase()), value]));
-}
-
-function toPaper(row: Row): StoredPaper {
-  const { sources: _sources, topics: _topics, ...columns } = camelCase(row);
-  return {
-    ...(columns as unknown as StoredPaper),
-    authors: JSON.parse(row.authors as string) as string[],
-    keywords: JSON.parse(row.keywords as string) as string[],
-    categories: JSON.parse(row.categories as string) as string[],
-    links: JSON.parse(row.links as string) as PaperFields['links'],
-  };
-}
-
-/** A paper as a digest's web view or the archive reads it (JSON columns decoded). */
-function toDigestPaper(row: Row): Row {
-  return { ...camelCase(row), authors: JSON.parse(row.authors as string) as string[], links: JSON.parse(row.links as string) as PaperFields['links'] };
-}
-
-function toSubscriber(row: Row): Subscriber {
-  return { ...(camelCase(row) as unknown as Subscriber), topics: row.topics === null ? null : (JSON.parse(row.topics as string) as string[]) };
-}
-
-const toOutbox = (row: Row) => camelCase(row) as unknown as OutboxState;
-const toRun = (row: Row) => camelCase(row) as unknown as RunRow;
-const toListing = (row: Row) => {
-  const { warnings: _warnings, ...columns } = camelCase(row);
-  return columns as unknown as ListingRow;
-};

@@ -1,0 +1,707 @@
+import postgres from 'postgres';
+import { PaperboyError } from '../../errors.ts';
+import type { FailedListing, ListingOutcome, ListingRow, NewListing } from '../../model/listing.ts';
+import { isDigest, type ClaimedMessage, type NewOutboxMessage, type OutboxKind, type OutboxCounts, type OutboxProblem, type OutboxState, type OutboxStatus, type OutboxTransition, type RunRecipient } from '../../model/outbox.ts';
+import type { AssignedTopic, CandidateRow, ListingPapers, PaperFiling, PaperListItem, PaperToClassify, StoredPaper, TopicCount } from '../../model/paper.ts';
+import type { ArchivedPaper, ArchiveTopic, NewDigestRecord, StoredDigest } from '../../model/digest.ts';
+import type { AdminSession, LeaseHolder, RunRow, RunTrigger } from '../../model/run.ts';
+import type { Subscriber, SubscriberInput, SubscriberStatus, Suppression } from '../../model/subscriber.ts';
+import type { Store, StoreSession } from '../port.ts';
+import { camelCase, paperParams, toDigestPaper, toListing, toOutbox, toPaper, toRun, toSubscriber, type Row } from '../rows.ts';
+import { PG_MIGRATIONS } from './migrations.ts';
+
+/** Any postgres.js handle: the pool, a transaction, or a savepoint inside one. */
+type Sql = postgres.Sql | postgres.TransactionSql;
+
+export interface PostgresOptions {
+  url: string;
+  /** Connections in the pool (PAPERBOY_DATABASE_POOL). */
+  pool?: number;
+  /** disable | require | verify-full (PAPERBOY_DATABASE_SSL), with an optional CA bundle (PEM text). */
+  ssl?: 'disable' | 'require' | 'verify-full';
+  ca?: string | null;
+  /** A schema to work in (search_path); the tests give each store a fresh one. */
+  schema?: string | null;
+}
+
+const PAPER_COLUMNS = `id, key, arxiv_id, title_key, title, abstract, authors, author_count, organization,
+  published_on, upvotes, comments, keywords, categories, links, first_seen, last_seen, primary_topic`;
+const DIGEST_PAPER_COLUMNS = `p.key, p.arxiv_id, p.title, p.abstract, p.authors, p.author_count, p.organization,
+  p.published_on, p.upvotes, p.comments, p.links`;
+/** Serializes the migrations of processes opening one database at once. */
+const MIGRATION_LOCK = 7_316_004_211;
+
+/** The URL without its password, for logs and errors. */
+export function describeDatabaseUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.password = '';
+    return parsed.toString();
+  } catch {
+    return 'postgres://(unparsable URL)';
+  }
+}
+
+/**
+ * The PostgreSQL adapter (postgres.js): the shared store for several delivery workers and web
+ * replicas. Each method is one statement or one transaction; `withTransaction` runs its work
+ * on one pooled connection inside `BEGIN … COMMIT`, where a method that needs several
+ * statements takes a savepoint. Claims use `FOR UPDATE SKIP LOCKED`, so workers never wait
+ * on each other's rows.
+ */
+export async function openPostgresStore(options: PostgresOptions): Promise<Store> {
+  const ssl =
+    options.ssl === 'require' ? { rejectUnauthorized: false } : options.ssl === 'verify-full' ? { rejectUnauthorized: true, ...(options.ca ? { ca: options.ca } : {}) } : false;
+  const sql = postgres(options.url, {
+    max: options.pool ?? 10,
+    ssl,
+    onnotice: () => {},
+    transform: { undefined: null },
+    connection: options.schema ? { search_path: options.schema } : {},
+  });
+  const description = describeDatabaseUrl(options.url) + (options.schema ? ` (schema ${options.schema})` : '');
+  try {
+    await migrate(sql, description);
+  } catch (error) {
+    await sql.end({ timeout: 1 });
+    if (error instanceof PaperboyError) throw error;
+    throw new PaperboyError('STORE_SCHEMA', `${description}: cannot open the database: ${(error as Error).message}`);
+  }
+  return new PostgresStore(sql, description);
+}
+
+async function migrate(sql: postgres.Sql, description: string): Promise<void> {
+  for (;;) {
+    const done = await sql.begin(async (tx) => {
+      await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`;
+      await tx`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`;
+      const rows = await tx`SELECT version FROM schema_version`;
+      const current = rows.length === 0 ? 0 : (rows[0]!.version as number);
+      if (current > PG_MIGRATIONS.length) {
+        throw new PaperboyError('STORE_SCHEMA', `${description}: schema version ${current} is newer than this Paperboy knows (${PG_MIGRATIONS.length}); upgrade Paperboy`);
+      }
+      if (current === PG_MIGRATIONS.length) return true;
+      await tx.unsafe(PG_MIGRATIONS[current]!);
+      if (rows.length === 0) await tx`INSERT INTO schema_version (version) VALUES (${current + 1})`;
+      else await tx`UPDATE schema_version SET version = ${current + 1}`;
+      return false;
+    });
+    if (done) return;
+  }
+}
+
+const n = (rows: Row[]) => Number(rows[0]?.n ?? 0);
+
+class PostgresSession implements StoreSession {
+  constructor(
+    private readonly handle: Sql,
+    protected readonly inTransaction: boolean,
+    private readonly scope: { open: boolean } = { open: true },
+  ) {}
+
+  /** The connection; a transaction's session refuses to run anything once the transaction has ended. */
+  protected get sql(): Sql {
+    if (!this.scope.open) throw new Error('this transaction has ended; use the store it came from');
+    return this.handle;
+  }
+
+  /** Several statements as one: a transaction of their own, or a savepoint inside the caller's. */
+  protected async atomic<T>(work: (q: postgres.TransactionSql) => Promise<T>): Promise<T> {
+    if (this.inTransaction) return (this.sql as postgres.TransactionSql).savepoint(work) as Promise<T>;
+    return (this.sql as postgres.Sql).begin(work) as Promise<T>;
+  }
+
+  async listingByHash(contentHash: string): Promise<ListingRow | undefined> {
+    const [row] = await this.sql`SELECT * FROM listings WHERE content_hash = ${contentHash}`;
+    return row && toListing(row);
+  }
+
+  insertListing(listing: NewListing): Promise<number> {
+    return this.atomic(async (q) => {
+      await q`DELETE FROM listings WHERE content_hash = ${listing.contentHash} AND status = 'failed'`;
+      const [row] = await q`
+        INSERT INTO listings (origin, content_hash, format, listed_on, ingested_at, status)
+        VALUES (${listing.origin}, ${listing.contentHash}, ${listing.format}, ${listing.listedOn}, ${listing.ingestedAt}, 'ingested') RETURNING id`;
+      return row!.id as number;
+    });
+  }
+
+  async finishListing(id: number, outcome: ListingOutcome): Promise<void> {
+    await this.sql`
+      UPDATE listings SET paper_count = ${outcome.paperCount}, new_count = ${outcome.newCount}, updated_count = ${outcome.updatedCount},
+        warnings = ${JSON.stringify(outcome.warnings)} WHERE id = ${id}`;
+  }
+
+  async recordFailedListing(f: FailedListing): Promise<void> {
+    await this.sql`
+      INSERT INTO listings (origin, content_hash, format, ingested_at, status, error)
+      VALUES (${f.origin}, ${f.contentHash}, ${f.format}, ${f.ingestedAt}, 'failed', ${f.error})
+      ON CONFLICT (content_hash) DO UPDATE SET origin = excluded.origin, ingested_at = excluded.ingested_at,
+        error = excluded.error WHERE listings.status = 'failed'`;
+  }
+
+  async recentListings(limit: number): Promise<ListingRow[]> {
+    return (await this.sql`SELECT * FROM listings ORDER BY id DESC LIMIT ${limit}`).map(toListing);
+  }
+
+  async papersMatching(identities: { arxivIds: readonly string[]; titleKeys: readonly string[] }): Promise<StoredPaper[]> {
+    const rows = await this.sql`
+      SELECT ${this.sql.unsafe(PAPER_COLUMNS)} FROM papers
+      WHERE arxiv_id = ANY(${this.sql.array([...identities.arxivIds])}::text[]) OR title_key = ANY(${this.sql.array([...identities.titleKeys])}::text[])
+      ORDER BY id`;
+    return rows.map(toPaper);
+  }
+
+  saveListingPapers(listingId: number, papers: ListingPapers, now: string): Promise<void> {
+    return this.atomic(async (q) => {
+      const insertedIds: number[] = [];
+      for (const fields of papers.inserts) {
+        const p = paperParams(fields, now);
+        const [row] = await q`
+          INSERT INTO papers (key, arxiv_id, title_key, title, abstract, authors, author_count, organization,
+            published_on, upvotes, comments, keywords, categories, links, first_seen, last_seen, updated_at)
+          VALUES (${p.key}, ${p.arxivId}, ${p.titleKey}, ${p.title}, ${p.abstract}, ${p.authors}, ${p.authorCount}, ${p.organization},
+            ${p.publishedOn}, ${p.upvotes}, ${p.comments}, ${p.keywords}, ${p.categories}, ${p.links}, ${now}, ${now}, ${now}) RETURNING id`;
+        insertedIds.push(row!.id as number);
+      }
+      for (const { id, fields } of papers.updates) {
+        const p = paperParams(fields, now);
+        await q`
+          UPDATE papers SET key = ${p.key}, arxiv_id = ${p.arxivId}, title = ${p.title}, abstract = ${p.abstract}, authors = ${p.authors},
+            author_count = ${p.authorCount}, organization = ${p.organization}, published_on = ${p.publishedOn}, upvotes = ${p.upvotes},
+            comments = ${p.comments}, keywords = ${p.keywords}, categories = ${p.categories}, links = ${p.links},
+            last_seen = ${now}, updated_at = ${now}, topics_version = NULL
+          WHERE id = ${id}`;
+      }
+      for (const id of papers.touches) await q`UPDATE papers SET last_seen = ${now} WHERE id = ${id}`;
+      for (const { paper, position } of papers.links) {
+        const paperId = 'id' in paper ? paper.id : insertedIds[paper.inserted];
+        await q`INSERT INTO paper_listings (paper_id, listing_id, position) VALUES (${paperId!}, ${listingId}, ${position}) ON CONFLICT DO NOTHING`;
+      }
+    });
+  }
+
+  async paperByKey(key: string): Promise<StoredPaper | undefined> {
+    const [row] = await this.sql`SELECT ${this.sql.unsafe(PAPER_COLUMNS)} FROM papers WHERE key = ${key}`;
+    return row && toPaper(row);
+  }
+
+  async paperByTitleKey(titleKey: string): Promise<StoredPaper | undefined> {
+    const [row] = await this.sql`SELECT ${this.sql.unsafe(PAPER_COLUMNS)} FROM papers WHERE title_key = ${titleKey} ORDER BY id LIMIT 1`;
+    return row && toPaper(row);
+  }
+
+  async listPapers(options: { since?: string | null; limit?: number | null; topic?: string | null }): Promise<PaperListItem[]> {
+    const since = options.since ?? null;
+    const topic = options.topic ?? null;
+    const rows = await this.sql`
+      SELECT ${this.sql.unsafe(PAPER_COLUMNS.replace(/(^|, |\n\s*)(\w+)/g, '$1p.$2'))},
+        (SELECT coalesce(json_agg(l.origin ORDER BY l.id), '[]')::text FROM paper_listings pl JOIN listings l ON l.id = pl.listing_id
+         WHERE pl.paper_id = p.id) AS sources,
+        (SELECT coalesce(json_agg(json_build_object('topicId', t.topic_id, 'score', t.score, 'evidence', t.evidence::json) ORDER BY t.rank), '[]')::text
+         FROM paper_topics t WHERE t.paper_id = p.id) AS topics
+      FROM papers p
+      WHERE (${since}::text IS NULL OR p.first_seen >= ${since}::text)
+        AND (${topic}::text IS NULL OR EXISTS (SELECT 1 FROM paper_topics t WHERE t.topic_id = ${topic}::text AND t.paper_id = p.id AND t.rank = 0))
+      ORDER BY p.first_seen DESC, p.id DESC
+      LIMIT ${options.limit ?? null}`;
+    return rows.map((row) => ({
+      ...toPaper(row),
+      sources: JSON.parse(row.sources as string) as string[],
+      topics: JSON.parse(row.topics as string) as AssignedTopic[],
+    }));
+  }
+
+  async paperListingPlace(paperId: number): Promise<{ listedOn: string | null; position: number | null }> {
+    const [row] = await this.sql`
+      SELECT l.listed_on, pl.position FROM paper_listings pl JOIN listings l ON l.id = pl.listing_id
+      WHERE pl.paper_id = ${paperId} ORDER BY l.listed_on DESC, l.id DESC LIMIT 1`;
+    return { listedOn: (row?.listed_on as string | null | undefined) ?? null, position: (row?.position as number | null | undefined) ?? null };
+  }
+
+  async countPapers(): Promise<{ papers: number; paperListings: number }> {
+    const [row] = await this.sql`SELECT (SELECT count(*) FROM papers)::int AS papers, (SELECT count(*) FROM paper_listings)::int AS paper_listings`;
+    return { papers: row!.papers as number, paperListings: row!.paper_listings as number };
+  }
+
+  async papersToClassify(taxonomyVersion: string, limit: number): Promise<PaperToClassify[]> {
+    const rows = await this.sql`
+      SELECT id, title, abstract, keywords, categories FROM papers
+      WHERE topics_version IS NULL OR topics_version <> ${taxonomyVersion} ORDER BY id LIMIT ${limit}`;
+    return rows.map((row) => ({
+      id: row.id as number,
+      title: row.title as string,
+      abstract: row.abstract as string,
+      keywords: JSON.parse(row.keywords as string) as string[],
+      categories: JSON.parse(row.categories as string) as string[],
+    }));
+  }
+
+  saveFilings(taxonomyVersion: string, filings: readonly PaperFiling[]): Promise<void> {
+    return this.atomic(async (q) => {
+      for (const { paperId, topics } of filings) {
+        await q`DELETE FROM paper_topics WHERE paper_id = ${paperId}`;
+        for (const [rank, topic] of topics.entries()) {
+          await q`INSERT INTO paper_topics (paper_id, topic_id, rank, score, evidence)
+            VALUES (${paperId}, ${topic.topicId}, ${rank}, ${topic.score}, ${JSON.stringify(topic.evidence)})`;
+        }
+        await q`UPDATE papers SET topics_version = ${taxonomyVersion}, primary_topic = ${topics[0]?.topicId ?? null} WHERE id = ${paperId}`;
+      }
+    });
+  }
+
+  async topicCounts(examples: number): Promise<TopicCount[]> {
+    const rows = await this.sql`
+      SELECT pt.topic_id,
+        (count(*) FILTER (WHERE pt.rank = 0))::int AS papers,
+        (count(*) FILTER (WHERE pt.rank > 0))::int AS secondary,
+        (SELECT coalesce(json_agg(x.title), '[]')::text FROM (
+           SELECT p.title FROM paper_topics t JOIN papers p ON p.id = t.paper_id
+           WHERE t.topic_id = pt.topic_id AND t.rank = 0 ORDER BY p.first_seen DESC, p.id DESC LIMIT ${examples}) x) AS examples
+      FROM paper_topics pt GROUP BY pt.topic_id`;
+    return rows.map((row) => ({
+      topicId: row.topic_id as string,
+      papers: row.papers as number,
+      secondary: row.secondary as number,
+      examples: JSON.parse(row.examples as string) as string[],
+    }));
+  }
+
+  async insertSubscriber(input: SubscriberInput, status: SubscriberStatus, now: string): Promise<Subscriber | null> {
+    const [row] = await this.sql`
+      INSERT INTO subscribers (email, name, status, topics, frequency, weekday, created_at, confirmed_at, token_key)
+      VALUES (${input.email}, ${input.name}, ${status}, ${input.topics ? JSON.stringify(input.topics) : null}, ${input.frequency}, ${input.weekday},
+        ${now}, ${status === 'active' ? now : null}, replace(gen_random_uuid()::text, '-', ''))
+      ON CONFLICT (email) DO NOTHING RETURNING *`;
+    return row ? toSubscriber(row) : null;
+  }
+
+  async subscriberByEmail(email: string): Promise<Subscriber | undefined> {
+    const [row] = await this.sql`SELECT * FROM subscribers WHERE email = ${email}`;
+    return row && toSubscriber(row);
+  }
+
+  async subscriberById(id: number): Promise<Subscriber | undefined> {
+    const [row] = await this.sql`SELECT * FROM subscribers WHERE id = ${id}`;
+    return row && toSubscriber(row);
+  }
+
+  async deleteSubscriber(id: number): Promise<void> {
+    await this.sql`DELETE FROM subscribers WHERE id = ${id}`;
+  }
+
+  async listSubscribers(options: { status?: SubscriberStatus | null; after?: number; limit?: number }): Promise<Subscriber[]> {
+    const status = options.status ?? null;
+    const rows = await this.sql`
+      SELECT * FROM subscribers WHERE (${status}::text IS NULL OR status = ${status}::text) AND id > ${options.after ?? 0}
+      ORDER BY id LIMIT ${options.limit ?? null}`;
+    return rows.map(toSubscriber);
+  }
+
+  async subscriberCounts(): Promise<Record<SubscriberStatus, number>> {
+    const counts: Record<SubscriberStatus, number> = { pending: 0, active: 0, unsubscribed: 0, bounced: 0 };
+    for (const row of await this.sql`SELECT status, count(*)::int AS n FROM subscribers GROUP BY status`) counts[row.status as SubscriberStatus] = row.n as number;
+    return counts;
+  }
+
+  async resubscribe(id: number, input: Omit<SubscriberInput, 'email'>, now: string): Promise<void> {
+    await this.sql`
+      UPDATE subscribers SET status = 'pending', name = ${input.name}, topics = ${input.topics ? JSON.stringify(input.topics) : null},
+        frequency = ${input.frequency}, weekday = ${input.weekday}, created_at = ${now}, confirmed_at = NULL, unsubscribed_at = NULL,
+        token_key = replace(gen_random_uuid()::text, '-', '')
+      WHERE id = ${id}`;
+  }
+
+  async confirmSubscriber(id: number, now: string): Promise<boolean> {
+    return (await this.sql`UPDATE subscribers SET status = 'active', confirmed_at = ${now} WHERE id = ${id} AND status = 'pending'`).count === 1;
+  }
+
+  unsubscribe(id: number, now: string): Promise<boolean> {
+    return this.atomic(async (q) => {
+      const changed = (await q`UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = ${now} WHERE id = ${id} AND status IN ('pending', 'active')`).count === 1;
+      // Mail queued before they left is not sent after it.
+      if (changed) await failQueuedOf(q, id, 'subscriber unsubscribed');
+      return changed;
+    });
+  }
+
+  reactivateSubscriber(id: number, now: string): Promise<boolean> {
+    return this.atomic(async (q) => {
+      const changed =
+        (
+          await q`UPDATE subscribers SET status = 'active', hard_bounces = 0, unsubscribed_at = NULL, confirmed_at = coalesce(confirmed_at, ${now})
+            WHERE id = ${id} AND status IN ('bounced', 'unsubscribed')`
+        ).count === 1;
+      if (changed) await q`DELETE FROM suppressions WHERE email = (SELECT email FROM subscribers WHERE id = ${id})`;
+      return changed;
+    });
+  }
+
+  async suppressionOf(email: string): Promise<Suppression | undefined> {
+    const [row] = await this.sql`SELECT * FROM suppressions WHERE email = ${email}`;
+    return row && (camelCase(row) as unknown as Suppression);
+  }
+
+  async expirePending(before: string): Promise<number> {
+    return (await this.sql`DELETE FROM subscribers WHERE status = 'pending' AND created_at < ${before}`).count;
+  }
+
+  async updatePreferences(id: number, input: Omit<SubscriberInput, 'email'>): Promise<void> {
+    await this.sql`
+      UPDATE subscribers SET name = ${input.name}, topics = ${input.topics ? JSON.stringify(input.topics) : null},
+        frequency = ${input.frequency}, weekday = ${input.weekday} WHERE id = ${id}`;
+  }
+
+  async digestCandidates(subscriberId: number, since: string): Promise<CandidateRow[]> {
+    const rows = await this.sql`
+      SELECT p.id AS paper_id, p.key, p.arxiv_id, p.title, p.abstract, p.authors, p.author_count, p.organization,
+        p.published_on, p.upvotes, p.comments, p.links, p.first_seen, pt.topic_id, pt.rank AS topic_rank, pt.score AS topic_score,
+        latest.listed_on, latest.listing_position
+      FROM papers p JOIN paper_topics pt ON pt.paper_id = p.id
+        LEFT JOIN LATERAL (
+          SELECT l.listed_on, pl.position AS listing_position FROM paper_listings pl JOIN listings l ON l.id = pl.listing_id
+          WHERE pl.paper_id = p.id ORDER BY l.listed_on DESC NULLS LAST, l.id DESC LIMIT 1) latest ON true
+      WHERE p.first_seen > ${since}
+        AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.subscriber_id = ${subscriberId} AND d.paper_id = p.id)
+        AND NOT EXISTS (
+          SELECT 1 FROM outbox_papers op JOIN outbox o ON o.id = op.outbox_id
+          WHERE op.subscriber_id = ${subscriberId} AND op.paper_id = p.id AND o.status = 'queued')`;
+    return rows.map((row) => toDigestPaper(row) as unknown as CandidateRow);
+  }
+
+  async deliveredPaperIds(subscriberId: number): Promise<number[]> {
+    return (await this.sql`SELECT paper_id FROM deliveries WHERE subscriber_id = ${subscriberId} ORDER BY paper_id`).map((row) => row.paper_id as number);
+  }
+
+  queueMessage(message: NewOutboxMessage, paperIds: readonly number[], record?: NewDigestRecord): Promise<number | null> {
+    return this.atomic(async (q) => {
+      if (isDigest(message.kind)) {
+        // The subscriber's row is locked first: two producers queueing for them take turns,
+        // and the second sees the first one's digest.
+        const [ok] = await q`
+          SELECT 1 AS ok FROM subscribers s
+          WHERE s.id = ${message.subscriberId} AND s.last_digest_at IS NOT DISTINCT FROM ${message.windowSince ?? null}::text
+          FOR UPDATE`;
+        if (!ok) return null;
+        const [other] = await q`SELECT 1 AS other FROM outbox WHERE subscriber_id = ${message.subscriberId} AND status = 'queued' AND kind IN ('digest', 'empty') LIMIT 1`;
+        if (other) return null;
+      }
+      const m = message;
+      const [row] = await q`
+        INSERT INTO outbox (run_id, subscriber_id, kind, message_id, recipient, recipient_name, subject,
+          unsubscribe_url, window_since, status, next_attempt_at, created_at)
+        VALUES (${m.runId}, ${m.subscriberId}, ${m.kind}, ${m.messageId}, ${m.recipient}, ${m.recipientName}, ${m.subject},
+          ${m.unsubscribeUrl}, ${m.windowSince}, 'queued', ${m.now}, ${m.now}) RETURNING id`;
+      const id = row!.id as number;
+      await q`INSERT INTO outbox_bodies (outbox_id, raw, html) VALUES (${id}, ${m.raw}, ${m.html})`;
+      for (const paperId of paperIds) await q`INSERT INTO outbox_papers (subscriber_id, paper_id, outbox_id) VALUES (${m.subscriberId}, ${paperId}, ${id})`;
+      if (isDigest(m.kind)) await q`UPDATE subscribers SET last_digest_at = ${m.now} WHERE id = ${m.subscriberId}`;
+      if (record) {
+        const [digest] = await q`
+          INSERT INTO digests (key, subscriber_id, outbox_id, created_at) VALUES (${record.key}, ${record.subscriberId}, ${id}, ${record.createdAt}) RETURNING id`;
+        for (const [ordinal, entry] of record.entries.entries()) {
+          await q`
+            INSERT INTO digest_papers (digest_id, ordinal, paper_id, topic_id, fitted, carried, score)
+            VALUES (${digest!.id as number}, ${ordinal}, ${entry.paperId}, ${entry.topicId}, ${entry.fitted ? 1 : 0}, ${entry.carried ? 1 : 0}, ${entry.score})`;
+        }
+      }
+      return id;
+    });
+  }
+
+  async digestByKey(key: string): Promise<StoredDigest | undefined> {
+    const [digest] = await this.sql`SELECT id, key, subscriber_id, created_at FROM digests WHERE key = ${key}`;
+    if (!digest) return undefined;
+    const rows = await this.sql`
+      SELECT p.id AS paper_id, ${this.sql.unsafe(DIGEST_PAPER_COLUMNS)}, dp.topic_id, dp.fitted, dp.carried, dp.score
+      FROM digest_papers dp JOIN papers p ON p.id = dp.paper_id
+      WHERE dp.digest_id = ${digest.id as number} ORDER BY dp.ordinal`;
+    const papers = rows.map((row) => ({ ...toDigestPaper(row), fitted: row.fitted === 1, carried: row.carried === 1 }));
+    return { key: digest.key, subscriberId: digest.subscriber_id, createdAt: digest.created_at, papers } as StoredDigest;
+  }
+
+  async archiveTopics(): Promise<ArchiveTopic[]> {
+    const rows = await this.sql`
+      SELECT dp.topic_id, count(DISTINCT dp.paper_id)::int AS papers, max(d.created_at) AS latest
+      FROM digest_papers dp JOIN digests d ON d.id = dp.digest_id
+      WHERE dp.fitted = 1 GROUP BY dp.topic_id ORDER BY dp.topic_id`;
+    return rows.map((row) => camelCase(row) as unknown as ArchiveTopic);
+  }
+
+  async archivedPapers(topicId: string, limit: number): Promise<ArchivedPaper[]> {
+    const rows = await this.sql`
+      SELECT p.id AS paper_id, ${this.sql.unsafe(DIGEST_PAPER_COLUMNS)}, dp.topic_id, min(d.created_at) AS digested_on
+      FROM digest_papers dp JOIN digests d ON d.id = dp.digest_id JOIN papers p ON p.id = dp.paper_id
+      WHERE dp.topic_id = ${topicId} AND dp.fitted = 1
+      GROUP BY p.id, dp.topic_id ORDER BY digested_on DESC, p.id DESC LIMIT ${limit}`;
+    return rows.map((row) => toDigestPaper(row) as unknown as ArchivedPaper);
+  }
+
+  async subscribersWithQueuedMail(): Promise<Set<number>> {
+    const rows = await this.sql`SELECT DISTINCT subscriber_id FROM outbox WHERE status = 'queued' AND kind IN ('digest', 'empty')`;
+    return new Set(rows.map((row) => row.subscriber_id as number));
+  }
+
+  claimDue(worker: string, limit: number, now: string, until: string, kinds?: readonly OutboxKind[]): Promise<ClaimedMessage[]> {
+    return this.atomic(async (q) => {
+      const kindFilter = kinds ? q`AND o.kind = ANY(${q.array([...kinds])}::text[])` : q``;
+      const claimed = await q`
+        UPDATE outbox SET claimed_by = ${worker}, claim_expires_at = ${until}
+        WHERE id IN (
+          SELECT o.id FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id
+          WHERE o.status = 'queued' AND o.next_attempt_at <= ${now}
+            AND (s.status = 'active' OR (o.kind = 'confirmation' AND s.status = 'pending'))
+            ${kindFilter}
+            AND (o.claimed_by IS NULL OR o.claim_expires_at <= ${now})
+          ORDER BY o.next_attempt_at, o.id LIMIT ${limit}
+          FOR UPDATE OF o SKIP LOCKED)
+        RETURNING id`;
+      if (claimed.length === 0) return [];
+      const rows = await q`
+        SELECT o.*, b.raw, b.html, s.hard_bounces FROM outbox o
+          JOIN outbox_bodies b ON b.outbox_id = o.id JOIN subscribers s ON s.id = o.subscriber_id
+        WHERE o.id = ANY(${q.array(claimed.map((row) => row.id as number))}::int[]) AND o.claimed_by = ${worker}
+        ORDER BY o.next_attempt_at, o.id`;
+      return rows.map((row) => camelCase(row) as unknown as ClaimedMessage);
+    });
+  }
+
+  async claimHolders(): Promise<string[]> {
+    return (await this.sql`SELECT DISTINCT claimed_by FROM outbox WHERE claimed_by IS NOT NULL AND status = 'queued'`).map((row) => row.claimed_by as string);
+  }
+
+  async extendClaims(worker: string, until: string): Promise<number> {
+    return (await this.sql`UPDATE outbox SET claim_expires_at = ${until} WHERE claimed_by = ${worker} AND status = 'queued'`).count;
+  }
+
+  async releaseClaims(worker: string): Promise<number> {
+    return (await this.sql`UPDATE outbox SET claimed_by = NULL, claim_expires_at = NULL WHERE claimed_by = ${worker} AND status = 'queued'`).count;
+  }
+
+  settle(message: Pick<ClaimedMessage, 'id' | 'subscriberId' | 'messageId'>, worker: string, transition: OutboxTransition, now: string): Promise<boolean> {
+    const { id, subscriberId, messageId } = message;
+    return this.atomic(async (q) => {
+      switch (transition.status) {
+        case 'sent': {
+          const marked = await q`
+            UPDATE outbox SET status = 'sent', sent_at = ${transition.sentAt}, attempts = ${transition.attempts}, last_error = NULL,
+              claimed_by = NULL, claim_expires_at = NULL
+            WHERE id = ${id} AND status = 'queued' AND claimed_by = ${worker}`;
+          if (marked.count === 0) return false;
+          await q`
+            INSERT INTO deliveries (subscriber_id, paper_id, message_id, delivered_at)
+            SELECT op.subscriber_id, op.paper_id, ${messageId}, ${now} FROM outbox_papers op WHERE op.outbox_id = ${id}
+            ON CONFLICT DO NOTHING`;
+          await q`DELETE FROM outbox_papers WHERE outbox_id = ${id}`;
+          await q`DELETE FROM outbox_bodies WHERE outbox_id = ${id}`;
+          return true;
+        }
+        case 'queued':
+          return (
+            await q`
+              UPDATE outbox SET attempts = ${transition.attempts}, next_attempt_at = ${transition.nextAttemptAt}, last_error = ${transition.error},
+                claimed_by = NULL, claim_expires_at = NULL
+              WHERE id = ${id} AND status = 'queued' AND claimed_by = ${worker}`
+          ).count === 1;
+        case 'failed': {
+          const marked = await q`
+            UPDATE outbox SET status = 'failed', attempts = ${transition.attempts}, last_error = ${transition.error}, claimed_by = NULL, claim_expires_at = NULL
+            WHERE id = ${id} AND status = 'queued' AND claimed_by = ${worker}`;
+          if (marked.count === 0) return false;
+          await q`
+            UPDATE subscribers s SET last_digest_at = o.window_since FROM outbox o
+            WHERE o.id = ${id} AND s.id = o.subscriber_id AND s.last_digest_at = o.created_at`;
+          await q`DELETE FROM outbox_papers WHERE outbox_id = ${id}`;
+          await q`DELETE FROM outbox_bodies WHERE outbox_id = ${id}`;
+          if (transition.hardBounce) {
+            await q`
+              UPDATE subscribers SET hard_bounces = hard_bounces + 1,
+                status = CASE WHEN ${Boolean(transition.bounceSubscriber)}::boolean AND status = 'active' THEN 'bounced' ELSE status END
+              WHERE id = ${subscriberId}`;
+          }
+          if (transition.bounceSubscriber) {
+            await failQueuedOf(q, subscriberId, 'subscriber bounced');
+            await q`
+              INSERT INTO suppressions (email, reason, message_id, bounced_at)
+              SELECT email, ${transition.error}, ${messageId}, ${now} FROM subscribers WHERE id = ${subscriberId}
+              ON CONFLICT (email) DO UPDATE SET reason = excluded.reason, message_id = excluded.message_id, bounced_at = excluded.bounced_at`;
+          }
+          return true;
+        }
+      }
+    });
+  }
+
+  async nextRetryAt(kinds?: readonly OutboxKind[]): Promise<string | null> {
+    const kindFilter = kinds ? this.sql`AND kind = ANY(${this.sql.array([...kinds])}::text[])` : this.sql``;
+    const [row] = await this.sql`SELECT min(next_attempt_at) AS at FROM outbox WHERE status = 'queued' ${kindFilter}`;
+    return (row!.at as string | null) ?? null;
+  }
+
+  async sentSince(since: string): Promise<number> {
+    return n(await this.sql`SELECT count(*)::int AS n FROM outbox WHERE sent_at >= ${since}`);
+  }
+
+  async outboxCounts(): Promise<OutboxCounts> {
+    const counts: OutboxCounts = { queued: 0, sent: 0, failed: 0 };
+    for (const row of await this.sql`SELECT status, count(*)::int AS n FROM outbox GROUP BY status`) counts[row.status as OutboxStatus] = row.n as number;
+    return counts;
+  }
+
+  async outboxProblems(limit: number): Promise<OutboxProblem[]> {
+    const rows = await this.sql`
+      SELECT id, recipient, subject, status, attempts, next_attempt_at, last_error, created_at FROM outbox
+      WHERE status = 'failed' OR (status = 'queued' AND attempts > 0)
+      ORDER BY id DESC LIMIT ${limit}`;
+    return rows.map((row) => camelCase(row) as unknown as OutboxProblem);
+  }
+
+  async outboxById(id: number): Promise<OutboxState | undefined> {
+    const [row] = await this.sql`SELECT * FROM outbox WHERE id = ${id}`;
+    return row && toOutbox(row);
+  }
+
+  async pruneOutboxBodies(): Promise<number> {
+    return (await this.sql`DELETE FROM outbox_bodies WHERE outbox_id IN (SELECT id FROM outbox WHERE status <> 'queued')`).count;
+  }
+
+  async insertRun(trigger: RunTrigger, now: string): Promise<number> {
+    const [row] = await this.sql`INSERT INTO runs (trigger, started_at, status) VALUES (${trigger}, ${now}, 'running') RETURNING id`;
+    return row!.id as number;
+  }
+
+  async updateRun(run: RunRow): Promise<void> {
+    await this.sql`
+      UPDATE runs SET status = ${run.status}, finished_at = ${run.finishedAt}, ingested = ${run.ingested}, due = ${run.due}, queued = ${run.queued},
+        sent = ${run.sent}, failed = ${run.failed}, deferred = ${run.deferred}, retried = ${run.retried}, bounced = ${run.bounced}, error = ${run.error}
+      WHERE id = ${run.id}`;
+  }
+
+  async interruptRuns(now: string): Promise<number> {
+    return (await this.sql`UPDATE runs SET status = 'interrupted', finished_at = ${now} WHERE status = 'running'`).count;
+  }
+
+  async recentRuns(limit: number): Promise<RunRow[]> {
+    return (await this.sql`SELECT * FROM runs ORDER BY id DESC LIMIT ${limit}`).map(toRun);
+  }
+
+  async runById(id: number): Promise<RunRow | undefined> {
+    const [row] = await this.sql`SELECT * FROM runs WHERE id = ${id}`;
+    return row && toRun(row);
+  }
+
+  async runRecipients(runId: number): Promise<RunRecipient[]> {
+    const rows = await this.sql`
+      SELECT id, subscriber_id, kind, recipient, subject, status, attempts, last_error, created_at, sent_at FROM outbox
+      WHERE run_id = ${runId} ORDER BY id`;
+    return rows.map((row) => camelCase(row) as unknown as RunRecipient);
+  }
+
+  async createAdminSession(session: AdminSession): Promise<void> {
+    await this.sql`
+      INSERT INTO admin_sessions (id_hash, csrf, created_at, expires_at)
+      VALUES (${session.idHash}, ${session.csrf}, ${session.createdAt}, ${session.expiresAt})`;
+  }
+
+  async adminSession(idHash: string, now: string): Promise<AdminSession | undefined> {
+    const [row] = await this.sql`SELECT * FROM admin_sessions WHERE id_hash = ${idHash} AND expires_at > ${now}`;
+    return row && (camelCase(row) as unknown as AdminSession);
+  }
+
+  async deleteAdminSession(idHash: string): Promise<void> {
+    await this.sql`DELETE FROM admin_sessions WHERE id_hash = ${idHash}`;
+  }
+
+  async expireAdminSessions(now: string): Promise<number> {
+    return (await this.sql`DELETE FROM admin_sessions WHERE expires_at <= ${now}`).count;
+  }
+
+  async acquireLease(name: string, holder: string, now: string, expiresAt: string, staleHolder: string | null = null): Promise<boolean> {
+    const rows = await this.sql`
+      INSERT INTO leases (name, holder, expires_at) VALUES (${name}, ${holder}, ${expiresAt})
+      ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+      WHERE leases.holder = excluded.holder OR leases.expires_at <= ${now} OR leases.holder = ${staleHolder}::text
+      RETURNING holder`;
+    return rows.length === 1;
+  }
+
+  async leaseHolder(name: string): Promise<LeaseHolder | undefined> {
+    const [row] = await this.sql`SELECT * FROM leases WHERE name = ${name}`;
+    return row && { holder: row.holder as string, expiresAt: row.expires_at as string };
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    await this.sql`DELETE FROM leases WHERE name = ${name} AND holder = ${holder}`;
+  }
+
+  async getState(key: string): Promise<string | undefined> {
+    const [row] = await this.sql`SELECT value FROM state WHERE key = ${key}`;
+    return row?.value as string | undefined;
+  }
+
+  async setState(key: string, value: string): Promise<void> {
+    await this.sql`INSERT INTO state (key, value) VALUES (${key}, ${value}) ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
+  }
+}
+
+async function failQueuedOf(q: Sql, subscriberId: number, error: string): Promise<void> {
+  await q`UPDATE outbox SET status = 'failed', last_error = ${error} WHERE subscriber_id = ${subscriberId} AND status = 'queued'`;
+}
+
+class PostgresStore extends PostgresSession implements Store {
+  constructor(
+    private readonly pool: postgres.Sql,
+    readonly description: string,
+  ) {
+    super(pool, false);
+  }
+
+  /** Transactions of one store take turns (as on SQLite); other processes' run beside them. */
+  private chain: Promise<unknown> = Promise.resolve();
+
+  withTransaction<T>(work: (tx: StoreSession) => Promise<T>): Promise<T> {
+    const run = async () => {
+      const scope = { open: true };
+      try {
+        return (await this.pool.begin((tx) => work(new PostgresSession(tx, true, scope)))) as T;
+      } finally {
+        scope.open = false;
+      }
+    };
+    const next = this.chain.then(run, run);
+    this.chain = next.catch(() => {});
+    return next;
+  }
+
+  async ping(): Promise<number> {
+    const [row] = await this.pool`SELECT version FROM schema_version`;
+    return (row?.version as number | undefined) ?? 0;
+  }
+
+  async close(): Promise<void> {
+    await this.chain;
+    await this.pool.end({ timeout: 5 });
+  }
+}
+
+/**
+ * The Postgres store for a synchronous composition root: the pool and its migrations open
+ * in the background, and every method waits for them (an opening error is the answer of the
+ * first call, and of each one after).
+ */
+export function openPostgresStoreLazily(options: PostgresOptions): Store {
+  const opening = openPostgresStore(options);
+  opening.catch(() => {});
+  const description = describeDatabaseUrl(options.url);
+  return new Proxy({} as Store, {
+    get(_target, name) {
+      if (name === 'description') return description;
+      if (name === 'then') return undefined;
+      if (name === 'close') return async () => (await opening.catch(() => null))?.close();
+      return async (...args: unknown[]) => {
+        const store = (await opening) as unknown as Record<string | symbol, (...a: unknown[]) => unknown>;
+        return store[name]!(...args);
+      };
+    },
+  });
+}

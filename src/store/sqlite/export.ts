@@ -1,0 +1,26 @@
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { PaperboyError } from '../../errors.ts';
+import type { StoreTable } from '../tables.ts';
+
+/** A read-only view of a SQLite store's tables, for `paperboy db copy`. */
+export function openSqliteExport(path: string) {
+  if (!existsSync(path)) throw new PaperboyError('USAGE', `${path}: no such SQLite database`);
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  return {
+    count: (table: StoreTable) => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n,
+    /** The rows of a table in batches, in rowid order (the order they were written). */
+    *batches(table: StoreTable, size: number): Generator<Record<string, unknown>[]> {
+      let batch: Record<string, unknown>[] = [];
+      for (const row of db.prepare(`SELECT * FROM ${table}`).iterate() as Iterable<Record<string, unknown>>) {
+        batch.push(row);
+        if (batch.length === size) {
+          yield batch;
+          batch = [];
+        }
+      }
+      if (batch.length > 0) yield batch;
+    },
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,66 @@
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openApp, type App } from '../../src/app.ts';
+import { describeDatabaseUrl } from '../../src/store/postgres/store.ts';
+import { STORE_TABLES } from '../../src/store/tables.ts';
+import { runCliAsync, runCli } from '../helpers/cli.ts';
+import { freshPostgresDatabase } from '../helpers/databases.ts';
+import { DUMP_FILES, tempDir } from '../helpers/paths.ts';
+import { TEST_DATABASE_URL } from '../helpers/store-adapters.ts';
+
+const apps: App[] = [];
+afterEach(async () => {
+  for (const app of apps.splice(0)) await app.close();
+});
+
+describe.skipIf(!TEST_DATABASE_URL)('paperboy db copy (PAPERBOY_TEST_DATABASE_URL)', () => {
+  it('moves every table of a used SQLite store into an empty PostgreSQL database, counts verified, and refuses a second copy', async () => {
+    const dir = tempDir();
+    const settings = {
+      PAPERBOY_DB: join(dir, 'paperboy.db'),
+      PAPERBOY_INBOX: join(dir, 'inbox'),
+      PAPERBOY_OUTBOX_DIR: join(dir, 'outbox'),
+      PAPERBOY_SECRET: 'db-copy-test-secret-0123456789abcdef0123',
+      PAPERBOY_LOG_LEVEL: 'silent',
+    };
+    writeFileSync(join(dir, 'subscribers.csv'), `email\n${Array.from({ length: 5 }, (_, i) => `reader${i}@example.org`).join('\n')}\n`);
+    expect(runCli(['subscribers', 'import', join(dir, 'subscribers.csv')], settings).status).toBe(0);
+    mkdirSync(settings.PAPERBOY_INBOX, { recursive: true });
+    copyFileSync(DUMP_FILES[0]!, join(settings.PAPERBOY_INBOX, basename(DUMP_FILES[0]!)));
+    expect((await runCliAsync(['run'], settings)).status).toBe(0);
+
+    const url = await freshPostgresDatabase();
+    const copy = await runCliAsync(['db', 'copy', '--from', `sqlite:${settings.PAPERBOY_DB}`, '--to', url, '--json'], settings);
+    expect(copy.stderr).toBe('');
+    expect(copy.status).toBe(0);
+    const document = copy.json() as { to: string; tables: { table: string; source: number; target: number }[] };
+    expect(document.to).toBe(describeDatabaseUrl(url));
+    expect(document.tables.map((t) => t.table)).toEqual([...STORE_TABLES]);
+    for (const entry of document.tables) expect(entry.target).toBe(entry.source);
+    const count = (name: string) => document.tables.find((t) => t.table === name)!.target;
+    expect(count('subscribers')).toBe(5);
+    expect(count('outbox')).toBe(5);
+    expect(count('runs')).toBe(1);
+    expect(count('digests')).toBe(5);
+    expect(count('papers')).toBeGreaterThan(0);
+    expect(count('deliveries')).toBeGreaterThan(0);
+
+    const embedded = openApp({ env: settings });
+    const shared = openApp({ env: { ...settings, PAPERBOY_DATABASE_URL: url } });
+    apps.push(embedded, shared);
+    expect(await shared.store.listPapers({})).toEqual(await embedded.store.listPapers({}));
+    expect(await shared.store.listSubscribers({})).toEqual(await embedded.store.listSubscribers({}));
+    expect(await shared.store.outboxCounts()).toEqual({ queued: 0, sent: 5, failed: 0 });
+    expect(await shared.store.recentRuns(5)).toEqual(await embedded.store.recentRuns(5));
+    const subscriber = (await embedded.store.listSubscribers({}))[0]!;
+    expect(await shared.store.deliveredPaperIds(subscriber.id)).toEqual(await embedded.store.deliveredPaperIds(subscriber.id));
+    // The ids go on after the copied rows.
+    const added = await shared.store.insertSubscriber({ email: 'new@example.org', name: null, topics: null, frequency: 'daily', weekday: null }, 'active', new Date().toISOString());
+    expect(added!.id).toBe(Math.max(...(await embedded.store.listSubscribers({})).map((s) => s.id)) + 1);
+
+    const again = await runCliAsync(['db', 'copy', '--from', `sqlite:${settings.PAPERBOY_DB}`, '--to', url], settings);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toBe(`paperboy: ${describeDatabaseUrl(url)}: table listings already holds ${count('listings')} rows; db copy needs an empty target\n`);
+  });
+});

@@ -1,0 +1,54 @@
+import postgres from 'postgres';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openApp } from '../../src/app.ts';
+import { describeDatabaseUrl, openPostgresStore } from '../../src/store/postgres/store.ts';
+import type { Store } from '../../src/store/port.ts';
+import { TEST_DATABASE_URL, tempPostgresStore } from '../helpers/store-adapters.ts';
+
+/** What only the PostgreSQL adapter has: its URL, its schema versions, its place in the composition root. */
+
+describe('describeDatabaseUrl', () => {
+  it('never shows the password', () => {
+    expect(describeDatabaseUrl('postgres://paperboy:s3cret@db.example.org:5432/paperboy')).toBe('postgres://paperboy@db.example.org:5432/paperboy');
+  });
+});
+
+describe.skipIf(!TEST_DATABASE_URL)('postgres adapter (PAPERBOY_TEST_DATABASE_URL)', () => {
+  const opened: Store[] = [];
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((store) => store.close()));
+  });
+
+  it('migrates once, records the version, and reopens at the same version', async () => {
+    const store = await tempPostgresStore();
+    opened.push(store);
+    expect(await store.ping()).toBe(1);
+    const again = await openPostgresStore({ url: TEST_DATABASE_URL!, schema: store.schema });
+    opened.push(again);
+    expect(await again.ping()).toBe(1);
+  });
+
+  it('refuses a schema newer than it knows, naming the database without its password', async () => {
+    const store = await tempPostgresStore();
+    const { schema } = store;
+    await store.close();
+    const admin = postgres(TEST_DATABASE_URL!, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`UPDATE ${schema}.schema_version SET version = 99`);
+    await admin.end();
+    await expect(openPostgresStore({ url: TEST_DATABASE_URL!, schema })).rejects.toThrow(
+      `${describeDatabaseUrl(TEST_DATABASE_URL!)} (schema ${schema}): schema version 99 is newer than this Paperboy knows (1); upgrade Paperboy`,
+    );
+  });
+
+  it('is the store of an app whose PAPERBOY_DATABASE_URL is a postgres:// URL', async () => {
+    const app = openApp({ env: { PAPERBOY_DATABASE_URL: TEST_DATABASE_URL!, PAPERBOY_DATABASE_POOL: '2' } });
+    try {
+      expect(app.store.description).toBe(describeDatabaseUrl(TEST_DATABASE_URL!));
+      expect(await app.store.ping()).toBe(1);
+      await app.store.setState('app-test', 'yes');
+      expect(await app.store.getState('app-test')).toBe('yes');
+    } finally {
+      await app.close();
+    }
+  });
+});
