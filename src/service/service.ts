@@ -130,7 +130,8 @@ function withActionLog(web: Hono, logger: App['logger']): Hono {
       logger.info({ action, method: c.req.method, path: c.req.path, status: c.res.status, ms }, `${action}: ${c.req.method} ${c.req.path} → ${c.res.status} (${ms} ms)`);
     }
   });
-  outer.route('/', web);
+  // Hand every request to the app whole (not `route`), so its own not-found and error pages answer.
+  outer.all('*', (c) => web.fetch(c.req.raw, c.env));
   return outer;
 }
 
