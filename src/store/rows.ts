@@ -1,6 +1,6 @@
 import type { ListingRow } from '../model/listing.ts';
 import type { OutboxState } from '../model/outbox.ts';
-import type { PaperFields, StoredPaper } from '../model/paper.ts';
+import type { PaperFields, PaperToClassify, StoredPaper } from '../model/paper.ts';
 import type { RunRow } from '../model/run.ts';
 import type { Subscriber } from '../model/subscriber.ts';
 
@@ -51,3 +51,14 @@ export const toListing = (row: Row) => {
   const { warnings: _warnings, ...columns } = camelCase(row);
   return columns as unknown as ListingRow;
 };
+
+/** A paper as the classifier reads it: its text and the lists stored as JSON. */
+export function toPaperToClassify(row: Row): PaperToClassify {
+  return {
+    id: row.id as number,
+    title: row.title as string,
+    abstract: row.abstract as string,
+    keywords: JSON.parse(row.keywords as string) as string[],
+    categories: JSON.parse(row.categories as string) as string[],
+  };
+}

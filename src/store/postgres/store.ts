@@ -7,7 +7,7 @@ import type { ArchivedPaper, ArchiveTopic, NewDigestRecord, StoredDigest } from 
 import type { AdminSession, LeaseHolder, RunRow, RunTrigger } from '../../model/run.ts';
 import type { Subscriber, SubscriberInput, SubscriberStatus, Suppression } from '../../model/subscriber.ts';
 import type { Store, StoreSession } from '../port.ts';
-import { camelCase, paperParams, toDigestPaper, toListing, toOutbox, toPaper, toRun, toSubscriber, type Row } from '../rows.ts';
+import { camelCase, paperParams, toDigestPaper, toListing, toOutbox, toPaper, toPaperToClassify, toRun, toSubscriber, type Row } from '../rows.ts';
 import { PG_MIGRATIONS } from './migrations.ts';
 
 /** Any postgres.js handle: the pool, a transaction, or a savepoint inside one. */
@@ -228,13 +228,7 @@ class PostgresSession implements StoreSession {
     const rows = await this.sql`
       SELECT id, title, abstract, keywords, categories FROM papers
       WHERE topics_version IS NULL OR topics_version <> ${taxonomyVersion} ORDER BY id LIMIT ${limit}`;
-    return rows.map((row) => ({
-      id: row.id as number,
-      title: row.title as string,
-      abstract: row.abstract as string,
-      keywords: JSON.parse(row.keywords as string) as string[],
-      categories: JSON.parse(row.categories as string) as string[],
-    }));
+    return rows.map(toPaperToClassify);
   }
 
   saveFilings(taxonomyVersion: string, filings: readonly PaperFiling[]): Promise<void> {

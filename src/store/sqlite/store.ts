@@ -9,7 +9,7 @@ import type { ArchivedPaper, ArchiveTopic, NewDigestRecord, StoredDigest } from 
 import type { AdminSession, LeaseHolder, RunRow, RunTrigger } from '../../model/run.ts';
 import type { Subscriber, SubscriberInput, SubscriberStatus, Suppression } from '../../model/subscriber.ts';
 import type { Store, StoreSession } from '../port.ts';
-import { camelCase, paperParams, toDigestPaper, toListing, toOutbox, toPaper, toRun, toSubscriber, type Row } from '../rows.ts';
+import { camelCase, paperParams, toDigestPaper, toListing, toOutbox, toPaper, toPaperToClassify, toRun, toSubscriber, type Row } from '../rows.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { prepareStatements, type Statements } from './statements.ts';
 
@@ -128,13 +128,7 @@ class SqliteSession implements StoreSession {
 
   papersToClassify(taxonomyVersion: string, limit: number): Promise<PaperToClassify[]> {
     return this.run(() =>
-      (this.sql.papersToClassify.all(taxonomyVersion, limit) as Row[]).map((row) => ({
-        id: row.id as number,
-        title: row.title as string,
-        abstract: row.abstract as string,
-        keywords: JSON.parse(row.keywords as string) as string[],
-        categories: JSON.parse(row.categories as string) as string[],
-      })),
+      (this.sql.papersToClassify.all(taxonomyVersion, limit) as Row[]).map(toPaperToClassify),
     );
   }
 
