@@ -76,7 +76,9 @@ function parseHfApiJson(text: string): ParsedListing {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new PaperboyError('INPUT_MALFORMED', `invalid JSON: ${(error as Error).message}`);
+    // A body cut off in transfer no longer ends where JSON does.
+    const cutOff = !/[\]}]$/.test(text.trimEnd());
+    throw new PaperboyError('INPUT_MALFORMED', `${cutOff ? 'the JSON is cut off (a truncated file or response)' : 'invalid JSON'}: ${(error as Error).message}`);
   }
   if (Array.isArray(value) && value.length === 0) throw new PaperboyError('INPUT_EMPTY', 'the JSON array is empty');
   if (looksLikeHfApi(value)) return parseHfApi(value);
