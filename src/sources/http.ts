@@ -96,7 +96,7 @@ export function createHttpClient(deps: HttpDeps): HttpClient {
       const outcome = await attemptOnce(url, cached);
       if (outcome.kind === 'done') return outcome.result;
       const retryIn = outcome.retryAfterMs ?? settings.retryBaseMs * 2 ** attempt * (1 + random());
-      if (attempt >= settings.retries) throw new HttpError(url, `${outcome.reason} (gave up after ${attempt + 1} attempts)`, outcome.status);
+      if (attempt >= settings.retries) throw new HttpError(url, `${outcome.reason} (gave up after ${attempt + 1} attempt${attempt === 0 ? '' : 's'})`, outcome.status);
       if (retryIn > settings.maxRetryAfterMs) {
         throw new HttpError(url, `${outcome.reason}; the server asks to wait ${Math.round(retryIn / 1000)} s, longer than Paperboy waits in a run`, outcome.status);
       }

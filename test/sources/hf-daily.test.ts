@@ -141,7 +141,7 @@ describe('Hugging Face Daily Papers source against a local server replaying ten 
   it('a body slower than the timeout fails the day; nothing is written and the cursor stays', async () => {
     server.failAlways('/api/daily_papers?date=2026-07-13', { slowMs: 1_500 });
     const report = await fetchHf({ http: { ...deps().http, bodyTimeoutMs: 200, retries: 0 } });
-    expect(report.error).toBe(`${url('2026-07-13')}: the response did not finish within 200 ms (gave up after 1 attempts)`);
+    expect(report.error).toBe(`${url('2026-07-13')}: the response did not finish within 200 ms (gave up after 1 attempt)`);
     expect(await readCursor(store, 'hf')).toBeNull();
     expect((await store.recentListings(20)).some((listing) => listing.origin === url('2026-07-13'))).toBe(false);
   });
