@@ -1,11 +1,11 @@
 import type { Clock } from '../clock.ts';
-import { createHttpClient, HttpError, type HttpClient, type HttpSettings } from './http.ts';
+import { createHttpClient, type HttpClient, type HttpSettings } from './http.ts';
 import {
   addDays,
   dayIn,
   emptyStats,
+  fetchListing,
   readCursor,
-  readFetchedBody,
   recordPollOutcome,
   writeCursor,
   type FetchingSource,
@@ -83,40 +83,26 @@ export function arxivApiSource(options: ArxivApiOptions, deps: FetchingSourceDep
         stats.planned.push(url);
         break;
       }
-      const fetchedAt = context.clock.now();
-      let result;
-      try {
-        result = await client.get(url);
-      } catch (error) {
-        if (!(error instanceof HttpError)) throw error;
+      const outcome = await fetchListing(client, url, context.clock, stats);
+      if (outcome.kind === 'failed') {
         failed = true;
-        stats.error ??= error.message;
-        yield { origin: url, fetchedAt, problem: error.reason };
-        break;
-      } finally {
-        Object.assign(stats, { requests: client.counts.requests, notModified: client.counts.notModified });
-      }
-      // Unchanged since the last poll: nothing newer was submitted.
-      if (result.kind === 'not-modified') break;
-      const read = readFetchedBody(result.bytes, result.contentType, context.clock.now());
-      if ('problem' in read) {
-        failed = true;
-        stats.error ??= `${url}: ${read.problem}`;
-        yield { origin: url, fetchedAt, problem: read.problem };
+        yield outcome.listing;
         break;
       }
-      const days = read.parsed.papers.flatMap((paper) => (paper.publishedOn ? [paper.publishedOn] : [])).sort();
-      if (read.parsed.papers.length === 0) break;
+      // Unchanged since the last poll (nothing newer was submitted), or past the last result.
+      if (outcome.kind !== 'listing') break;
+      const { papers } = outcome.parsed;
+      const days = papers.flatMap((paper) => (paper.publishedOn ? [paper.publishedOn] : [])).sort();
       acked = null;
-      pendingRemember = result.remember;
-      yield { origin: url, fetchedAt, bytes: result.bytes };
+      pendingRemember = outcome.remember;
+      yield outcome.listing;
       if (acked === 'failed') {
         failed = true;
         stats.error ??= `${url}: could not be ingested`;
         break;
       }
       if (days.length > 0 && (newest === null || days.at(-1)! > newest)) newest = days.at(-1)!;
-      if ((days[0] !== undefined && days[0] < oldestWanted) || read.parsed.papers.length < options.pageSize) break;
+      if ((days[0] !== undefined && days[0] < oldestWanted) || papers.length < options.pageSize) break;
     }
 
     if (deps.dryRun) return;

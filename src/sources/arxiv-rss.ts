@@ -1,6 +1,5 @@
 import { pacedClient } from './arxiv-api.ts';
-import { HttpError } from './http.ts';
-import { emptyStats, readCursor, readFetchedBody, recordPollOutcome, writeCursor, type FetchingSource, type FetchingSourceDeps, type SourcePollStats } from './fetching.ts';
+import { emptyStats, fetchListing, readCursor, recordPollOutcome, writeCursor, type FetchingSource, type FetchingSourceDeps, type SourcePollStats } from './fetching.ts';
 import type { ListingOutcomeStatus, PollContext, PolledListing } from './port.ts';
 
 export const DEFAULT_ARXIV_RSS_URL = 'https://rss.arxiv.org/rss/';
@@ -30,32 +29,16 @@ export function arxivRssSource(baseUrl: string, categories: readonly string[], d
         stats.planned.push(url);
         continue;
       }
-      const fetchedAt = context.clock.now();
-      let result;
-      try {
-        result = await client.get(url);
-      } catch (error) {
-        if (!(error instanceof HttpError)) throw error;
-        stats.error ??= error.message;
-        yield { origin: url, fetchedAt, problem: error.reason };
-        continue;
-      } finally {
-        Object.assign(stats, { requests: client.counts.requests, notModified: client.counts.notModified });
+      const outcome = await fetchListing(client, url, context.clock, stats);
+      if (outcome.kind === 'failed') {
+        yield outcome.listing;
+      } else if (outcome.kind === 'listing') {
+        waiting.set(url, { listedOn: outcome.parsed.listedOn, remember: outcome.remember });
+        yield outcome.listing;
+      } else if (outcome.kind === 'empty') {
+        // A feed of only replacements (or a quiet day) leaves nothing to store.
+        await outcome.remember();
       }
-      if (result.kind === 'not-modified') continue;
-      const read = readFetchedBody(result.bytes, result.contentType, context.clock.now());
-      if ('problem' in read) {
-        stats.error ??= `${url}: ${read.problem}`;
-        yield { origin: url, fetchedAt, problem: read.problem };
-        continue;
-      }
-      // A feed of only replacements (or a quiet day) leaves nothing to store.
-      if (read.parsed.papers.length === 0) {
-        await result.remember();
-        continue;
-      }
-      waiting.set(url, { listedOn: read.parsed.listedOn, remember: result.remember });
-      yield { origin: url, fetchedAt, bytes: result.bytes };
     }
     if (deps.dryRun) return;
     const cursor = await readCursor(deps.state, name);

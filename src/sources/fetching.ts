@@ -2,9 +2,10 @@ import { oneLine } from '../errors.ts';
 import { parseListing } from '../ingest/parse.ts';
 import type { ParsedListing } from '../model/listing.ts';
 import type { StateRepository } from '../store/port.ts';
-import type { HttpSettings } from './http.ts';
+import type { Clock } from '../clock.ts';
+import { HttpError, type HttpClient, type HttpSettings } from './http.ts';
 import type { SourceName } from './names.ts';
-import type { ListingSource } from './port.ts';
+import type { FetchedListing, ListingSource, UnreadableListing } from './port.ts';
 
 /**
  * What the sources that fetch over the network (Hugging Face, arXiv) share: their settings,
@@ -125,4 +126,41 @@ export function daysFrom(first: string, last: string): string[] {
   const days: string[] = [];
   for (let day = first; day <= last; day = addDays(day, 1)) days.push(day);
   return days;
+}
+
+/** What one request brought a source, ready to yield or to count. */
+export type FetchOutcome =
+  | { kind: 'not-modified' }
+  /** The request or its content failed: `listing` is yielded so ingest reports it; `error` names the URL. */
+  | { kind: 'failed'; listing: UnreadableListing; error: string }
+  /** A valid answer with no papers (`[]` on a weekend, an empty feed page): nothing to store. */
+  | { kind: 'empty'; remember(): Promise<void> }
+  | { kind: 'listing'; listing: FetchedListing; parsed: ParsedListing; remember(): Promise<void> };
+
+/**
+ * One GET as every fetching source makes it: a failure or wrong content becomes one line
+ * (the first of the poll is kept in `stats.error`), and the request counts are copied to `stats`.
+ */
+export async function fetchListing(client: HttpClient, url: string, clock: Clock, stats: SourcePollStats): Promise<FetchOutcome> {
+  const fetchedAt = clock.now();
+  const failed = (problem: string, error: string): FetchOutcome => {
+    stats.error ??= error;
+    return { kind: 'failed', listing: { origin: url, fetchedAt, problem }, error };
+  };
+  let result;
+  try {
+    result = await client.get(url);
+  } catch (error) {
+    if (!(error instanceof HttpError)) throw error;
+    return failed(error.reason, error.message);
+  } finally {
+    Object.assign(stats, { requests: client.counts.requests, notModified: client.counts.notModified });
+  }
+  if (result.kind === 'not-modified') return { kind: 'not-modified' };
+  // A weekend or holiday on Hugging Face answers `[]`: valid, complete, and nothing in it.
+  if (result.bytes.byteLength <= 64 && new TextDecoder().decode(result.bytes).trim() === '[]') return { kind: 'empty', remember: result.remember };
+  const read = readFetchedBody(result.bytes, result.contentType, clock.now());
+  if ('problem' in read) return failed(read.problem, `${url}: ${read.problem}`);
+  if (read.parsed.papers.length === 0) return { kind: 'empty', remember: result.remember };
+  return { kind: 'listing', listing: { origin: url, fetchedAt, bytes: result.bytes }, parsed: read.parsed, remember: result.remember };
 }

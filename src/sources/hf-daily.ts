@@ -1,11 +1,11 @@
-import { createHttpClient, HttpError } from './http.ts';
+import { createHttpClient } from './http.ts';
 import {
   addDays,
   dayIn,
   daysFrom,
   emptyStats,
+  fetchListing,
   readCursor,
-  readFetchedBody,
   recordPollOutcome,
   writeCursor,
   type FetchingSource,
@@ -52,10 +52,6 @@ export function hfDailySource(baseUrl: string, deps: FetchingSourceDeps): Fetchi
     const today = dayIn(deps.timeZone, context.clock.now());
     const cursor = await readCursor(deps.state, name);
     const days = deps.range ? daysFrom(deps.range.since, deps.range.until ?? today) : daysToFetch(cursor, today, deps.backfillDays);
-    const fail = (day: string, problem: string) => {
-      outcomes.set(day, 'failed');
-      stats.error ??= problem;
-    };
 
     for (const day of days) {
       const url = hfDailyUrl(baseUrl, day);
@@ -63,37 +59,19 @@ export function hfDailySource(baseUrl: string, deps: FetchingSourceDeps): Fetchi
         stats.planned.push(url);
         continue;
       }
-      const fetchedAt = context.clock.now();
-      let result;
-      try {
-        result = await client.get(url);
-      } catch (error) {
-        if (!(error instanceof HttpError)) throw error;
-        fail(day, error.message);
-        yield { origin: url, fetchedAt, problem: error.reason };
-        continue;
-      } finally {
-        Object.assign(stats, { requests: client.counts.requests, notModified: client.counts.notModified });
-      }
-      if (result.kind === 'not-modified') {
+      const outcome = await fetchListing(client, url, context.clock, stats);
+      if (outcome.kind === 'failed') {
+        outcomes.set(day, 'failed');
+        yield outcome.listing;
+      } else if (outcome.kind === 'listing') {
+        outcomes.set(day, 'waiting');
+        waiting.set(url, { day, remember: outcome.remember });
+        yield outcome.listing;
+      } else {
+        // Unchanged since it was ingested, or a weekend's `[]`: a complete day.
+        if (outcome.kind === 'empty') await outcome.remember();
         outcomes.set(day, 'complete');
-        continue;
       }
-      // A weekend or holiday answers `[]`: a complete day with nothing in it.
-      if (new TextDecoder().decode(result.bytes).trim() === '[]') {
-        await result.remember();
-        outcomes.set(day, 'complete');
-        continue;
-      }
-      const read = readFetchedBody(result.bytes, result.contentType, context.clock.now());
-      if ('problem' in read) {
-        fail(day, `${url}: ${read.problem}`);
-        yield { origin: url, fetchedAt, problem: read.problem };
-        continue;
-      }
-      outcomes.set(day, 'waiting');
-      waiting.set(url, { day, remember: result.remember });
-      yield { origin: url, fetchedAt, bytes: result.bytes };
     }
 
     if (deps.dryRun) return;
