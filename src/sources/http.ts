@@ -130,11 +130,11 @@ export function createHttpClient(deps: HttpDeps): HttpClient {
       }
       if (response.status === 429 || response.status >= 500) {
         await response.body?.cancel();
-        return { kind: 'retry', reason: `HTTP ${response.status} ${response.statusText}`.trim(), status: response.status, retryAfterMs: retryAfterMs(response.headers.get('retry-after'), clock.now()) };
+        return { kind: 'retry', reason: statusLine(response), status: response.status, retryAfterMs: retryAfterMs(response.headers.get('retry-after'), clock.now()) };
       }
       if (response.status !== 200) {
         await response.body?.cancel();
-        throw new HttpError(url, `HTTP ${response.status} ${response.statusText}`.trim(), response.status);
+        throw new HttpError(url, statusLine(response), response.status);
       }
       const bytes = await readCapped(url, response, deps.maxBytes);
       const validators: CachedValidators = {
@@ -147,7 +147,7 @@ export function createHttpClient(deps: HttpDeps): HttpClient {
           kind: 'body',
           url,
           status: response.status,
-          contentType: response.headers.get('content-type') ?? '',
+          contentType: printable(response.headers.get('content-type') ?? ''),
           bytes,
           remember: async () => {
             if (validators.etag || validators.lastModified) await deps.state.setState(cacheKey(url), JSON.stringify(validators));
@@ -161,6 +161,8 @@ export function createHttpClient(deps: HttpDeps): HttpClient {
     } finally {
       clearTimeout(connectTimer);
       clearTimeout(bodyTimer);
+      // A body left unread (over the cap, a failed read) must not hold its connection open.
+      controller.abort();
     }
   };
 
@@ -206,6 +208,15 @@ export function retryAfterMs(header: string | null, now: Date): number | null {
   if (/^\d+$/.test(text)) return Number(text) * 1000;
   const at = Date.parse(text);
   return Number.isNaN(at) ? null : Math.max(0, at - now.getTime());
+}
+
+/** `HTTP 503 Service Unavailable`: the server's words, kept to printable ASCII (they reach logs and terminals). */
+function statusLine(response: Response): string {
+  return `HTTP ${response.status} ${printable(response.statusText)}`.trim();
+}
+
+function printable(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, '').slice(0, 200);
 }
 
 function describeFetchError(error: unknown): string {
