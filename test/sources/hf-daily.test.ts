@@ -94,6 +94,16 @@ describe('Hugging Face Daily Papers source against a local server replaying ten 
     expect(clock.now().getTime() - started).toBe(7_000);
   });
 
+  it('a Retry-After longer than a run waits fails the day at once instead of stalling the run', async () => {
+    server.failAlways('/api/daily_papers?date=2026-07-24', { status: 429, headers: { 'retry-after': '3600' } });
+    const started = clock.now().getTime();
+    const report = await fetchHf();
+    expect(report.error).toBe(`${url('2026-07-24')}: HTTP 429 Too Many Requests; the server asks to wait 3600 s, longer than Paperboy waits in a run`);
+    expect(server.requestsFor('2026-07-24')).toHaveLength(1);
+    expect(clock.now().getTime()).toBe(started);
+    expect(await readCursor(store, 'hf')).toBe('2026-07-23');
+  });
+
   it('503 once: retried with backoff (1 s base, doubling, jittered) and succeeds', async () => {
     server.fail('/api/daily_papers?date=2026-07-20', { status: 503 }, { status: 503 });
     const started = clock.now().getTime();
