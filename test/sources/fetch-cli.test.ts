@@ -57,6 +57,24 @@ describe('paperboy fetch, as a subprocess against a local server (PAPERBOY_HF_UR
     expect(result.stderr).toContain(`${server.url}/api/daily_papers?date=2026-07-16: an HTML page (Content-Type text/html), not a listing`);
   });
 
+  it('prints a table per source for a person, and status shows each source', async () => {
+    server.failAlways('/api/daily_papers?date=2026-07-14', { status: 404, body: 'Not Found' });
+    const result = await runCliAsync(['fetch', '--since', '2026-07-13', '--until', '2026-07-15'], settings);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe(
+      [
+        'SOURCE  STATUS  REQUESTS  NOT MODIFIED  LISTINGS  PAPERS  NEW  UPDATED',
+        'hf      failed  3         0             2         15      15   0',
+        `hf: ${server.url}/api/daily_papers?date=2026-07-14: HTTP 404 Not Found`,
+        '',
+        '15 papers read, 15 new, 0 updated; 1 source failed',
+        '',
+      ].join('\n'),
+    );
+    const status = await runCliAsync(['status'], settings);
+    expect(status.stdout).toMatch(new RegExp(`\\n  hf        cursor 2026-07-13, last success never, last error \\d{4}-\\d{2}-\\d{2}T[\\d:.]+Z: ${server.url.replace(/[.]/g, '\\.')}/api/daily_papers\\?date=2026-07-14: HTTP 404 Not Found\\n`));
+  });
+
   it('--dry-run lists the requests and sends none', async () => {
     const result = await runCliAsync(['fetch', '--dry-run', '--since', '2026-07-13', '--until', '2026-07-14'], settings);
     expect(result.status).toBe(0);
