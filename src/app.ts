@@ -6,13 +6,19 @@ import type { DigestContext } from './digest/prepare.ts';
 import type { PipelineDeps } from './pipeline/run.ts';
 import { inboxSource } from './sources/files.ts';
 import type { ListingSource } from './sources/port.ts';
+import { arxivApiSource } from './sources/arxiv-api.ts';
+import { arxivRssSource } from './sources/arxiv-rss.ts';
+import type { DayRange, FetchingSource, FetchingSourceDeps } from './sources/fetching.ts';
+import type { SourceName } from './sources/names.ts';
+import { hfDailySource } from './sources/hf-daily.ts';
+import { DEFAULT_HTTP_SETTINGS, userAgentFor } from './sources/http.ts';
 import type { Renderer } from './digest/render.ts';
 import { createFileMailer } from './delivery/file-mailer.ts';
 import type { Mailer } from './delivery/mailer.ts';
 import { createSmtpMailer } from './delivery/smtp-mailer.ts';
 import { PaperboyError, isPaperboyError, oneLine } from './errors.ts';
 import { ensureDirectory, reason } from './fs-paths.ts';
-import { loadConfig, type Config } from './config/config.ts';
+import { addressOf, loadConfig, PACKAGE_ROOT, type Config } from './config/config.ts';
 import { createLogger, type Logger } from './log.ts';
 import type { Store } from './store/port.ts';
 import { openSqliteStore } from './store/sqlite/store.ts';
@@ -35,10 +41,12 @@ export interface App {
   topics(): { taxonomy: Taxonomy; classify: Classifier };
   /** Files every paper that is new, changed, or filed by an older taxonomy version. */
   filePapers(): Promise<number>;
-  /** The sources a run ingests: the inbox folder. */
-  sources(): ListingSource[];
-  /** The pipeline's ports and settings, for `runDigests`. */
-  pipeline(): PipelineDeps;
+  /** The sources a run ingests: the network sources PAPERBOY_SOURCES names, then the inbox folder; `offline`: the inbox alone. */
+  sources(options?: { offline?: boolean }): ListingSource[];
+  /** The network sources PAPERBOY_SOURCES names (or `only` those), as `paperboy fetch` polls them. */
+  fetchingSources(options?: FetchOptions): FetchingSource[];
+  /** The pipeline's ports and settings, for `runDigests`; `offline` (the demo) fetches nothing. */
+  pipeline(options?: { offline?: boolean }): PipelineDeps;
   /** PAPERBOY_SECRET, or (embedded default) one generated once and kept beside the database. */
   secret(): string;
   /** The MJML templates, compiled once per process on first use. */
@@ -47,6 +55,13 @@ export interface App {
   /** SMTP pool from PAPERBOY_SMTP_URL, or the file outbox; opened on first use. */
   mailer(): Mailer;
   close(): Promise<void>;
+}
+
+export interface FetchOptions {
+  /** Only this source (`--source`), even when PAPERBOY_SOURCES leaves it out. */
+  only?: SourceName;
+  range?: DayRange;
+  dryRun?: boolean;
 }
 
 export interface AppOptions {
@@ -85,13 +100,14 @@ export function openApp(options: AppOptions = {}): App {
       if (filed > 0) logger.info({ filed, taxonomyVersion: taxonomy.version }, `filed ${filed} papers by topic`);
       return filed;
     },
-    sources: () => [inboxSource(config.inboxDir)],
-    pipeline: () => ({
+    sources: (options = {}) => [...(options.offline ? [] : app.fetchingSources()), inboxSource(config.inboxDir)],
+    fetchingSources: (options = {}) => createFetchingSources(config, store, options),
+    pipeline: (options = {}) => ({
       store,
       clock: app.clock,
       logger,
       mailer: app.mailer(),
-      sources: app.sources(),
+      sources: app.sources(options),
       filePapers: app.filePapers,
       digests: async () => ({ context: app.digestContext(), renderer: await app.renderer() }),
       config: {
@@ -151,6 +167,39 @@ function persistedSecret(path: string): string {
   const secret = randomBytes(32).toString('hex');
   writeFileSync(path, `${secret}\n`, { mode: 0o600, flag: 'wx' });
   return secret;
+}
+
+/** Each network source PAPERBOY_SOURCES names, in its order, over the store's state for cursors and validators. */
+function createFetchingSources(config: Config, store: Store, options: FetchOptions): FetchingSource[] {
+  const { sources } = config;
+  const deps: FetchingSourceDeps = {
+    state: store,
+    timeZone: config.timeZone,
+    backfillDays: config.digest.backfillDays,
+    ...(options.range ? { range: options.range } : {}),
+    dryRun: options.dryRun ?? false,
+    http: {
+      ...DEFAULT_HTTP_SETTINGS,
+      userAgent: userAgentFor(packageVersion(), addressOf(config.delivery.from)),
+      connectTimeoutMs: sources.http.connectTimeoutMs,
+      bodyTimeoutMs: sources.http.bodyTimeoutMs,
+      retries: sources.http.retries,
+      retryBaseMs: sources.http.retryBaseMs,
+    },
+  };
+  const build: Record<SourceName, () => FetchingSource> = {
+    hf: () => hfDailySource(sources.hfUrl, deps),
+    arxiv: () => arxivApiSource({ baseUrl: sources.arxiv.url, query: sources.arxiv.query, pageSize: sources.arxiv.pageSize, maxPages: sources.arxiv.maxPages }, deps),
+    'arxiv-rss': () => arxivRssSource(sources.arxivRss.url, sources.arxivRss.categories, deps),
+  };
+  return (options.only ? [options.only] : sources.enabled).map((name) => build[name]());
+}
+
+let version: string | undefined;
+
+/** Paperboy's version, as package.json states it (it names Paperboy in the User-Agent). */
+function packageVersion(): string {
+  return (version ??= (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version);
 }
 
 /** PAPERBOY_DATABASE_URL=postgres://… selects the shared PostgreSQL store; unset, SQLite at PAPERBOY_DB. */

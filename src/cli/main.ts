@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerDb } from './commands/db.ts';
 import { registerExplain } from './commands/explain.ts';
+import { registerFetch } from './commands/fetch.ts';
 import { registerIngest } from './commands/ingest.ts';
 import { registerPapers } from './commands/papers.ts';
 import { registerPreview } from './commands/preview.ts';
@@ -20,6 +21,7 @@ const program = new Command()
   .exitOverride();
 
 registerStart(program);
+registerFetch(program);
 registerIngest(program);
 registerPapers(program);
 registerTopics(program);

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import cron from 'node-cron';
 import { z } from 'zod';
 import { PaperboyError } from '../errors.ts';
+import type { SourceName } from '../sources/names.ts';
 
 /** Where Paperboy's own shipped files (sample listings, topic file, templates) live. */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -105,6 +106,29 @@ const EnvSchema = z.object({
   PAPERBOY_RATE_LIMIT_IP: wholeNumber(1, 100_000).default(20),
   PAPERBOY_RATE_LIMIT_ADDRESS: wholeNumber(1, 1000).default(3),
   PAPERBOY_TRUST_PROXY: z.enum(['true', 'false'], 'true or false').default('false'),
+  PAPERBOY_SOURCES: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(/^(none|(hf|arxiv|arxiv-rss)(\s*,\s*(hf|arxiv|arxiv-rss))*)$/, 'none, or a comma list of hf, arxiv, arxiv-rss')
+    .transform((text) => (text === 'none' ? [] : [...new Set(text.split(/\s*,\s*/))]) as SourceName[])
+    .default(['hf']),
+  PAPERBOY_HF_URL: z.url({ protocol: /^https?$/, error: 'an http(s) URL such as https://huggingface.co' }).default('https://huggingface.co'),
+  PAPERBOY_ARXIV_URL: z.url({ protocol: /^https?$/, error: 'an http(s) URL such as https://export.arxiv.org' }).default('https://export.arxiv.org'),
+  PAPERBOY_ARXIV_QUERY: z.string().trim().min(1).default('cat:cs.LG OR cat:cs.CL'),
+  PAPERBOY_ARXIV_PAGE_SIZE: wholeNumber(1, 2000).default(100),
+  PAPERBOY_ARXIV_MAX_PAGES: wholeNumber(1, 100).default(5),
+  PAPERBOY_ARXIV_RSS: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z-]+(\.[A-Za-z-]+)?(\s*,\s*[A-Za-z-]+(\.[A-Za-z-]+)?)*$/, 'a comma list of arXiv categories such as cs.LG,cs.CL')
+    .transform((text) => [...new Set(text.split(/\s*,\s*/))])
+    .default(['cs.LG']),
+  PAPERBOY_ARXIV_RSS_URL: z.url({ protocol: /^https?$/, error: 'an http(s) URL such as https://rss.arxiv.org/rss/' }).default('https://rss.arxiv.org/rss/'),
+  PAPERBOY_HTTP_CONNECT_TIMEOUT_MS: wholeNumber(1, 600_000).default(10_000),
+  PAPERBOY_HTTP_TIMEOUT_MS: wholeNumber(1, 3_600_000).default(60_000),
+  PAPERBOY_HTTP_RETRIES: wholeNumber(0, 10).default(3),
+  PAPERBOY_HTTP_RETRY_BASE_MS: wholeNumber(1, 600_000).default(1_000),
   PAPERBOY_DKIM_DOMAIN: z.string().min(1).optional(),
   PAPERBOY_DKIM_SELECTOR: z.string().min(1).optional(),
   PAPERBOY_DKIM_PRIVATE_KEY: z.string().min(1).optional(),
@@ -137,6 +161,17 @@ export interface Config {
   digest: { backfillDays: number; carryOverDays: number; maxPerTopic: number; maxPerDigest: number; sendEmpty: boolean };
   delivery: DeliveryConfig;
   service: ServiceConfig;
+  sources: SourcesConfig;
+}
+
+/** Where a run fetches listings from besides the inbox, and how it talks to those services. */
+export interface SourcesConfig {
+  /** PAPERBOY_SOURCES, in the order given; empty: the inbox only. */
+  enabled: SourceName[];
+  hfUrl: string;
+  arxiv: { url: string; query: string; pageSize: number; maxPages: number };
+  arxivRss: { url: string; categories: string[] };
+  http: { connectTimeoutMs: number; bodyTimeoutMs: number; retries: number; retryBaseMs: number };
 }
 
 export interface ServiceConfig {
@@ -272,6 +307,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       pendingTtlHours: values.PAPERBOY_PENDING_TTL_HOURS,
       rateLimit: { perIpPerHour: values.PAPERBOY_RATE_LIMIT_IP, perAddressPerHour: values.PAPERBOY_RATE_LIMIT_ADDRESS },
       trustProxy: values.PAPERBOY_TRUST_PROXY === 'true',
+    },
+    sources: {
+      enabled: values.PAPERBOY_SOURCES,
+      hfUrl: values.PAPERBOY_HF_URL,
+      arxiv: { url: values.PAPERBOY_ARXIV_URL, query: values.PAPERBOY_ARXIV_QUERY, pageSize: values.PAPERBOY_ARXIV_PAGE_SIZE, maxPages: values.PAPERBOY_ARXIV_MAX_PAGES },
+      arxivRss: { url: values.PAPERBOY_ARXIV_RSS_URL, categories: values.PAPERBOY_ARXIV_RSS },
+      http: {
+        connectTimeoutMs: values.PAPERBOY_HTTP_CONNECT_TIMEOUT_MS,
+        bodyTimeoutMs: values.PAPERBOY_HTTP_TIMEOUT_MS,
+        retries: values.PAPERBOY_HTTP_RETRIES,
+        retryBaseMs: values.PAPERBOY_HTTP_RETRY_BASE_MS,
+      },
     },
   };
 }

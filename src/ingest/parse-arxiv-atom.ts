@@ -21,21 +21,32 @@ const parser = new XMLParser({
   parseTagValue: false,
 });
 
+const ARXIV_ERROR_ID = /^https?:\/\/(?:export\.)?arxiv\.org\/api\/errors/i;
+
 export function looksLikeAtom(text: string): boolean {
   return /^(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*<feed[\s>]/.test(text);
 }
 
 export function parseArxivAtom(text: string): ParsedListing {
+  const warnings: ParseWarning[] = [];
   const valid = XMLValidator.validate(text);
   if (valid !== true) {
-    throw new PaperboyError('INPUT_MALFORMED', `XML line ${valid.err.line}: ${valid.err.msg}`);
+    const complete = completeEntriesOf(text);
+    if (!complete) throw new PaperboyError('INPUT_MALFORMED', `XML line ${valid.err.line}: ${valid.err.msg}`);
+    warnings.push({ line: valid.err.line, message: `the feed is cut off (XML line ${valid.err.line}: ${valid.err.msg}); kept the ${complete.entries} complete entries before it` });
+    text = complete.text;
   }
   const feed = (parser.parse(text) as XmlNode).feed as XmlNode | undefined;
   if (!feed) throw new PaperboyError('INPUT_MALFORMED', 'no <feed> element');
-  const warnings: ParseWarning[] = [];
   const papers: PaperRecord[] = [];
+  const entries = (feed.entry as XmlNode[] | undefined) ?? [];
+  // A malformed query is answered by a feed whose one entry is the error: never a paper.
+  const errorEntry = entries.find((entry) => ARXIV_ERROR_ID.test(textOf(entry.id)));
+  if (errorEntry) {
+    throw new PaperboyError('INPUT_MALFORMED', `an arXiv API error feed: ${unwrap(textOf(errorEntry.summary)) || unwrap(textOf(errorEntry.title)) || 'no message'}`);
+  }
 
-  ((feed.entry as XmlNode[] | undefined) ?? []).forEach((entry, index) => {
+  entries.forEach((entry, index) => {
     const title = repairMojibake(unwrap(textOf(entry.title)));
     if (title === '') {
       warnings.push({ message: `<entry> ${index + 1} has no <title>; skipped` });
@@ -59,6 +70,18 @@ export function parseArxivAtom(text: string): ParsedListing {
   });
 
   return { format: 'arxiv-atom', listedOn: dayOf(textOf(feed.updated)), papers, warnings };
+}
+
+/**
+ * A feed cut off in transfer, closed after its last complete entry; null when no entry is
+ * complete or the rest still does not parse (then it is broken, not cut off).
+ */
+function completeEntriesOf(text: string): { text: string; entries: number } | null {
+  const end = text.lastIndexOf('</entry>');
+  if (end === -1) return null;
+  const closed = `${text.slice(0, end + '</entry>'.length)}\n</feed>\n`;
+  if (XMLValidator.validate(closed) !== true) return null;
+  return { text: closed, entries: closed.split('</entry>').length - 1 };
 }
 
 function textOf(node: unknown): string {

@@ -18,6 +18,7 @@ const ApiPaper = z.looseObject({
   summary: optionalText,
   authors: z.array(z.looseObject({ name: z.string(), hidden: z.boolean().nullish() })).nullish(),
   publishedAt: optionalText,
+  submittedOnDailyAt: optionalText,
   upvotes: optionalCount,
   ai_keywords: z.array(z.string()).nullish(),
   githubRepo: optionalText,
@@ -59,13 +60,14 @@ export function parseHfApi(value: unknown): ParsedListing {
     }
     const arxivId = normalizeArxivId(paper.id);
     if (!arxivId) warnings.push({ message: `entry [${index}] id "${paper.id}" is not an arXiv id; keyed by title` });
-    const authors = (paper.authors ?? []).filter((author) => !author.hidden).map((author) => unwrap(author.name));
+    // `hidden` hides the paper from that author's HF profile; the author is as real as the rest.
+    const authors = (paper.authors ?? []).map((author) => unwrap(author.name));
     const record = emptyRecord(title);
     Object.assign(record, {
       arxivId,
       abstract: tidyAbstract(paper.summary ?? entry.summary ?? ''),
       authors,
-      authorCount: paper.authors ? paper.authors.length : null,
+      authorCount: paper.authors ? authors.length : null,
       organization: paper.organization?.fullname ?? paper.organization?.name ?? null,
       publishedOn: dayOf(paper.publishedAt),
       upvotes: paper.upvotes ?? null,
@@ -77,8 +79,9 @@ export function parseHfApi(value: unknown): ParsedListing {
       },
     } satisfies Partial<PaperRecord>);
     papers.push(record);
-    // The entry-level date is the day the paper was listed on the Daily Papers page.
-    const listedDay = dayOf(entry.publishedAt);
+    // The day the paper was listed on the Daily Papers page is `submittedOnDailyAt`; the
+    // entry's `publishedAt` is hours earlier, often the day before (older responses lack the former).
+    const listedDay = dayOf(paper.submittedOnDailyAt ?? entry.publishedAt);
     if (listedDay && (listedOn === null || listedDay > listedOn)) listedOn = listedDay;
   });
 

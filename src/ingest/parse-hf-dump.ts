@@ -1,3 +1,4 @@
+import { PaperboyError } from '../errors.ts';
 import { isoDay, latestDayNotAfter, monthIndex } from './dates.ts';
 import type { ParsedListing, ParseWarning } from '../model/listing.ts';
 import type { PaperRecord } from '../model/paper.ts';
@@ -54,7 +55,12 @@ export function looksLikeHfDump(text: string): boolean {
 
 export function parseHfDump(text: string, today: string): ParsedListing {
   const warnings: ParseWarning[] = [];
-  const paragraphs = splitParagraphs(text);
+  let paragraphs = splitParagraphs(text);
+  const withoutBlankLines = copiedWithoutBlankLines(paragraphs);
+  if (withoutBlankLines) {
+    paragraphs = paragraphsByLine(paragraphs);
+    warnings.push({ line: 1, message: 'the dump has no blank lines between its blocks (a copy that lost them); read line by line' });
+  }
   const { listedOn, bodyStart } = readHeader(paragraphs, today, warnings);
   const papers: PaperRecord[] = [];
   const reference = listedOn ?? today;
@@ -106,7 +112,42 @@ export function parseHfDump(text: string, today: string): ParsedListing {
   }
   finish();
 
-  return { format: 'hf-dump', listedOn, papers, warnings };
+  if (!withoutBlankLines) return { format: 'hf-dump', listedOn, papers, warnings };
+  // Read line by line, a block must open with a line short enough to be a title.
+  const titled = papers.filter((paper) => paper.title.length <= MAX_TITLE_LENGTH);
+  if (titled.length < papers.length) warnings.push({ message: `${papers.length - titled.length} block(s) open with a line too long for a title; skipped` });
+  if (titled.length === 0) {
+    throw new PaperboyError('INPUT_MALFORMED', 'no paper blocks found: the dump has no blank lines between its blocks, and read line by line it holds no title followed by an abstract');
+  }
+  return { format: 'hf-dump', listedOn, papers: titled, warnings };
+}
+
+/**
+ * Blocks run together when a copy loses its blank lines: a title and its abstract (longer
+ * than any title) then share a paragraph. A hard-wrapped abstract never holds such a line.
+ */
+function copiedWithoutBlankLines(paragraphs: readonly Paragraph[]): boolean {
+  return paragraphs.some((paragraph) => {
+    const text = paragraph.lines.filter((line) => !isMetadataLine(line));
+    return text.length >= 2 && text.some((line) => line.length > MAX_TITLE_LENGTH);
+  });
+}
+
+/**
+ * Each line its own paragraph, as the page lays them out, except that metadata lines stay
+ * with the line before them (an abstract, or an organization before its `·`).
+ */
+function paragraphsByLine(paragraphs: readonly Paragraph[]): Paragraph[] {
+  const result: Paragraph[] = [];
+  for (const paragraph of paragraphs) {
+    paragraph.lines.forEach((line, offset) => {
+      const previous = result.at(-1);
+      const afterHeader = previous && !previous.lines.every((earlier) => BOILERPLATE.some((pattern) => pattern.test(earlier)));
+      if (offset > 0 && previous && afterHeader && isMetadataLine(line)) previous.lines.push(line);
+      else result.push({ line: paragraph.line + offset, lines: [line] });
+    });
+  }
+  return result;
 }
 
 function splitParagraphs(text: string): Paragraph[] {

@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { PaperboyError } from '../errors.ts';
 import { stripInvisible } from '../text-safety.ts';
 import { looksLikeAtom, parseArxivAtom } from './parse-arxiv-atom.ts';
+import { looksLikeArxivRss, parseArxivRss } from './parse-arxiv-rss.ts';
 import { looksLikeHfApi, parseHfApi } from './parse-hf-api.ts';
 import { looksLikeHfDump, parseHfDump } from './parse-hf-dump.ts';
 import type { ListingFormat, ParsedListing } from '../model/listing.ts';
@@ -28,6 +29,7 @@ export interface ListingParser {
 /** The registered formats, asked in order; the first whose sniff says yes parses the listing. */
 export const LISTING_PARSERS: readonly ListingParser[] = [
   { format: 'arxiv-atom', description: 'an arXiv Atom feed', sniff: (head) => looksLikeAtom(head), parse: (text) => parseArxivAtom(text.trimStart()) },
+  { format: 'arxiv-rss', description: 'an arXiv RSS feed', sniff: (head) => looksLikeArxivRss(head), parse: (text) => parseArxivRss(text.trimStart()) },
   { format: 'hf-api', description: 'HF API JSON', sniff: (head) => head.startsWith('[') || head.startsWith('{'), parse: parseHfApiJson },
   { format: 'hf-dump', description: 'a Hugging Face Daily Papers dump', sniff: (_head, text) => looksLikeHfDump(text), parse: parseHfDumpText },
 ];
@@ -74,7 +76,9 @@ function parseHfApiJson(text: string): ParsedListing {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new PaperboyError('INPUT_MALFORMED', `invalid JSON: ${(error as Error).message}`);
+    // A body cut off in transfer no longer ends where JSON does.
+    const cutOff = !/[\]}]$/.test(text.trimEnd());
+    throw new PaperboyError('INPUT_MALFORMED', `${cutOff ? 'the JSON is cut off (a truncated file or response)' : 'invalid JSON'}: ${(error as Error).message}`);
   }
   if (Array.isArray(value) && value.length === 0) throw new PaperboyError('INPUT_EMPTY', 'the JSON array is empty');
   if (looksLikeHfApi(value)) return parseHfApi(value);

@@ -3,7 +3,7 @@ import type { App } from '../app.ts';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/config.ts';
 import { prepareDigest } from '../digest/prepare.ts';
-import type { ConsoleDeps } from '../web/console.ts';
+import type { ConsoleDeps, SourceHealth } from '../web/console.ts';
 import { createCourier, type Courier } from '../delivery/courier.ts';
 import { runDigests, senderOf, type RunOptions } from '../pipeline/run.ts';
 import { createAdminRoutes } from '../web/admin.ts';
@@ -68,7 +68,7 @@ export async function startService(app: App, options: ServiceOptions): Promise<S
     logger,
     ...(config.service.adminToken ? { admin: createAdminRoutes(
             { token: config.service.adminToken, store, clock, send: run, topicIds: app.topics().taxonomy.topics.map((topic) => topic.id) },
-            { sessionHours: config.service.adminSessionHours, secureCookie: config.publicUrl.startsWith('https:'), schedule: config.service.schedule, timeZone: config.timeZone, ...consolePreview(app, config) },
+            { sessionHours: config.service.adminSessionHours, secureCookie: config.publicUrl.startsWith('https:'), schedule: config.service.schedule, timeZone: config.timeZone, sources: () => sourceHealth(app), ...consolePreview(app, config) },
           ) } : {}),
   });
   const server: WebServer = await startWebServer(withActionLog(web, logger), { host: config.service.host, port: options.port ?? config.service.port });
@@ -160,4 +160,20 @@ function consolePreview(app: App, config: Config): Pick<ConsoleDeps, 'preview' |
       return { ok: outcome.status === 'sent', response: outcome.response };
     },
   };
+}
+
+/** Each network source's cursor and last outcome, for the console's overview. */
+async function sourceHealth(app: App): Promise<SourceHealth[]> {
+  const { sourceStatus } = await import('../sources/fetching.ts');
+  return Promise.all(
+    app.config.sources.enabled.map(async (name) => {
+      const status = await sourceStatus(app.store, name);
+      const failedLast = status.last_error !== null && (status.last_success === null || status.last_error.at > status.last_success);
+      return {
+        name,
+        ok: !failedLast,
+        detail: `cursor ${status.cursor ?? '(none yet)'}, last success ${status.last_success ?? 'never'}${failedLast ? `; last error: ${status.last_error!.error}` : ''}`,
+      };
+    }),
+  );
 }

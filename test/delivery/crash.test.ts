@@ -29,6 +29,7 @@ describe.each(DATABASES)('crash safety ($name)', (database) => {
     });
     const settings = {
       ...(await database.env(dir)),
+      PAPERBOY_SOURCES: 'none', // offline: no fetch from the real Hugging Face
       PAPERBOY_INBOX: join(dir, 'inbox'),
       PAPERBOY_SMTP_URL: sink.url, PAPERBOY_ALLOW_HTTP_LINKS: 'true',
       PAPERBOY_SMTP_POOL: '1',

@@ -29,6 +29,7 @@ async function setUp(readers: number, behaviour: SinkBehaviour = {}) {
   sink = await startSmtpSink(behaviour);
   const env = {
     ...(await database.env(dir)),
+    PAPERBOY_SOURCES: 'none', // offline: no fetch from the real Hugging Face
     PAPERBOY_INBOX: join(dir, 'inbox'),
     PAPERBOY_SMTP_URL: sink.url, PAPERBOY_ALLOW_HTTP_LINKS: 'true',
     PAPERBOY_SECRET: 'lease-test-secret-0123456789abcdef012345',

@@ -34,6 +34,7 @@ async function setUp(behaviour: SinkBehaviour = {}, settings: Record<string, str
     clock,
     env: {
       ...databaseEnv,
+      PAPERBOY_SOURCES: 'none', // offline: no fetch from the real Hugging Face
       PAPERBOY_INBOX: join(dir, 'inbox'),
       PAPERBOY_SMTP_URL: sink.url, PAPERBOY_ALLOW_HTTP_LINKS: 'true',
       PAPERBOY_FROM: 'Paperboy Digest <digest@papers.example.org>',

@@ -64,6 +64,7 @@ describe('SMTP outcomes from a real server, through a whole run', () => {
     app = openApp({
       env: {
         PAPERBOY_DB: join(dir, 'paperboy.db'),
+        PAPERBOY_SOURCES: 'none', // offline: no fetch from the real Hugging Face
         PAPERBOY_INBOX: join(dir, 'inbox'),
         PAPERBOY_SMTP_URL: sink.url, PAPERBOY_ALLOW_HTTP_LINKS: 'true',
         PAPERBOY_SMTP_POOL: '1',

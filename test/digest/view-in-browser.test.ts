@@ -33,6 +33,7 @@ describe.skipIf(!hasChromium)(
       app = openApp({
         env: {
           PAPERBOY_DB: join(dir, 'paperboy.db'),
+          PAPERBOY_SOURCES: 'none', // offline: no fetch from the real Hugging Face
           PAPERBOY_INBOX: join(dir, 'inbox'),
           PAPERBOY_SMTP_URL: sink.url,
           PAPERBOY_FROM: 'Paperboy Digest <digest@papers.example.org>',

@@ -33,7 +33,8 @@ export const CLI = join(REPO_ROOT, 'dist/cli/main.js');
 
 export function childEnv(settings: Record<string, string>): NodeJS.ProcessEnv {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('PAPERBOY_')));
-  return { ...inherited, ...settings };
+  // Offline unless a test points a source at its own server: no test fetches from the real Hugging Face.
+  return { ...inherited, PAPERBOY_SOURCES: 'none', ...settings };
 }
 
 function cliResult(status: number | null, stdout: string, stderr: string): CliResult {

@@ -114,7 +114,7 @@ describe('bad input: one clear line, nothing written, the other files still inge
       "every block's title contains HTML markup (1 block): this is a web page, not a dump",
     ],
     ['a dump cut off after its header', (path) => writeFileSync(path, 'new\n\nGet trending papers in your email inbox!\n\nSubscribe\n\nbyAK and the research community\n\nNov 3\n'), 'no paper blocks after the header (is the dump cut off?)'],
-    ['text of no known format', (path) => writeFileSync(path, 'Dear reader,\n\nthis is a letter.\n'), 'not an arXiv Atom feed, HF API JSON or a Hugging Face Daily Papers dump'],
+    ['text of no known format', (path) => writeFileSync(path, 'Dear reader,\n\nthis is a letter.\n'), 'not an arXiv Atom feed, an arXiv RSS feed, HF API JSON or a Hugging Face Daily Papers dump'],
     ['JSON of another shape', (path) => writeFileSync(path, '{"papers": []}'), 'JSON that is not a Hugging Face daily_papers response (expected an array of {paper: …})'],
     ['a directory', (path) => mkdirSync(path), 'is a directory, not a listing file'],
     ['a missing path', () => {}, 'no such file'],

@@ -43,10 +43,12 @@ describe('Hugging Face API JSON', () => {
     });
   });
 
-  it('leaves out hidden authors', () => {
+  it('keeps authors marked hidden (the flag hides the paper from their HF profile): the list and the count agree', () => {
     const entries = sample().slice(0, 1);
     entries[0]!.paper.authors[1].hidden = true;
-    expect(parseListing(JSON.stringify(entries), { now }).papers[0]!.authors).not.toContain('Hang Zhang');
+    const paper = parseListing(JSON.stringify(entries), { now }).papers[0]!;
+    expect(paper.authors[1]).toBe('Hang Zhang');
+    expect(paper.authorCount).toBe(paper.authors.length);
   });
 
   it('names the entry and field at fault in a malformed response', () => {

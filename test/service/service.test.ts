@@ -24,6 +24,7 @@ async function serve(settings: Record<string, string> = {}) {
   app = openApp({
     env: {
       PAPERBOY_DB: join(dir, 'paperboy.db'),
+      PAPERBOY_SOURCES: 'none', // offline: no fetch from the real Hugging Face
       PAPERBOY_INBOX: join(dir, 'inbox'),
       PAPERBOY_OUTBOX_DIR: join(dir, 'outbox'),
       PAPERBOY_PORT: '0',
@@ -152,6 +153,7 @@ describe('paperboy serve', () => {
     try {
       const settings = {
         PAPERBOY_DB: join(dir, 'paperboy.db'),
+        PAPERBOY_SOURCES: 'none', // offline: no fetch from the real Hugging Face
         PAPERBOY_INBOX: join(dir, 'inbox'),
         PAPERBOY_SMTP_URL: sink.url, PAPERBOY_ALLOW_HTTP_LINKS: 'true',
         PAPERBOY_SMTP_POOL: '1',

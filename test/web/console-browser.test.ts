@@ -43,6 +43,7 @@ describe.skipIf(!hasChromium)(hasChromium ? 'admin console in Chromium, mail ove
     app = openApp({
       env: {
         PAPERBOY_DB: join(dir, 'paperboy.db'),
+        PAPERBOY_SOURCES: 'none', // offline: no fetch from the real Hugging Face
         PAPERBOY_INBOX: join(dir, 'inbox'),
         PAPERBOY_PORT: '0',
         PAPERBOY_LOG_LEVEL: 'silent',

@@ -8,7 +8,7 @@ import { runCommand } from '../run-command.ts';
 export function registerIngest(program: Command): void {
   program
     .command('ingest')
-    .description('ingest listing files (HF dump text, HF API JSON, arXiv Atom); with no paths, every file in PAPERBOY_INBOX')
+    .description('ingest listing files (HF dump text, HF API JSON, arXiv Atom or RSS); with no paths, every file in PAPERBOY_INBOX')
     .argument('[paths...]', 'listing files to ingest')
     .option('--json', 'print one JSON document on stdout')
     .option('-v, --verbose', 'debug logs and stack traces')
@@ -16,7 +16,7 @@ export function registerIngest(program: Command): void {
     .action((paths: string[], options: CommonOptions) =>
       runCommand(options, async (app) => {
         const { ingestAndLog } = await import('../../pipeline/ingest.ts');
-        const ingested = paths.length > 0 ? await ingestPaths(app, paths) : await ingestAndLog(app.sources(), ingestDeps(app));
+        const ingested = paths.length > 0 ? await ingestPaths(app, paths) : await ingestAndLog(app.sources({ offline: true }), ingestDeps(app));
         const report = { ...ingested, filed: await app.filePapers() };
         emit(options, report, () => `${describeIngest(report)}\n${report.filed} papers filed by topic`);
         return report.totals.failed > 0 ? EXIT_FAILED : EXIT_OK;

@@ -76,7 +76,7 @@ export function describeRun(report: RunReport): string {
   const delivery = report.delivery!;
   return [
     `Run ${report.run_id} (${report.trigger}): ${report.status} in ${(report.duration_ms / 1000).toFixed(1)} s`,
-    `  ingested ${report.ingest.files} inbox files (${report.ingest.new} new papers, ${report.ingest.failed} failed); filed ${report.filed} papers by topic`,
+    `  ingested ${report.ingest.files} listings (fetched and from the inbox) (${report.ingest.new} new papers, ${report.ingest.failed} failed); filed ${report.filed} papers by topic`,
     `  ${report.due} subscribers due: ${report.queued} digests queued (${report.papers} papers), ${report.nothing_new} with nothing new${report.resumed ? `; ${report.resumed} earlier messages resumed` : ''}`,
     `  delivered via ${report.mailer}: ${delivery.sent} sent, ${delivery.failed} failed (${delivery.bounced} bounced), ${delivery.retried} retries, ${delivery.deferred} still queued`,
     ...(delivery.pauseReason ? [`  PAUSED: ${delivery.pauseReason}`] : []),

@@ -28,7 +28,8 @@ export function registerStart(program: Command): void {
         const samples = await ingestPaths(app, listingFilesIn(app.config.sampleListingsDir));
         const noSubscribers = Object.values(await app.store.subscriberCounts()).every((count) => count === 0);
         const demo = noSubscribers && existsSync(app.config.demoSubscribersPath) ? await importSubscribers(app, app.config.demoSubscribersPath) : null;
-        const run = await runDigests(app.pipeline(), { trigger: 'start' });
+        // The demo stays offline and deterministic: the shipped samples, never the network.
+        const run = await runDigests(app.pipeline({ offline: true }), { trigger: 'start' });
         const where = app.config.delivery.smtpUrl ? app.mailer().description : relative(process.cwd(), app.config.delivery.outboxDir) || '.';
         emit(options, { samples, demo_subscribers: demo?.added ?? 0, run }, () =>
           [
@@ -41,6 +42,7 @@ export function registerStart(program: Command): void {
             '`npx paperboy status` shows the run, `npx paperboy topics` the papers by topic,',
             '`npx paperboy preview ada@example.com --out digest.html` renders a digest without sending.',
             'Run `npm start` again tomorrow (or after dropping a new listing into data/inbox/) for the next digest.',
+            'This demo fetched nothing from the network: `npx paperboy fetch` gets the latest papers from Hugging Face (PAPERBOY_SOURCES picks the sources), and `npx paperboy run` fetches before every digest.',
           ].join('\n'),
         );
         return samples.totals.failed > 0 || run.status !== 'done' || (run.delivery?.failed ?? 0) > 0 ? EXIT_FAILED : EXIT_OK;

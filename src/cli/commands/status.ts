@@ -12,12 +12,18 @@ export function registerStatus(program: Command): void {
     .option('-v, --verbose', 'debug logs and stack traces')
     .action((options: CommonOptions & { limit: number; recipients?: boolean }) =>
       runCommand(options, async (app) => {
-        const [{ DELIVERY_LEASE }, { problemJson, recipientJson, runJson }] = await Promise.all([import('../../delivery/lease.ts'), import('../../json-views.ts')]);
+        const [{ DELIVERY_LEASE }, { problemJson, recipientJson, runJson }, { sourceStatus }] = await Promise.all([
+          import('../../delivery/lease.ts'),
+          import('../../json-views.ts'),
+          import('../../sources/fetching.ts'),
+        ]);
         const runs = (await app.store.recentRuns(options.limit)).map(runJson);
         const problems = (await app.store.outboxProblems(10)).map(problemJson);
         const recipients = options.recipients && runs[0] ? (await app.store.runRecipients(runs[0].id)).map(recipientJson) : null;
+        const sources = await Promise.all(app.config.sources.enabled.map((name) => sourceStatus(app.store, name)));
         const document = {
           runs,
+          sources,
           problems,
           outbox: await app.store.outboxCounts(),
           subscribers: await app.store.subscriberCounts(),
@@ -42,6 +48,11 @@ export function registerStatus(program: Command): void {
             `outbox: ${document.outbox.queued} queued, ${document.outbox.sent} sent, ${document.outbox.failed} failed`,
             `subscribers: ${Object.entries(document.subscribers).map(([status, count]) => `${count} ${status}`).join(', ')}`,
             `papers: ${document.papers}; mail goes to ${document.mailer}`,
+            sources.length === 0
+              ? 'sources: the inbox only (PAPERBOY_SOURCES=none)'
+              : `sources:\n${sources
+                  .map((source) => `  ${source.source.padEnd(9)} cursor ${source.cursor ?? '(none yet)'}, last success ${source.last_success ?? 'never'}${source.last_error ? `, last error ${source.last_error.at}: ${source.last_error.error}` : ''}`)
+                  .join('\n')}`,
             document.lease ? `delivery lease held by ${document.lease.holder} until ${document.lease.expiresAt}` : 'no run is delivering now',
             ...runs.filter((run) => run.error).slice(0, 3).map((run) => `run ${run.id}: ${run.error}`),
             ...(problems.length > 0
