@@ -17,6 +17,7 @@ import { plural } from '../src/digest/format.ts';
 import { createRenderer } from '../src/digest/render.ts';
 import { compileHandlebars, mjmlToHtml } from '../src/digest/template-compiler.ts';
 import { digestText } from '../src/digest/text.ts';
+import { DEFAULT_LIST_NAME } from '../src/config/config.ts';
 import { digestView, type DigestView } from '../src/digest/views.ts';
 import { digestOf, SAMPLE_TOPICS, samplePapers } from '../test/helpers/sample-digest.ts';
 
@@ -170,7 +171,7 @@ async function runNaive(seed: number) {
   const fillMjml = compileHandlebars<DigestView>(await readFile(path, 'utf8'), file);
   const pools = topicPools();
   const render = async (data: DigestData) => {
-    const view = digestView(data);
+    const view = digestView(data, DEFAULT_LIST_NAME);
     return { html: await mjmlToHtml(fillMjml(view), path, file), text: digestText(view) };
   };
   for (let index = 0; index < NAIVE_WARMUP; index += 1) await render(subscriberDigest(-1 - index, seed, pools));

@@ -15,6 +15,7 @@ export interface Sender {
   from: string;
   replyTo: string | undefined;
   listId: string;
+  listName: string;
   unsubscribeMailto: string;
   /** Domain of our Message-IDs (the From address's). */
   messageIdDomain: string;
@@ -96,7 +97,7 @@ export async function outboxMessage(
     html: rendered.html,
     text: rendered.text,
     date: now,
-    ...(unsubscribeUrl ? { list: { id: sender.listId, unsubscribeUrl, unsubscribeMailto: sender.unsubscribeMailto } } : {}),
+    ...(unsubscribeUrl ? { list: { id: sender.listId, name: sender.listName, unsubscribeUrl, unsubscribeMailto: sender.unsubscribeMailto } } : {}),
   });
   return {
     subscriberId: subscriber.id,

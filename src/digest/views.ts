@@ -9,6 +9,8 @@ import { cutAtWord, shortenAbstract } from './shorten-abstract.ts';
  */
 
 export interface MessageView {
+  /** PAPERBOY_LIST_NAME: what the message calls the list. */
+  listName: string;
   /** Plain text, safe for a header: no control characters. */
   subject: string;
   preheader: string;
@@ -64,7 +66,7 @@ const SUBJECT_TOPICS = 2;
 const PREHEADER_TITLES = 4;
 const PREHEADER_LENGTH = 150;
 
-export function digestView(data: DigestData): DigestView {
+export function digestView(data: DigestData, listName: string): DigestView {
   const sections = data.sections.map(
     (section): SectionView => ({
       anchor: topicAnchor(section.topic.id),
@@ -77,6 +79,7 @@ export function digestView(data: DigestData): DigestView {
   const topics = topicPhrase(ranked.map((section) => section.name));
   const titles = sections.flatMap((section) => section.papers.map((paper) => paper.title));
   return {
+    listName,
     // An empty digest is the optional "nothing new" note (PAPERBOY_SEND_EMPTY).
     subject: data.paperCount === 0 ? 'Nothing new in your topics this time' : plainText(`${plural(data.paperCount, 'new paper')}${topics ? `: ${topics}` : ''}`),
     preheader:
@@ -100,11 +103,12 @@ export function topicAnchor(topicId: string): string {
   return `topic-${topicId}`;
 }
 
-export function confirmationView(data: ConfirmationData): ConfirmationView {
+export function confirmationView(data: ConfirmationData, listName: string): ConfirmationView {
   const topics = data.topics.map(plainText);
   return {
     ...data,
-    subject: 'Confirm your Paperboy subscription',
+    listName,
+    subject: `Confirm your ${listName} subscription`,
     preheader: `One click to start your ${data.frequency} digest${onTopics(topics)}.`,
     email: plainText(data.email),
     topics,
@@ -112,11 +116,12 @@ export function confirmationView(data: ConfirmationData): ConfirmationView {
   };
 }
 
-export function welcomeView(data: WelcomeData): WelcomeView {
+export function welcomeView(data: WelcomeData, listName: string): WelcomeView {
   const topics = data.topics.map(plainText);
   return {
     ...data,
-    subject: 'You are subscribed to Paperboy',
+    listName,
+    subject: `You are subscribed to ${listName}`,
     preheader: `Your ${data.frequency} digest${onTopics(topics)} starts with the next new papers.`,
     email: plainText(data.email),
     topics,

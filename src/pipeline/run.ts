@@ -265,6 +265,7 @@ export function senderOf(delivery: DeliveryConfig): Sender {
     from: delivery.from,
     replyTo: delivery.replyTo,
     listId: `digest.${domain}`,
+    listName: delivery.listName,
     unsubscribeMailto: delivery.unsubscribeMailto,
     messageIdDomain: domain,
   };

@@ -61,6 +61,7 @@ export async function startService(app: App, options: ServiceOptions): Promise<S
     clock,
     secret: app.secret(),
     publicUrl: config.publicUrl,
+    listName: config.listName,
     sender: senderOf(config.delivery),
     pendingTtlHours: config.service.pendingTtlHours,
     rateLimit: config.service.rateLimit,
@@ -68,7 +69,7 @@ export async function startService(app: App, options: ServiceOptions): Promise<S
     logger,
     ...(config.service.adminToken ? { admin: createAdminRoutes(
             { token: config.service.adminToken, store, clock, send: run, topicIds: app.topics().taxonomy.topics.map((topic) => topic.id) },
-            { sessionHours: config.service.adminSessionHours, secureCookie: config.publicUrl.startsWith('https:'), schedule: config.service.schedule, timeZone: config.timeZone, ...consolePreview(app, config) },
+            { sessionHours: config.service.adminSessionHours, secureCookie: config.publicUrl.startsWith('https:'), schedule: config.service.schedule, timeZone: config.timeZone, listName: config.listName, ...consolePreview(app, config) },
           ) } : {}),
   });
   const server: WebServer = await startWebServer(withActionLog(web, logger), { host: config.service.host, port: options.port ?? config.service.port });
