@@ -55,6 +55,10 @@ export function confirmationText(view: ConfirmationView): string {
     'To start it, confirm your address here:',
     view.confirmUrl,
     '',
+    ...wrap(`This link works until ${view.expiresText}.`),
+    '',
+    ...wrap(view.firstDigestNote),
+    '',
     ...wrap('If this was not you, ignore this email: without confirmation we will not write again.'),
   ]);
 }

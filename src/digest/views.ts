@@ -45,8 +45,11 @@ export interface PaperView {
   links: PaperLink[];
 }
 
-/** `weekdayName`: `Monday` for a weekly digest, null for a daily one. */
-export type ConfirmationView = MessageView & ConfirmationData & { weekdayName: string | null };
+/**
+ * `weekdayName`: `Monday` for a weekly digest, null for a daily one. `expiresText`: when the
+ * link stops working, in PAPERBOY_TZ; `firstDigestNote`: when the first digest would come.
+ */
+export type ConfirmationView = MessageView & ConfirmationData & { weekdayName: string | null; expiresText: string; firstDigestNote: string };
 
 export type WelcomeView = MessageView & WelcomeData & { weekdayName: string | null };
 
@@ -113,7 +116,22 @@ export function confirmationView(data: ConfirmationData, listName: string): Conf
     email: plainText(data.email),
     topics,
     weekdayName: weekdayNameOf(data),
+    expiresText: localTime(data.expiresAt, data.timeZone),
+    firstDigestNote:
+      data.firstDigestAt === null
+        ? 'Your first digest comes with the first scheduled run after you confirm, if there are new papers on your topics by then.'
+        : `Confirm now and your first digest comes with the scheduled run on ${localTime(data.firstDigestAt, data.timeZone)}, if there are new papers on your topics by then.`,
   };
+}
+
+// One formatter per time zone: each holds native memory that is not given back (see delivery/due.ts).
+const localTimeFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** `Wednesday, 25 November 2026 at 07:00 (Europe/Berlin)`. */
+function localTime(instant: string, timeZone: string): string {
+  let format = localTimeFormats.get(timeZone);
+  if (!format) localTimeFormats.set(timeZone, (format = new Intl.DateTimeFormat('en-GB', { timeZone, dateStyle: 'full', timeStyle: 'short' })));
+  return `${format.format(new Date(instant))} (${timeZone})`;
 }
 
 export function welcomeView(data: WelcomeData, listName: string): WelcomeView {

@@ -64,6 +64,8 @@ export async function startService(app: App, options: ServiceOptions): Promise<S
     listName: config.listName,
     sender: senderOf(config.delivery),
     pendingTtlHours: config.service.pendingTtlHours,
+    schedule: config.service.schedule,
+    timeZone: config.timeZone,
     rateLimit: config.service.rateLimit,
     trustProxy: config.service.trustProxy,
     logger,

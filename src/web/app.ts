@@ -59,6 +59,9 @@ export interface WebDeps {
   sender: Sender;
   /** Confirm links expire, and unconfirmed sign-ups are dropped, after this many hours. */
   pendingTtlHours: number;
+  /** PAPERBOY_SCHEDULE and PAPERBOY_TZ: the confirmation mail says when the first digest would come. */
+  schedule?: string;
+  timeZone?: string;
   /** Sign-ups allowed per client IP and per address within any hour. */
   rateLimit: { perIpPerHour: number; perAddressPerHour: number };
   admin?: AdminRoutes;
