@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { relative } from 'node:path';
 import type { Command } from 'commander';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, emit, type CommonOptions } from '../output.ts';
+import { withProgress } from '../progress.ts';
 import { runCommand } from '../run-command.ts';
 import { describeIngest, ingestPaths } from './ingest.ts';
 import { describeRun } from './run.ts';
@@ -28,7 +29,7 @@ export function registerStart(program: Command): void {
         const samples = await ingestPaths(app, listingFilesIn(app.config.sampleListingsDir));
         const noSubscribers = Object.values(await app.store.subscriberCounts()).every((count) => count === 0);
         const demo = noSubscribers && existsSync(app.config.demoSubscribersPath) ? await importSubscribers(app, app.config.demoSubscribersPath) : null;
-        const run = await runDigests(app.pipeline(), { trigger: 'start' });
+        const run = await withProgress((onProgress) => runDigests({ ...app.pipeline(), onProgress }, { trigger: 'start' }));
         const where = app.config.delivery.smtpUrl ? app.mailer().description : relative(process.cwd(), app.config.delivery.outboxDir) || '.';
         emit(options, { samples, demo_subscribers: demo?.added ?? 0, run }, () =>
           [
