@@ -33,7 +33,7 @@ export interface SourceHealth {
 export interface ConsoleDeps {
   token: string;
   store: Pick<RunRepository, 'recentRuns' | 'runById' | 'runRecipients'> &
-    Pick<SubscriberRepository, 'listSubscribers' | 'subscriberCounts' | 'subscriberById' | 'reactivateSubscriber' | 'updatePreferences' | 'deleteSubscriber'> &
+    Pick<SubscriberRepository, 'searchSubscribers' | 'subscriberCounts' | 'subscriberById' | 'reactivateSubscriber' | 'updatePreferences' | 'deleteSubscriber'> &
     Pick<OutboxRepository, 'outboxCounts' | 'outboxProblems'> &
     AdminSessionRepository;
   clock: Clock;
@@ -62,6 +62,7 @@ export interface RenderedPreview {
 }
 
 const STATUSES: readonly SubscriberStatus[] = ['pending', 'active', 'unsubscribed', 'bounced'];
+const SUBSCRIBERS_PAGE = 50;
 
 export function hashSessionId(id: string): string {
   return createHash('sha256').update(id).digest('hex');
@@ -209,10 +210,14 @@ ${recipients.map((r) => html`<tr><td><a href="/admin/subscribers/${r.subscriberI
   app.get(
     '/subscribers',
     guarded(async (c, s) => {
-      const q = (c.req.query('q') ?? '').trim().toLowerCase();
+      const q = (c.req.query('q') ?? '').trim();
       const statusQuery = c.req.query('status') ?? '';
       const status = (STATUSES as readonly string[]).includes(statusQuery) ? (statusQuery as SubscriberStatus) : null;
-      const found = (await store.listSubscribers({ status, limit: 500 })).filter((subscriber) => subscriber.email.includes(q)).slice(0, 100);
+      const after = /^\d{1,15}$/.test(c.req.query('after') ?? '') ? Number(c.req.query('after')) : 0;
+      // One more than a page tells whether there is a next one.
+      const matches = await store.searchSubscribers({ emailContains: q, status, after, limit: SUBSCRIBERS_PAGE + 1 });
+      const found = matches.slice(0, SUBSCRIBERS_PAGE);
+      const next = matches.length > SUBSCRIBERS_PAGE ? `/admin/subscribers?${new URLSearchParams({ q, status: status ?? '', after: String(found.at(-1)!.id) })}` : null;
       return c.html(
         page(
           'Subscribers',
@@ -227,7 +232,8 @@ ${found.length === 0
   ? html`<p>No subscriber matches.</p>`
   : html`<table><thead><tr><th scope="col">Address</th><th scope="col">Status</th><th scope="col">Frequency</th></tr></thead><tbody>
 ${found.map((subscriber) => html`<tr><td><a href="/admin/subscribers/${subscriber.id}">${subscriber.email}</a></td><td>${subscriber.status}</td><td>${subscriber.frequency}</td></tr>`)}
-</tbody></table>`}`,
+</tbody></table>`}
+${next ? html`<p><a href="${next}">Next ${SUBSCRIBERS_PAGE}</a></p>` : ''}`,
         ),
       );
     }),
