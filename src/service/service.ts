@@ -64,7 +64,8 @@ export async function startService(app: App, options: ServiceOptions): Promise<S
     listName: config.listName,
     sender: senderOf(config.delivery),
     pendingTtlHours: config.service.pendingTtlHours,
-    schedule: config.service.schedule,
+    // Without the scheduler (--no-schedule) no run time is promised: runs come from elsewhere.
+    ...(options.schedule ? { schedule: config.service.schedule } : {}),
     timeZone: config.timeZone,
     rateLimit: config.service.rateLimit,
     trustProxy: config.service.trustProxy,

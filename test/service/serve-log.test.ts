@@ -54,6 +54,9 @@ describe('paperboy serve, at its default log level (subprocess)', () => {
 
     expect((await fetch(`${url}/subscribe`, form({ email: 'ada@example.org', topics: 'reasoning', frequency: 'daily', weekday: 'mon' }))).status).toBe(200);
     const confirmToken = await linkFrom(outbox, 'Confirm your Paperboy subscription', '/confirm');
+    // --no-schedule: no scheduled run time is promised.
+    const confirmation = (await outboxMails(outbox)).find((mail) => mail.subject === 'Confirm your Paperboy subscription')!;
+    expect(confirmation.text!.replace(/\n/g, ' ')).toContain('Your first digest comes with the first scheduled run after you confirm, if there are new papers on your topics by then.');
     expect((await fetch(`${url}/confirm`, form({ token: confirmToken }))).status).toBe(200);
     const unsubscribeToken = await linkFrom(outbox, 'You are subscribed to Paperboy', '/unsubscribe');
     expect((await fetch(`${url}/unsubscribe`, form({ token: unsubscribeToken }))).status).toBe(200);
