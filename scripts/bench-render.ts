@@ -12,12 +12,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { DEFAULT_LIST_NAME } from '../src/config/config.ts';
 import type { DigestData, DigestPaper, DigestSection } from '../src/digest/digest-data.ts';
 import { plural } from '../src/digest/format.ts';
 import { createRenderer } from '../src/digest/render.ts';
 import { compileHandlebars, mjmlToHtml } from '../src/digest/template-compiler.ts';
 import { digestText } from '../src/digest/text.ts';
-import { DEFAULT_LIST_NAME } from '../src/config/config.ts';
 import { digestView, type DigestView } from '../src/digest/views.ts';
 import { digestOf, SAMPLE_TOPICS, samplePapers } from '../test/helpers/sample-digest.ts';
 
