@@ -210,7 +210,8 @@ ${recipients.map((r) => html`<tr><td><a href="/admin/subscribers/${r.subscriberI
   app.get(
     '/subscribers',
     guarded(async (c, s) => {
-      const q = (c.req.query('q') ?? '').trim();
+      // No address is longer; the cap keeps a pasted essay out of the query.
+      const q = (c.req.query('q') ?? '').trim().slice(0, 254);
       const statusQuery = c.req.query('status') ?? '';
       const status = (STATUSES as readonly string[]).includes(statusQuery) ? (statusQuery as SubscriberStatus) : null;
       const after = /^\d{1,15}$/.test(c.req.query('after') ?? '') ? Number(c.req.query('after')) : 0;
