@@ -88,16 +88,27 @@ export async function ingestListing(listing: PolledListing, deps: IngestDeps): P
   if (known?.status === 'ingested') return { ...result, format: known.format, status: 'already-ingested' };
 
   let parsed: ParsedListing;
+  // Entries are announced per batch as the parser reads them; `announced` is what the display was told.
+  let read = 0;
+  let announced = 0;
+  const announce = (added: number) => {
+    announced += added;
+    deps.onProgress?.({ stage: 'ingest', added });
+  };
   try {
-    parsed = parseListing(listing.bytes, { now: deps.clock.now() });
+    parsed = parseListing(listing.bytes, { now: deps.clock.now(), onEntry: () => {
+        if (++read % PROGRESS_BATCH === 0) announce(PROGRESS_BATCH);
+      } });
   } catch (error) {
+    if (announced > 0) announce(-announced);
     const message = `${origin}: ${oneLine(error)}`;
     await deps.store.recordFailedListing({ origin, contentHash, format: null, ingestedAt, error: message });
     return { ...result, error: message };
   }
 
   try {
-    deps.onProgress?.({ stage: 'ingest', added: parsed.papers.length });
+    // The rest, less any entry the parser read and then dropped (a dump block with markup for a title).
+    if (parsed.papers.length !== announced) announce(parsed.papers.length - announced);
     const counts = await storeListing(listing, contentHash, parsed, ingestedAt, deps.store, (done) => deps.onProgress?.({ stage: 'ingest', done }));
     return { ...result, ...counts, format: parsed.format, status: 'ingested', warnings: parsed.warnings };
   } catch (error) {
@@ -123,7 +134,8 @@ function storeListing(listing: FetchedListing, contentHash: string, parsed: Pars
   });
 }
 
-const PLAN_BATCH = 100;
+/** Papers per progress event: often enough to move a bar, rarely enough to cost nothing. */
+const PROGRESS_BATCH = 100;
 
 /** A paper as this listing leaves it: stored (with its id) or new (its index among the inserts). */
 interface PaperInPlay {
@@ -141,7 +153,7 @@ interface PaperInPlay {
 export function planListingPapers(
   entries: readonly { record: PaperRecord; key: string }[],
   stored: readonly StoredPaper[],
-  /** Told every PLAN_BATCH entries (and the rest at the end) how many more are decided. */
+  /** Told every PROGRESS_BATCH entries (and the rest at the end) how many more are decided. */
   onPlanned?: (papers: number) => void,
 ): { writes: ListingPapers; counts: { papers: number; new: number; updated: number } } {
   const byArxivId = new Map<string, PaperInPlay>();
@@ -187,9 +199,9 @@ export function planListingPapers(
       linked.add(paper);
       links.push({ paper: paper.ref, position });
     }
-    if ((position + 1) % PLAN_BATCH === 0) onPlanned?.(PLAN_BATCH);
+    if ((position + 1) % PROGRESS_BATCH === 0) onPlanned?.(PROGRESS_BATCH);
   });
-  if (entries.length % PLAN_BATCH > 0) onPlanned?.(entries.length % PLAN_BATCH);
+  if (entries.length % PROGRESS_BATCH > 0) onPlanned?.(entries.length % PROGRESS_BATCH);
 
   return {
     writes: {

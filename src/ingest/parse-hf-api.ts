@@ -38,7 +38,7 @@ export function looksLikeHfApi(value: unknown): boolean {
   return typeof first === 'object' && first !== null && 'paper' in first;
 }
 
-export function parseHfApi(value: unknown): ParsedListing {
+export function parseHfApi(value: unknown, onEntry?: () => void): ParsedListing {
   const entries = z.array(z.unknown()).parse(value);
   const warnings: ParseWarning[] = [];
   const papers: PaperRecord[] = [];
@@ -77,6 +77,7 @@ export function parseHfApi(value: unknown): ParsedListing {
       },
     } satisfies Partial<PaperRecord>);
     papers.push(record);
+    onEntry?.();
     // The entry-level date is the day the paper was listed on the Daily Papers page.
     const listedDay = dayOf(entry.publishedAt);
     if (listedDay && (listedOn === null || listedDay > listedOn)) listedOn = listedDay;

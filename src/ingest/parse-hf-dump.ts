@@ -52,7 +52,7 @@ export function looksLikeHfDump(text: string): boolean {
   return firstLines.some((line) => BOILERPLATE.some((pattern) => pattern.test(line)) || LISTING_DATE.test(line));
 }
 
-export function parseHfDump(text: string, today: string): ParsedListing {
+export function parseHfDump(text: string, today: string, onEntry?: () => void): ParsedListing {
   const warnings: ParseWarning[] = [];
   const paragraphs = splitParagraphs(text);
   const { listedOn, bodyStart } = readHeader(paragraphs, today, warnings);
@@ -64,6 +64,7 @@ export function parseHfDump(text: string, today: string): ParsedListing {
     if (!current) return;
     current.record.abstract = current.abstract.map(tidyAbstract).join('\n\n');
     papers.push(current.record);
+    onEntry?.();
     current = null;
   };
 

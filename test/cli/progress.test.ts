@@ -50,13 +50,16 @@ describe('progress events', () => {
     const events: ProgressEvent[] = [];
     const report = await ingestSources([pathsSource([largeListing(dir, 250)])], { store, clock, maxListingBytes: 20 * 1024 ** 2, onProgress: (event) => events.push(event) });
     expect(report.totals).toMatchObject({ files: 1, papers: 250, new: 250 });
+    // Read as it is parsed, then counted as each paper's merge is decided.
     expect(byStage(events, 'ingest')).toEqual([
-      { added: 250, done: undefined },
+      { added: 100, done: undefined },
+      { added: 100, done: undefined },
+      { added: 50, done: undefined },
       { added: undefined, done: 100 },
       { added: undefined, done: 100 },
       { added: undefined, done: 50 },
     ]);
-    expect(events).toHaveLength(4);
+    expect(events).toHaveLength(6);
   });
 
   it('count a run\'s papers, its digests as they are queued and its messages as they are delivered', async () => {
@@ -79,6 +82,22 @@ describe('progress events', () => {
     expect(byStage(events, 'queue')).toEqual([{ added: 3, done: undefined }, one, one, one]);
     expect(byStage(events, 'deliver')).toEqual([{ added: 3, done: undefined }, one, one, one]);
     expect(events.map((event) => event.stage)).toEqual(['ingest', 'ingest', 'queue', 'queue', 'queue', 'queue', 'deliver', 'deliver', 'deliver', 'deliver']);
+  });
+
+  it('take back what they announced when a listing turns out unreadable half-way', async () => {
+    const dir = tempDir();
+    const { store, clock } = open(dir);
+    const good = JSON.parse(readFileSync(largeListing(dir, 150), 'utf8')) as object[];
+    const path = join(dir, 'broken.json');
+    // Entry 151 has no paper: the HF API parser rejects the listing after reading 150 entries.
+    writeFileSync(path, JSON.stringify([...good, { title: 'no paper here' }]));
+    const events: ProgressEvent[] = [];
+    const report = await ingestSources([pathsSource([path])], { store, clock, maxListingBytes: 20 * 1024 ** 2, onProgress: (event) => events.push(event) });
+    expect(report.totals.failed).toBe(1);
+    expect(byStage(events, 'ingest')).toEqual([
+      { added: 100, done: undefined },
+      { added: -100, done: undefined },
+    ]);
   });
 
   it('count nothing to deliver as nothing', async () => {
