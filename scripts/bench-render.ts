@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { DEFAULT_LIST_NAME } from '../src/config/config.ts';
 import type { DigestData, DigestPaper, DigestSection } from '../src/digest/digest-data.ts';
 import { plural } from '../src/digest/format.ts';
 import { createRenderer } from '../src/digest/render.ts';
@@ -170,7 +171,7 @@ async function runNaive(seed: number) {
   const fillMjml = compileHandlebars<DigestView>(await readFile(path, 'utf8'), file);
   const pools = topicPools();
   const render = async (data: DigestData) => {
-    const view = digestView(data);
+    const view = digestView(data, DEFAULT_LIST_NAME);
     return { html: await mjmlToHtml(fillMjml(view), path, file), text: digestText(view) };
   };
   for (let index = 0; index < NAIVE_WARMUP; index += 1) await render(subscriberDigest(-1 - index, seed, pools));

@@ -117,7 +117,7 @@ function outgoingMessage(digest: RenderedDigest, index: number, delivery: Delive
     html: digest.html,
     text: digest.text,
     date: new Date(now),
-    list: { id: senderOf(delivery).listId, unsubscribeUrl: `https://paperboy.example.com/unsubscribe?token=bench${index}`, unsubscribeMailto: delivery.unsubscribeMailto },
+    list: { id: senderOf(delivery).listId, name: delivery.listName, unsubscribeUrl: `https://paperboy.example.com/unsubscribe?token=bench${index}`, unsubscribeMailto: delivery.unsubscribeMailto },
   };
 }
 

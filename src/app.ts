@@ -120,7 +120,7 @@ export function openApp(options: AppOptions = {}): App {
     }),
     secret: () => (secret ??= config.secret ?? embeddedSecret(config)),
     // Imported on first use: Handlebars and MJML are for the commands that render.
-    renderer: () => (renderer ??= import('./digest/render.ts').then(({ createRenderer }) => createRenderer({ templatesDir: config.templatesDir }))),
+    renderer: () => (renderer ??= import('./digest/render.ts').then(({ createRenderer }) => createRenderer({ templatesDir: config.templatesDir, listName: config.listName }))),
     digestContext: () => ({
       store,
       taxonomy: app.topics().taxonomy,

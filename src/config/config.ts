@@ -46,6 +46,17 @@ function isTimeZone(zone: string): boolean {
 
 const DEFAULT_PUBLIC_URL = 'http://localhost:8080';
 
+export const DEFAULT_LIST_NAME = 'Paperboy';
+const MAX_LIST_NAME = 60;
+
+/** Shown in subjects, headers and page titles: one line, short, and nothing that would end a quoted header phrase. */
+const listName = z
+  .string()
+  .trim()
+  .min(1, 'a name such as "Lab papers"')
+  .max(MAX_LIST_NAME, `a name of at most ${MAX_LIST_NAME} characters`)
+  .regex(/^[^\u0000-\u001f\u007f\u2028\u2029"\\]+$/, 'a one-line name without control characters, " or \\ (such as "Lab papers")');
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /**
@@ -82,7 +93,8 @@ const EnvSchema = z.object({
   PAPERBOY_SEND_EMPTY: z.enum(['true', 'false'], 'true or false').default('false'),
   PAPERBOY_SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'an smtp:// or smtps:// URL such as smtps://user:pass@mail.example.org:465' }).optional(),
   PAPERBOY_OUTBOX_DIR: z.string().min(1).default('data/outbox'),
-  PAPERBOY_FROM: mailbox.default('Paperboy <paperboy@localhost>'),
+  PAPERBOY_LIST_NAME: listName.default(DEFAULT_LIST_NAME),
+  PAPERBOY_FROM: mailbox.default('paperboy@localhost'),
   PAPERBOY_REPLY_TO: mailbox.optional(),
   PAPERBOY_UNSUBSCRIBE_MAILTO: z.email('an email address that receives unsubscribe requests').optional(),
   PAPERBOY_SMTP_TLS: z.enum(['require', 'opportunistic', 'none'], 'require, opportunistic or none').default('opportunistic'),
@@ -139,6 +151,8 @@ export type Env = z.input<typeof EnvSchema>;
 export interface Config {
   /** One line each, for stderr: PAPERBOY_* names Paperboy does not know (a likely misspelling). */
   warnings: string[];
+  /** PAPERBOY_LIST_NAME: what mail and pages call this list (escaped wherever it goes). */
+  listName: string;
   dbPath: string;
   /** PAPERBOY_DATABASE_URL: the shared PostgreSQL store; null means SQLite at dbPath. */
   databaseUrl: string | null;
@@ -191,7 +205,10 @@ export interface DeliveryConfig {
   /** Unset: mail is written to `outboxDir` as .eml files (the embedded default). */
   smtpUrl: string | undefined;
   outboxDir: string;
+  /** PAPERBOY_FROM; a bare address gets the list name as its display name. */
   from: string;
+  /** The list's name, for the List-Id header's phrase. */
+  listName: string;
   replyTo: string | undefined;
   unsubscribeMailto: string;
   poolSize: number;
@@ -256,6 +273,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   }
   return {
     warnings: unknownVariables(Object.keys(blanksRemoved)),
+    listName: values.PAPERBOY_LIST_NAME,
     dbPath: resolve(cwd, values.PAPERBOY_DB),
     databaseUrl: values.PAPERBOY_DATABASE_URL ?? null,
     databasePool: values.PAPERBOY_DATABASE_POOL,
@@ -281,7 +299,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     delivery: {
       smtpUrl: values.PAPERBOY_SMTP_URL,
       outboxDir: resolve(cwd, values.PAPERBOY_OUTBOX_DIR),
-      from: values.PAPERBOY_FROM,
+      from: values.PAPERBOY_FROM.includes('<') ? values.PAPERBOY_FROM : `"${values.PAPERBOY_LIST_NAME}" <${values.PAPERBOY_FROM}>`,
+      listName: values.PAPERBOY_LIST_NAME,
       replyTo: values.PAPERBOY_REPLY_TO,
       unsubscribeMailto: values.PAPERBOY_UNSUBSCRIBE_MAILTO ?? addressOf(values.PAPERBOY_FROM),
       poolSize: values.PAPERBOY_SMTP_POOL,
@@ -361,9 +380,9 @@ function editDistance(a: string, b: string): number {
   return previous[b.length]!;
 }
 
-/** The bare address of `Name <address>`. */
+/** The bare address of `Name <address>` (the last angle brackets: a quoted list name may hold others). */
 export function addressOf(mailboxText: string): string {
-  return /<([^>]+)>/.exec(mailboxText)?.[1] ?? mailboxText;
+  return /<([^<>]+)>\s*$/.exec(mailboxText)?.[1] ?? mailboxText;
 }
 
 /** All three DKIM settings or none; the key may be PEM text or a path to a PEM file. */

@@ -2,6 +2,7 @@ import type { Clock } from '../clock.ts';
 import { addressOf, type DeliveryConfig } from '../config/config.ts';
 import type { Logger } from '../log.ts';
 import type { ClaimedMessage, OutboxKind } from '../model/outbox.ts';
+import type { OnProgress } from '../model/progress.ts';
 import type { OutboxRepository } from '../store/port.ts';
 import type { Mailer, RawMessage } from './mailer.ts';
 import { decideTransition, pauseReason, type AttemptTally } from './transition.ts';
@@ -29,6 +30,8 @@ export interface DeliverDeps {
   /** Asked before taking each message: true once a shutdown began. */
   stopping?: () => boolean;
   random?: () => number;
+  /** The queued messages once, then one event per message sent or failed for good. */
+  onProgress?: OnProgress;
 }
 
 export interface DeliveryReport {
@@ -74,6 +77,7 @@ export async function deliverOutbox(deps: DeliverDeps): Promise<DeliveryReport> 
     tally.attempted++;
     if (transition.status !== 'sent') tally.failures++;
     if (transition.status === 'failed' && transition.deliveryError) tally.deliveryError ??= transition.error;
+    if (transition.status !== 'queued') deps.onProgress?.({ stage: 'deliver', done: 1 });
     switch (transition.status) {
       case 'sent':
         report.sent++;
@@ -102,6 +106,7 @@ export async function deliverOutbox(deps: DeliverDeps): Promise<DeliveryReport> 
     await deps.heartbeat?.();
   };
 
+  if (deps.onProgress) deps.onProgress({ stage: 'deliver', added: (await store.outboxCounts()).queued });
   // Claims of a worker on this host that died (kill -9) need not wait for their expiry.
   for (const holder of await store.claimHolders()) {
     if (!isDeadLocalWorker(holder)) continue;

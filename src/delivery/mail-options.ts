@@ -1,6 +1,7 @@
 import type { SendMailOptions } from 'nodemailer';
 import { createRequire } from 'node:module';
 import type MailComposerClass from 'nodemailer/lib/mail-composer';
+import type * as MimeFuncs from 'nodemailer/lib/mime-funcs';
 import type { OutgoingMessage } from './mailer.ts';
 
 /** Control characters never reach a header, whatever a value holds (nodemailer does the same at its boundary). */
@@ -32,7 +33,7 @@ export function mailOptions(message: OutgoingMessage): SendMailOptions {
           // `prepared`: already plain ASCII with no control characters, so written as they are
           // (nodemailer would otherwise turn the quoted List-ID phrase into an encoded word).
           headers: {
-            'List-ID': { prepared: true, value: `"Paperboy digest" <${headerSafe(message.list.id)}>` },
+            'List-ID': listIdHeader(message.list.name, message.list.id),
             // One header holding both URIs: what Gmail and Yahoo read for one-click.
             'List-Unsubscribe': {
               prepared: true,
@@ -43,6 +44,16 @@ export function mailOptions(message: OutgoingMessage): SendMailOptions {
         }
       : {}),
   };
+}
+
+/**
+ * `"<list name> digest" <id>`. An ASCII phrase is a quoted string; any other is an RFC 2047
+ * word (which cannot sit inside quotes), so the id itself is never encoded.
+ */
+function listIdHeader(listName: string, id: string): { prepared: true; value: string } {
+  const phrase = `${headerSafe(listName)} digest`;
+  const shown = /^[\x20-\x7e]*$/.test(phrase) ? `"${phrase.replace(/["\\]/g, '\\$&')}"` : mimeFuncs().encodeWord(phrase, 'Q', 0);
+  return { prepared: true, value: `${shown} <${headerSafe(id)}>` };
 }
 
 /** DKIM signs these, list headers included, so a forwarder cannot swap the unsubscribe link. */
@@ -59,6 +70,10 @@ export function buildRawMessage(message: OutgoingMessage): Promise<Buffer> {
 
 // Required on first use, not imported: commands that build no message never load nodemailer.
 let composer: typeof MailComposerClass | undefined;
+let mimeFunctions: typeof MimeFuncs | undefined;
+function mimeFuncs(): typeof MimeFuncs {
+  return (mimeFunctions ??= createRequire(import.meta.url)('nodemailer/lib/mime-funcs') as typeof MimeFuncs);
+}
 function mailComposer(): typeof MailComposerClass {
   return (composer ??= createRequire(import.meta.url)('nodemailer/lib/mail-composer') as typeof MailComposerClass);
 }

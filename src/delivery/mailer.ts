@@ -15,7 +15,7 @@ export interface OutgoingMessage {
   text: string;
   date: Date;
   /** RFC 2369 / 8058 list headers; absent on mails that are not list mail (a confirmation). */
-  list?: { id: string; unsubscribeUrl: string; unsubscribeMailto: string };
+  list?: { id: string; name: string; unsubscribeUrl: string; unsubscribeMailto: string };
 }
 
 /** A message built once, when it was queued: sent byte for byte, every attempt. */

@@ -4,6 +4,7 @@ import type { DigestPaper } from '../digest/digest-data.ts';
 import { prepareDigest, type DigestContext } from '../digest/prepare.ts';
 import type { RenderedMessage, Renderer } from '../digest/render.ts';
 import type { NewOutboxMessage } from '../model/outbox.ts';
+import type { OnProgress } from '../model/progress.ts';
 import type { Subscriber } from '../model/subscriber.ts';
 import type { OutboxRepository } from '../store/port.ts';
 import { buildRawMessage } from './mail-options.ts';
@@ -15,6 +16,7 @@ export interface Sender {
   from: string;
   replyTo: string | undefined;
   listId: string;
+  listName: string;
   unsubscribeMailto: string;
   /** Domain of our Message-IDs (the From address's). */
   messageIdDomain: string;
@@ -32,6 +34,8 @@ export interface QueueDeps {
   stopping?: () => boolean;
   /** Called after each subscriber: renews the run's lease (queueing 100,000 digests outlasts any lease). */
   heartbeat?: () => Promise<void>;
+  /** One event for the due subscribers, then one per subscriber done. */
+  onProgress?: OnProgress;
 }
 
 export interface QueueOutcome {
@@ -52,8 +56,12 @@ export interface QueueOutcome {
 export async function queueDigests(subscribers: readonly Subscriber[], deps: QueueDeps): Promise<QueueOutcome> {
   const outcome: QueueOutcome = { queued: 0, alreadyQueued: 0, nothingNew: 0, papers: 0 };
   const paperCache = new Map<number, DigestPaper>();
+  deps.onProgress?.({ stage: 'queue', added: subscribers.length });
+  let begun = 0;
   for (const subscriber of subscribers) {
     if (deps.stopping?.()) break;
+    // The body ends on several `continue`s: each subscriber counts as done when the next begins.
+    if (begun++ > 0) deps.onProgress?.({ stage: 'queue', done: 1 });
     const now = deps.clock.now();
     const digest = await prepareDigest(deps.context, subscriber, now, paperCache);
     const paperIds = digest.selection.paperIds;
@@ -72,6 +80,7 @@ export async function queueDigests(subscribers: readonly Subscriber[], deps: Que
     outcome.papers += paperIds.length;
     await deps.heartbeat?.();
   }
+  if (begun > 0) deps.onProgress?.({ stage: 'queue', done: 1 });
   return outcome;
 }
 
@@ -96,7 +105,7 @@ export async function outboxMessage(
     html: rendered.html,
     text: rendered.text,
     date: now,
-    ...(unsubscribeUrl ? { list: { id: sender.listId, unsubscribeUrl, unsubscribeMailto: sender.unsubscribeMailto } } : {}),
+    ...(unsubscribeUrl ? { list: { id: sender.listId, name: sender.listName, unsubscribeUrl, unsubscribeMailto: sender.unsubscribeMailto } } : {}),
   });
   return {
     subscriberId: subscriber.id,

@@ -14,6 +14,12 @@ export interface ConfirmationData {
   /** Names of the topics the person picked. */
   topics: string[];
   confirmUrl: string;
+  /** ISO instant the confirm link stops working. */
+  expiresAt: string;
+  /** ISO instant of the scheduled run that would send the first digest if confirmed now; null if none is near. */
+  firstDigestAt: string | null;
+  /** PAPERBOY_TZ: both instants are shown in it. */
+  timeZone: string;
 }
 
 /** Sent once the address is confirmed. */

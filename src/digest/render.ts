@@ -1,3 +1,4 @@
+import { DEFAULT_LIST_NAME } from '../config/config.ts';
 import type { DigestData } from './digest-data.ts';
 import type { ConfirmationData, WelcomeData } from './notice-data.ts';
 import { compileHandlebars, compileMjml, type FillTemplate } from './template-compiler.ts';
@@ -31,6 +32,8 @@ export interface Renderer {
 export interface RendererOptions {
   /** Folder holding `digest.mjml`, `confirm.mjml`, `welcome.mjml` and their `partials/`. */
   templatesDir: string;
+  /** PAPERBOY_LIST_NAME; the default name when not given. */
+  listName?: string;
 }
 
 /** Compiles every template once, up front, so a broken template fails at start-up. */
@@ -40,10 +43,11 @@ export async function createRenderer(options: RendererOptions): Promise<Renderer
     compileTemplate<ConfirmationView>(options.templatesDir, 'confirm.mjml'),
     compileTemplate<WelcomeView>(options.templatesDir, 'welcome.mjml'),
   ]);
+  const listName = options.listName ?? DEFAULT_LIST_NAME;
   return {
-    renderDigest: (data) => message(digestView(data), digest, digestText),
-    renderConfirmation: (data) => message(confirmationView(data), confirmation, confirmationText),
-    renderWelcome: (data) => message(welcomeView(data), welcome, welcomeText),
+    renderDigest: (data) => message(digestView(data, listName), digest, digestText),
+    renderConfirmation: (data) => message(confirmationView(data, listName), confirmation, confirmationText),
+    renderWelcome: (data) => message(welcomeView(data, listName), welcome, welcomeText),
   };
 }
 

@@ -11,7 +11,7 @@ const RULE = '-'.repeat(WIDTH);
 
 export function digestText(view: DigestView): string {
   const lines = [
-    `Paperboy · your ${view.frequency} digest · ${formatDate(view.generatedAt, 'long')}`,
+    `${view.listName} · your ${view.frequency} digest · ${formatDate(view.generatedAt, 'long')}`,
     `View in browser: ${view.links.view}`,
     '',
     ...wrap(`${view.name ? `Hi ${view.name}, here are ` : ''}${plural(view.paperCount, 'new paper')} on the topics you follow.`),
@@ -37,7 +37,7 @@ export function digestText(view: DigestView): string {
     '',
     '',
     RULE,
-    ...wrap(`You get this ${view.frequency} digest because ${view.email} subscribed to Paperboy.`),
+    ...wrap(`You get this ${view.frequency} digest because ${view.email} subscribed to ${view.listName}.`),
     '',
     `Past digests by topic: ${view.links.archive}`,
     `Manage preferences: ${view.links.preferences}`,
@@ -48,12 +48,16 @@ export function digestText(view: DigestView): string {
 
 export function confirmationText(view: ConfirmationView): string {
   return finish([
-    'Confirm your Paperboy subscription',
+    view.subject,
     '',
     ...wrap(`Someone, hopefully you, asked to send a ${cadence(view)} of new research papers to ${view.email}${view.topics.length > 0 ? `, on ${listPhrase(view.topics)}` : ''}.`),
     '',
     'To start it, confirm your address here:',
     view.confirmUrl,
+    '',
+    ...wrap(`This link works until ${view.expiresText}.`),
+    '',
+    ...wrap(view.firstDigestNote),
     '',
     ...wrap('If this was not you, ignore this email: without confirmation we will not write again.'),
   ]);
@@ -61,7 +65,7 @@ export function confirmationText(view: ConfirmationView): string {
 
 export function welcomeText(view: WelcomeView): string {
   return finish([
-    'You are subscribed to Paperboy',
+    view.subject,
     '',
     ...wrap(`Your ${cadence(view)} will come to ${view.email} whenever there are new papers on the topics you follow:`),
     '',

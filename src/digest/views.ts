@@ -9,6 +9,8 @@ import { cutAtWord, shortenAbstract } from './shorten-abstract.ts';
  */
 
 export interface MessageView {
+  /** PAPERBOY_LIST_NAME: what the message calls the list. */
+  listName: string;
   /** Plain text, safe for a header: no control characters. */
   subject: string;
   preheader: string;
@@ -43,8 +45,11 @@ export interface PaperView {
   links: PaperLink[];
 }
 
-/** `weekdayName`: `Monday` for a weekly digest, null for a daily one. */
-export type ConfirmationView = MessageView & ConfirmationData & { weekdayName: string | null };
+/**
+ * `weekdayName`: `Monday` for a weekly digest, null for a daily one. `expiresText`: when the
+ * link stops working, in PAPERBOY_TZ; `firstDigestNote`: when the first digest would come.
+ */
+export type ConfirmationView = MessageView & ConfirmationData & { weekdayName: string | null; expiresText: string; firstDigestNote: string };
 
 export type WelcomeView = MessageView & WelcomeData & { weekdayName: string | null };
 
@@ -64,7 +69,7 @@ const SUBJECT_TOPICS = 2;
 const PREHEADER_TITLES = 4;
 const PREHEADER_LENGTH = 150;
 
-export function digestView(data: DigestData): DigestView {
+export function digestView(data: DigestData, listName: string): DigestView {
   const sections = data.sections.map(
     (section): SectionView => ({
       anchor: topicAnchor(section.topic.id),
@@ -77,6 +82,7 @@ export function digestView(data: DigestData): DigestView {
   const topics = topicPhrase(ranked.map((section) => section.name));
   const titles = sections.flatMap((section) => section.papers.map((paper) => paper.title));
   return {
+    listName,
     // An empty digest is the optional "nothing new" note (PAPERBOY_SEND_EMPTY).
     subject: data.paperCount === 0 ? 'Nothing new in your topics this time' : plainText(`${plural(data.paperCount, 'new paper')}${topics ? `: ${topics}` : ''}`),
     preheader:
@@ -100,23 +106,40 @@ export function topicAnchor(topicId: string): string {
   return `topic-${topicId}`;
 }
 
-export function confirmationView(data: ConfirmationData): ConfirmationView {
+export function confirmationView(data: ConfirmationData, listName: string): ConfirmationView {
   const topics = data.topics.map(plainText);
   return {
     ...data,
-    subject: 'Confirm your Paperboy subscription',
+    listName,
+    subject: `Confirm your ${listName} subscription`,
     preheader: `One click to start your ${data.frequency} digest${onTopics(topics)}.`,
     email: plainText(data.email),
     topics,
     weekdayName: weekdayNameOf(data),
+    expiresText: localTime(data.expiresAt, data.timeZone),
+    firstDigestNote:
+      data.firstDigestAt === null
+        ? 'Your first digest comes with the first scheduled run after you confirm, if there are new papers on your topics by then.'
+        : `Confirm now and your first digest comes with the scheduled run on ${localTime(data.firstDigestAt, data.timeZone)}, if there are new papers on your topics by then.`,
   };
 }
 
-export function welcomeView(data: WelcomeData): WelcomeView {
+// One formatter per time zone: each holds native memory that is not given back (see delivery/due.ts).
+const localTimeFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** `Wednesday, 25 November 2026 at 07:00 (Europe/Berlin)`. */
+function localTime(instant: string, timeZone: string): string {
+  let format = localTimeFormats.get(timeZone);
+  if (!format) localTimeFormats.set(timeZone, (format = new Intl.DateTimeFormat('en-GB', { timeZone, dateStyle: 'full', timeStyle: 'short' })));
+  return `${format.format(new Date(instant))} (${timeZone})`;
+}
+
+export function welcomeView(data: WelcomeData, listName: string): WelcomeView {
   const topics = data.topics.map(plainText);
   return {
     ...data,
-    subject: 'You are subscribed to Paperboy',
+    listName,
+    subject: `You are subscribed to ${listName}`,
     preheader: `Your ${data.frequency} digest${onTopics(topics)} starts with the next new papers.`,
     email: plainText(data.email),
     topics,

@@ -3,6 +3,7 @@ import type { Clock } from '../clock.ts';
 import { isPaperboyError, oneLine } from '../errors.ts';
 import { formatBytes } from '../format-bytes.ts';
 import type { ListingFormat, ParsedListing, ParseWarning } from '../model/listing.ts';
+import type { OnProgress } from '../model/progress.ts';
 import type { ListingPapers, PaperFields, PaperRecord, StoredPaper } from '../model/paper.ts';
 import { isReadable, type FetchedListing, type ListingOutcomeStatus, type ListingSource, type PolledListing } from '../sources/port.ts';
 import type { ListingRepository, PaperRepository } from '../store/port.ts';
@@ -21,6 +22,8 @@ export interface IngestDeps {
   store: IngestStore;
   clock: Clock;
   maxListingBytes: number;
+  /** Papers counted within each listing: a large file does not sit at 0 until it is stored. */
+  onProgress?: OnProgress;
 }
 
 export interface ListingResult {
@@ -85,16 +88,28 @@ export async function ingestListing(listing: PolledListing, deps: IngestDeps): P
   if (known?.status === 'ingested') return { ...result, format: known.format, status: 'already-ingested' };
 
   let parsed: ParsedListing;
+  // Entries are announced per batch as the parser reads them; `announced` is what the display was told.
+  let read = 0;
+  let announced = 0;
+  const announce = (added: number) => {
+    announced += added;
+    deps.onProgress?.({ stage: 'ingest', added });
+  };
   try {
-    parsed = parseListing(listing.bytes, { now: deps.clock.now() });
+    parsed = parseListing(listing.bytes, { now: deps.clock.now(), onEntry: () => {
+        if (++read % PROGRESS_BATCH === 0) announce(PROGRESS_BATCH);
+      } });
   } catch (error) {
+    if (announced > 0) announce(-announced);
     const message = `${origin}: ${oneLine(error)}`;
     await deps.store.recordFailedListing({ origin, contentHash, format: null, ingestedAt, error: message });
     return { ...result, error: message };
   }
 
   try {
-    const counts = await storeListing(listing, contentHash, parsed, ingestedAt, deps.store);
+    // The rest, less any entry the parser read and then dropped (a dump block with markup for a title).
+    if (parsed.papers.length !== announced) announce(parsed.papers.length - announced);
+    const counts = await storeListing(listing, contentHash, parsed, ingestedAt, deps.store, (done) => deps.onProgress?.({ stage: 'ingest', done }));
     return { ...result, ...counts, format: parsed.format, status: 'ingested', warnings: parsed.warnings };
   } catch (error) {
     const message = `${origin}: ${isPaperboyError(error) ? error.message : `could not be stored: ${oneLine(error)}`}`;
@@ -104,7 +119,7 @@ export async function ingestListing(listing: PolledListing, deps: IngestDeps): P
 }
 
 /** One transaction: the listing row, every paper it brings, and which papers it listed. */
-function storeListing(listing: FetchedListing, contentHash: string, parsed: ParsedListing, now: string, store: IngestStore) {
+function storeListing(listing: FetchedListing, contentHash: string, parsed: ParsedListing, now: string, store: IngestStore, onPlanned?: (papers: number) => void) {
   return store.withTransaction(async (tx) => {
     const listingId = await tx.insertListing({ origin: listing.origin, contentHash, format: parsed.format, listedOn: parsed.listedOn, ingestedAt: now });
     const keyed = parsed.papers.map((record) => ({ record, key: titleKey(record.title) }));
@@ -112,12 +127,15 @@ function storeListing(listing: FetchedListing, contentHash: string, parsed: Pars
       arxivIds: [...new Set(keyed.flatMap(({ record }) => (record.arxivId ? [record.arxivId] : [])))],
       titleKeys: [...new Set(keyed.map(({ key }) => key))],
     });
-    const { writes, counts } = planListingPapers(keyed, stored);
+    const { writes, counts } = planListingPapers(keyed, stored, onPlanned);
     await tx.saveListingPapers(listingId, writes, now);
     await tx.finishListing(listingId, { paperCount: counts.papers, newCount: counts.new, updatedCount: counts.updated, warnings: parsed.warnings });
     return counts;
   });
 }
+
+/** Papers per progress event: often enough to move a bar, rarely enough to cost nothing. */
+const PROGRESS_BATCH = 100;
 
 /** A paper as this listing leaves it: stored (with its id) or new (its index among the inserts). */
 interface PaperInPlay {
@@ -135,6 +153,8 @@ interface PaperInPlay {
 export function planListingPapers(
   entries: readonly { record: PaperRecord; key: string }[],
   stored: readonly StoredPaper[],
+  /** Told every PROGRESS_BATCH entries (and the rest at the end) how many more are decided. */
+  onPlanned?: (papers: number) => void,
 ): { writes: ListingPapers; counts: { papers: number; new: number; updated: number } } {
   const byArxivId = new Map<string, PaperInPlay>();
   const byTitleKey = new Map<string, PaperInPlay[]>();
@@ -179,7 +199,9 @@ export function planListingPapers(
       linked.add(paper);
       links.push({ paper: paper.ref, position });
     }
+    if ((position + 1) % PROGRESS_BATCH === 0) onPlanned?.(PROGRESS_BATCH);
   });
+  if (entries.length % PROGRESS_BATCH > 0) onPlanned?.(entries.length % PROGRESS_BATCH);
 
   return {
     writes: {

@@ -27,7 +27,7 @@ export function looksLikeAtom(text: string): boolean {
   return /^(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*<feed[\s>]/.test(text);
 }
 
-export function parseArxivAtom(text: string): ParsedListing {
+export function parseArxivAtom(text: string, onEntry?: () => void): ParsedListing {
   const warnings: ParseWarning[] = [];
   const valid = XMLValidator.validate(text);
   if (valid !== true) {
@@ -67,6 +67,7 @@ export function parseArxivAtom(text: string): ParsedListing {
     } satisfies Partial<PaperRecord>);
     if (!record.arxivId) warnings.push({ message: `<entry> ${index + 1} id "${textOf(entry.id)}" is not an arXiv URL; keyed by title` });
     papers.push(record);
+    onEntry?.();
   });
 
   return { format: 'arxiv-atom', listedOn: dayOf(textOf(feed.updated)), papers, warnings };

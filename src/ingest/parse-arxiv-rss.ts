@@ -34,7 +34,7 @@ const RDF_TITLE_SUFFIX = /\s*\(arXiv:([^\s)]+)\s*(?:\[([^\]]+)\])?\s*([A-Z ]*)\)
 /** `arXiv:2407.08765v1 Announce Type: new \nAbstract: …`: the RSS 2.0 description. */
 const RSS_DESCRIPTION = /^\s*arXiv:(\S+)\s+Announce Type:\s*([\w-]+)\s*Abstract:\s*([\s\S]*)$/i;
 
-export function parseArxivRss(text: string): ParsedListing {
+export function parseArxivRss(text: string, onEntry?: () => void): ParsedListing {
   const valid = XMLValidator.validate(text);
   if (valid !== true) throw new PaperboyError('INPUT_MALFORMED', `XML line ${valid.err.line}: ${valid.err.msg}`);
   const document = parser.parse(text) as XmlNode;
@@ -47,6 +47,7 @@ export function parseArxivRss(text: string): ParsedListing {
   const papers: PaperRecord[] = [];
 
   items.forEach((item, index) => {
+    onEntry?.();
     const entry = rss ? readRss2Item(item) : readRdfItem(item);
     if (entry === 'replacement') return;
     if (entry.title === '') {

@@ -39,7 +39,7 @@ export function looksLikeHfApi(value: unknown): boolean {
   return typeof first === 'object' && first !== null && 'paper' in first;
 }
 
-export function parseHfApi(value: unknown): ParsedListing {
+export function parseHfApi(value: unknown, onEntry?: () => void): ParsedListing {
   const entries = z.array(z.unknown()).parse(value);
   const warnings: ParseWarning[] = [];
   const papers: PaperRecord[] = [];
@@ -79,6 +79,7 @@ export function parseHfApi(value: unknown): ParsedListing {
       },
     } satisfies Partial<PaperRecord>);
     papers.push(record);
+    onEntry?.();
     // The day the paper was listed on the Daily Papers page is `submittedOnDailyAt`; the
     // entry's `publishedAt` is hours earlier, often the day before (older responses lack the former).
     const listedDay = dayOf(paper.submittedOnDailyAt ?? entry.publishedAt);

@@ -53,7 +53,7 @@ export function looksLikeHfDump(text: string): boolean {
   return firstLines.some((line) => BOILERPLATE.some((pattern) => pattern.test(line)) || LISTING_DATE.test(line));
 }
 
-export function parseHfDump(text: string, today: string): ParsedListing {
+export function parseHfDump(text: string, today: string, onEntry?: () => void): ParsedListing {
   const warnings: ParseWarning[] = [];
   let paragraphs = splitParagraphs(text);
   const withoutBlankLines = copiedWithoutBlankLines(paragraphs);
@@ -70,6 +70,7 @@ export function parseHfDump(text: string, today: string): ParsedListing {
     if (!current) return;
     current.record.abstract = current.abstract.map(tidyAbstract).join('\n\n');
     papers.push(current.record);
+    onEntry?.();
     current = null;
   };
 

@@ -10,6 +10,8 @@ import type { ListingFormat, ParsedListing } from '../model/listing.ts';
 /** What a parser may know besides the text: the listing's dates are read relative to now. */
 export interface ParseContext {
   now: Date;
+  /** Told as each paper entry is read: a progress display counts a large listing while it is parsed. */
+  onEntry?: () => void;
 }
 
 /**
@@ -28,8 +30,8 @@ export interface ListingParser {
 
 /** The registered formats, asked in order; the first whose sniff says yes parses the listing. */
 export const LISTING_PARSERS: readonly ListingParser[] = [
-  { format: 'arxiv-atom', description: 'an arXiv Atom feed', sniff: (head) => looksLikeAtom(head), parse: (text) => parseArxivAtom(text.trimStart()) },
-  { format: 'arxiv-rss', description: 'an arXiv RSS feed', sniff: (head) => looksLikeArxivRss(head), parse: (text) => parseArxivRss(text.trimStart()) },
+  { format: 'arxiv-atom', description: 'an arXiv Atom feed', sniff: (head) => looksLikeAtom(head), parse: (text, context) => parseArxivAtom(text.trimStart(), context.onEntry) },
+  { format: 'arxiv-rss', description: 'an arXiv RSS feed', sniff: (head) => looksLikeArxivRss(head), parse: (text, context) => parseArxivRss(text.trimStart(), context.onEntry) },
   { format: 'hf-api', description: 'HF API JSON', sniff: (head) => head.startsWith('[') || head.startsWith('{'), parse: parseHfApiJson },
   { format: 'hf-dump', description: 'a Hugging Face Daily Papers dump', sniff: (_head, text) => looksLikeHfDump(text), parse: parseHfDumpText },
 ];
@@ -71,7 +73,7 @@ function withVisibleText(listing: ParsedListing): ParsedListing {
 /** HTML tags a real paper title never holds: a title with one is a page's markup, not a paper. */
 const MARKUP = /<\/?(?:a|abbr|b|body|br|button|div|em|form|h[1-6]|head|html|i|iframe|img|input|li|link|meta|ol|p|script|span|strong|style|svg|table|td|title|tr|u|ul)\b[^<>]*>/i;
 
-function parseHfApiJson(text: string): ParsedListing {
+function parseHfApiJson(text: string, context: ParseContext): ParsedListing {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -81,12 +83,12 @@ function parseHfApiJson(text: string): ParsedListing {
     throw new PaperboyError('INPUT_MALFORMED', `${cutOff ? 'the JSON is cut off (a truncated file or response)' : 'invalid JSON'}: ${(error as Error).message}`);
   }
   if (Array.isArray(value) && value.length === 0) throw new PaperboyError('INPUT_EMPTY', 'the JSON array is empty');
-  if (looksLikeHfApi(value)) return parseHfApi(value);
+  if (looksLikeHfApi(value)) return parseHfApi(value, context.onEntry);
   throw new PaperboyError('INPUT_UNKNOWN_FORMAT', 'JSON that is not a Hugging Face daily_papers response (expected an array of {paper: …})');
 }
 
 function parseHfDumpText(text: string, context: ParseContext): ParsedListing {
-  const parsed = parseHfDump(text, context.now.toISOString().slice(0, 10));
+  const parsed = parseHfDump(text, context.now.toISOString().slice(0, 10), context.onEntry);
   const papers = parsed.papers.filter((paper) => !MARKUP.test(paper.title));
   const rejected = parsed.papers.filter((paper) => MARKUP.test(paper.title)).map((paper) => ({
     message: `block "${paper.title.slice(0, 60)}" rejected: its title contains HTML markup (a saved web page is not a dump)`,

@@ -31,6 +31,15 @@ export interface Suppression {
   bouncedAt: string;
 }
 
+/** The admin's subscriber search: a page of at most `limit`, ids after `after` (keyset). */
+export interface SubscriberSearch {
+  /** A literal piece of the address, any case; empty or absent matches every address. */
+  emailContains?: string;
+  status?: SubscriberStatus | null;
+  after?: number;
+  limit: number;
+}
+
 /** What a person or an admin may set; everything else is Paperboy's to track. */
 export interface SubscriberInput {
   email: string;

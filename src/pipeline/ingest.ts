@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.ts';
 import { ingestSources, type IngestReport, type IngestStore, type ListingResult } from '../ingest/ingest.ts';
 import type { Logger } from '../log.ts';
+import type { OnProgress } from '../model/progress.ts';
 import type { ListingSource } from '../sources/port.ts';
 
 export interface LoggedIngestDeps {
@@ -8,6 +9,7 @@ export interface LoggedIngestDeps {
   clock: Clock;
   logger: Logger;
   maxListingBytes: number;
+  onProgress?: OnProgress;
 }
 
 /**

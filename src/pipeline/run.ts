@@ -11,6 +11,7 @@ import { PaperboyError, oneLine } from '../errors.ts';
 import type { IngestReport } from '../ingest/ingest.ts';
 import type { Logger } from '../log.ts';
 import type { OutboxCounts } from '../model/outbox.ts';
+import type { OnProgress } from '../model/progress.ts';
 import type { RunRow, RunStatus, RunTrigger } from '../model/run.ts';
 import type { Subscriber } from '../model/subscriber.ts';
 import type { ListingSource } from '../sources/port.ts';
@@ -33,6 +34,8 @@ export interface PipelineDeps {
   filePapers(): Promise<number>;
   /** What composing and rendering digests needs (the taxonomy and templates load on first use). */
   digests(): Promise<{ context: DigestContext; renderer: Renderer }>;
+  /** Papers ingested, digests queued and messages delivered, as they go (the CLI's progress display). */
+  onProgress?: OnProgress;
   config: {
     maxListingBytes: number;
     timeZone: string;
@@ -118,7 +121,7 @@ async function realRun(deps: PipelineDeps, options: RunOptions, started: Date): 
     const interrupted = await store.interruptRuns(started.toISOString());
     if (interrupted > 0) logger.warn({ interrupted }, `${interrupted} earlier run(s) ended without finishing (crash or kill); resuming their outbox`);
     run.id = await store.insertRun(options.trigger, started.toISOString());
-    const ingest = await ingestAndLog(deps.sources, { store, clock, logger, maxListingBytes: config.maxListingBytes });
+    const ingest = await ingestAndLog(deps.sources, { store, clock, logger, maxListingBytes: config.maxListingBytes, onProgress: deps.onProgress });
     const expired = await store.expirePending(new Date(started.getTime() - config.pendingTtlHours * HOUR_MS).toISOString());
     if (expired > 0) logger.info({ expired }, `forgot ${expired} sign-ups never confirmed`);
     run.ingested = ingest.totals.new;
@@ -127,7 +130,7 @@ async function realRun(deps: PipelineDeps, options: RunOptions, started: Date): 
     const due = await dueSubscribers(deps, options);
     run.due = due.length;
     const { context, renderer } = await deps.digests();
-    const queued = await queueDigests(due, { store, context, renderer, clock, sendEmpty: config.sendEmpty, sender: senderOf(config.delivery), runId: run.id, stopping, heartbeat });
+    const queued = await queueDigests(due, { store, context, renderer, clock, sendEmpty: config.sendEmpty, sender: senderOf(config.delivery), runId: run.id, stopping, heartbeat, onProgress: deps.onProgress });
     if (leaseLost) throw leaseLost;
     run.queued = queued.queued;
     await store.updateRun(run);
@@ -142,6 +145,7 @@ async function realRun(deps: PipelineDeps, options: RunOptions, started: Date): 
       worker: lease.holder,
       heartbeat,
       stopping,
+      onProgress: deps.onProgress,
       onSettled: (report) => store.updateRun({ ...run, sent: report.sent, failed: report.failed, retried: report.retried, bounced: report.bounced }),
     });
     if (leaseLost) throw leaseLost;
@@ -202,6 +206,7 @@ export async function deliverQueued(deps: PipelineDeps, options: Pick<RunOptions
     clock: deps.clock,
     config: deps.config.delivery,
     logger: deps.logger,
+    onProgress: deps.onProgress,
     ...(options.stopping ? { stopping: options.stopping } : {}),
   });
   await deps.store.pruneOutboxBodies();
@@ -265,6 +270,7 @@ export function senderOf(delivery: DeliveryConfig): Sender {
     from: delivery.from,
     replyTo: delivery.replyTo,
     listId: `digest.${domain}`,
+    listName: delivery.listName,
     unsubscribeMailto: delivery.unsubscribeMailto,
     messageIdDomain: domain,
   };

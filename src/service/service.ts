@@ -61,14 +61,18 @@ export async function startService(app: App, options: ServiceOptions): Promise<S
     clock,
     secret: app.secret(),
     publicUrl: config.publicUrl,
+    listName: config.listName,
     sender: senderOf(config.delivery),
     pendingTtlHours: config.service.pendingTtlHours,
+    // Without the scheduler (--no-schedule) no run time is promised: runs come from elsewhere.
+    ...(options.schedule ? { schedule: config.service.schedule } : {}),
+    timeZone: config.timeZone,
     rateLimit: config.service.rateLimit,
     trustProxy: config.service.trustProxy,
     logger,
     ...(config.service.adminToken ? { admin: createAdminRoutes(
             { token: config.service.adminToken, store, clock, send: run, topicIds: app.topics().taxonomy.topics.map((topic) => topic.id) },
-            { sessionHours: config.service.adminSessionHours, secureCookie: config.publicUrl.startsWith('https:'), schedule: config.service.schedule, timeZone: config.timeZone, sources: () => sourceHealth(app), ...consolePreview(app, config) },
+            { sessionHours: config.service.adminSessionHours, secureCookie: config.publicUrl.startsWith('https:'), schedule: config.service.schedule, timeZone: config.timeZone, listName: config.listName, sources: () => sourceHealth(app), ...consolePreview(app, config) },
           ) } : {}),
   });
   const server: WebServer = await startWebServer(withActionLog(web, logger), { host: config.service.host, port: options.port ?? config.service.port });

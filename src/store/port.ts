@@ -3,7 +3,7 @@ import type { ArchivedPaper, ArchiveTopic, NewDigestRecord, StoredDigest } from 
 import type { ClaimedMessage, NewOutboxMessage, OutboxKind, OutboxState, OutboxCounts, OutboxProblem, OutboxRow, RunRecipient, OutboxTransition } from '../model/outbox.ts';
 import type { CandidateRow, ListingPapers, PaperFiling, PaperListItem, PaperToClassify, StoredPaper, TopicCount } from '../model/paper.ts';
 import type { AdminSession, LeaseHolder, RunRow, RunTrigger } from '../model/run.ts';
-import type { Subscriber, SubscriberInput, SubscriberStatus, Suppression } from '../model/subscriber.ts';
+import type { Subscriber, SubscriberInput, SubscriberSearch, SubscriberStatus, Suppression } from '../model/subscriber.ts';
 
 /**
  * The store port: what the stages need of persistence, split by aggregate and named for what
@@ -52,6 +52,12 @@ export interface SubscriberRepository {
   deleteSubscriber(id: number): Promise<void>;
   /** Keyset pagination: subscribers with id > `after`, in id order. */
   listSubscribers(options: { status?: SubscriberStatus | null; after?: number; limit?: number }): Promise<Subscriber[]>;
+  /**
+   * The admin's search, done by the store however many subscribers there are: addresses
+   * containing `emailContains` (case-insensitive, taken literally: no wildcards), of `status`
+   * when given; keyset pagination like listSubscribers.
+   */
+  searchSubscribers(query: SubscriberSearch): Promise<Subscriber[]>;
   subscriberCounts(): Promise<Record<SubscriberStatus, number>>;
   /** An unsubscribed (or still pending) address signs up again: pending, with the new choices. */
   resubscribe(id: number, input: Omit<SubscriberInput, 'email'>, now: string): Promise<void>;

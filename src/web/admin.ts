@@ -13,7 +13,7 @@ export interface AdminDeps {
   token: string;
   store: ConsoleDeps['store'] &
     Pick<RunRepository, 'recentRuns'> &
-    Pick<SubscriberRepository, 'listSubscribers' | 'subscriberCounts' | 'subscriberByEmail' | 'subscriberById' | 'reactivateSubscriber' | 'suppressionOf'> &
+    Pick<SubscriberRepository, 'searchSubscribers' | 'subscriberCounts' | 'subscriberByEmail' | 'subscriberById' | 'reactivateSubscriber' | 'suppressionOf'> &
     Pick<OutboxRepository, 'outboxCounts' | 'outboxProblems'>;
   clock: Clock;
   /** The taxonomy's topic ids, for edits of a subscriber's topics. */
@@ -29,6 +29,8 @@ const SendBody = z.strictObject({
 });
 
 const SubscribersQuery = z.strictObject({
+  /** A literal piece of the address, any case. */
+  q: z.string().trim().max(254).default(''),
   status: z.enum(['pending', 'active', 'unsubscribed', 'bounced']).optional(),
   after: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(500).default(100),
@@ -120,9 +122,9 @@ function createAdminApi(deps: AdminDeps): Hono {
   admin.get('/subscribers', async (c) => {
     const query = SubscribersQuery.safeParse(c.req.query());
     if (!query.success) return c.json({ error: 'invalid_query', message: describe(query.error) }, 400);
-    const { status, after, limit } = query.data;
+    const { q, status, after, limit } = query.data;
     // One more than asked tells whether another page exists.
-    const page = await deps.store.listSubscribers({ status: status ?? null, after, limit: limit + 1 });
+    const page = await deps.store.searchSubscribers({ emailContains: q, status: status ?? null, after, limit: limit + 1 });
     const subscribers = page.slice(0, limit);
     return c.json({
       subscribers: subscribers.map(subscriberJson),

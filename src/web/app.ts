@@ -6,6 +6,7 @@ import { methodNotAllowed } from 'hono/method-not-allowed';
 import { secureHeaders } from 'hono/secure-headers';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Clock } from '../clock.ts';
+import { DEFAULT_LIST_NAME } from '../config/config.ts';
 import type { Courier } from '../delivery/courier.ts';
 import type { Sender } from '../delivery/queue.ts';
 import { subscriberLinks } from '../digest/prepare.ts';
@@ -58,9 +59,14 @@ export interface WebDeps {
   sender: Sender;
   /** Confirm links expire, and unconfirmed sign-ups are dropped, after this many hours. */
   pendingTtlHours: number;
+  /** PAPERBOY_SCHEDULE and PAPERBOY_TZ: the confirmation mail says when the first digest would come. */
+  schedule?: string;
+  timeZone?: string;
   /** Sign-ups allowed per client IP and per address within any hour. */
   rateLimit: { perIpPerHour: number; perAddressPerHour: number };
   admin?: AdminRoutes;
+  /** PAPERBOY_LIST_NAME; the default name when not given. */
+  listName?: string;
   logger?: PageLogger;
   /** Behind one reverse proxy: take the client IP from the last X-Forwarded-For hop. */
   trustProxy?: boolean;
@@ -103,6 +109,7 @@ const MESSAGES = {
  */
 export function createWebApp(deps: WebDeps): Hono {
   const { store, clock, secret } = deps;
+  const listName = deps.listName ?? DEFAULT_LIST_NAME;
   const logger: PageLogger = deps.logger ?? console;
   const topics = deps.taxonomy.topics;
   const topicIds = topics.map((topic) => topic.id);
@@ -114,7 +121,7 @@ export function createWebApp(deps: WebDeps): Hono {
   };
 
   const page = (c: Context, status: ContentfulStatusCode, message: Message, headers?: Record<string, string>) =>
-    c.html(messagePage(message), status, headers);
+    c.html(messagePage(listName, message), status, headers);
 
   const linkProblem = (c: Context, reason: Extract<TokenCheck, { ok: false }>['reason']) =>
     reason === 'expired'
@@ -208,7 +215,7 @@ export function createWebApp(deps: WebDeps): Hono {
 
   const welcome = (c: Context, subscriber: Subscriber) =>
     c.html(
-      welcomePage(
+      welcomePage(listName, 
         subscriber.email,
         { topics: subscriber.topics && topicNames(subscriber.topics), frequency: subscriber.frequency, weekday: subscriber.weekday },
         subscriberLinks(deps, subscriber).preferences,
@@ -216,7 +223,7 @@ export function createWebApp(deps: WebDeps): Hono {
     );
 
   const preferences = (subscriber: Subscriber, token: string, values: FormValues, errors: FieldErrors, saved: boolean) =>
-    preferencesPage({
+    preferencesPage(listName, {
       token,
       unsubscribeToken: signToken(secret, 'unsubscribe', subscriber),
       email: subscriber.email,
@@ -257,7 +264,7 @@ export function createWebApp(deps: WebDeps): Hono {
   );
   app.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => page(c, 413, MESSAGES.tooLarge) }));
 
-  app.get('/', (c) => c.html(subscribePage(BLANK_FORM, {}, topics)));
+  app.get('/', (c) => c.html(subscribePage(listName, BLANK_FORM, {}, topics)));
   // Where a browser lands on reload after a failed sign-up.
   app.get('/subscribe', (c) => c.redirect('/', 303));
 
@@ -266,12 +273,12 @@ export function createWebApp(deps: WebDeps): Hono {
     if (!byIp.allowed) return tooManyAttempts(c, byIp.retryAfterSeconds);
     const values = formValues(await readForm(c));
     const result = parseSignUp(values, topicIds);
-    if (!result.ok) return c.html(subscribePage(values, result.errors, topics), 400);
+    if (!result.ok) return c.html(subscribePage(listName, values, result.errors, topics), 400);
     const byAddress = limits.address.hit(result.input.email);
     if (!byAddress.allowed) return tooManyAttempts(c, byAddress.retryAfterSeconds);
     const now = clock.now();
     if (await signUp(result.input, now)) deps.courier.kick();
-    return c.html(checkInboxPage(deps.pendingTtlHours));
+    return c.html(checkInboxPage(listName, deps.pendingTtlHours));
   });
 
   // The same answer for every address, whether it subscribes or not.
@@ -280,11 +287,11 @@ export function createWebApp(deps: WebDeps): Hono {
     if (!byIp.allowed) return tooManyAttempts(c, byIp.retryAfterSeconds);
     const body = await readForm(c);
     const email = typeof body.email === 'string' ? body.email.trim().toLowerCase() : '';
-    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) return c.html(subscribePage(BLANK_FORM, {}, topics, { linkError: 'Enter the address your digest comes to, like name@example.org.' }), 400);
+    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) return c.html(subscribePage(listName, BLANK_FORM, {}, topics, { linkError: 'Enter the address your digest comes to, like name@example.org.' }), 400);
     const byAddress = limits.address.hit(email);
     if (!byAddress.allowed) return tooManyAttempts(c, byAddress.retryAfterSeconds);
     if (await sendLinks(email, clock.now())) deps.courier.kick();
-    return c.html(linkSentPage());
+    return c.html(linkSentPage(listName));
   });
 
   // A GET (or HEAD) only asks: mail scanners fetch every link in a message, and must not
@@ -295,7 +302,7 @@ export function createWebApp(deps: WebDeps): Hono {
     if (subscriber instanceof Response) return subscriber;
     if (subscriber.status === 'active') return welcome(c, subscriber);
     if (subscriber.status !== 'pending') return page(c, 400, MESSAGES.noLongerConfirmable);
-    return c.html(confirmPromptPage(token, subscriber.email));
+    return c.html(confirmPromptPage(listName, token, subscriber.email));
   });
 
   app.post('/confirm', async (c) => {
@@ -337,8 +344,8 @@ export function createWebApp(deps: WebDeps): Hono {
     if (!check.ok) return linkProblem(c, check.reason);
     const subscriber = await store.subscriberById(check.subscriberId);
     if (subscriber && !belongsTo(check, subscriber)) return page(c, 400, MESSAGES.badLink);
-    if (subscriber?.status === 'pending' || subscriber?.status === 'active') return c.html(unsubscribePromptPage(token, subscriber.email));
-    return c.html(unsubscribedPage(subscriber?.email ?? null));
+    if (subscriber?.status === 'pending' || subscriber?.status === 'active') return c.html(unsubscribePromptPage(listName, token, subscriber.email));
+    return c.html(unsubscribedPage(listName, subscriber?.email ?? null));
   });
 
   // The page's button, and RFC 8058 one-click from a mail client (token in the query string).
@@ -355,7 +362,7 @@ export function createWebApp(deps: WebDeps): Hono {
     // Idempotent; a subscriber already deleted gets no mail either, so this too is a success.
     if (subscriber) await store.unsubscribe(subscriber.id, now.toISOString());
     if (oneClick) return c.text('Unsubscribed.');
-    return c.html(unsubscribedPage(subscriber?.email ?? null));
+    return c.html(unsubscribedPage(listName, subscriber?.email ?? null));
   });
 
   app.get('/healthz', async (c) => {
@@ -368,7 +375,7 @@ export function createWebApp(deps: WebDeps): Hono {
     return c.json({ status: 'ok' });
   });
 
-  app.route('/', createDigestRoutes({ store, topics, secret, publicUrl: deps.publicUrl }));
+  app.route('/', createDigestRoutes({ store, topics, secret, publicUrl: deps.publicUrl, listName }));
 
   if (deps.admin) app.route('/admin', deps.admin);
 

@@ -3,6 +3,7 @@ import { Hono, type Context } from 'hono';
 import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
 import cron from 'node-cron';
 import type { Clock } from '../clock.ts';
+import { DEFAULT_LIST_NAME } from '../config/config.ts';
 import { isDue } from '../delivery/due.ts';
 import type { AdminSession, RunRow } from '../model/run.ts';
 import type { Subscriber, SubscriberStatus } from '../model/subscriber.ts';
@@ -32,7 +33,7 @@ export interface SourceHealth {
 export interface ConsoleDeps {
   token: string;
   store: Pick<RunRepository, 'recentRuns' | 'runById' | 'runRecipients'> &
-    Pick<SubscriberRepository, 'listSubscribers' | 'subscriberCounts' | 'subscriberById' | 'reactivateSubscriber' | 'updatePreferences' | 'deleteSubscriber'> &
+    Pick<SubscriberRepository, 'searchSubscribers' | 'subscriberCounts' | 'subscriberById' | 'reactivateSubscriber' | 'updatePreferences' | 'deleteSubscriber'> &
     Pick<OutboxRepository, 'outboxCounts' | 'outboxProblems'> &
     AdminSessionRepository;
   clock: Clock;
@@ -43,6 +44,8 @@ export interface ConsoleDeps {
   secureCookie: boolean;
   schedule?: string;
   timeZone: string;
+  /** PAPERBOY_LIST_NAME; the default name when not given. */
+  listName?: string;
   sources?: () => Promise<SourceHealth[]>;
   /** The taxonomy's topic ids, for edits of a subscriber's topics. */
   topicIds?: readonly string[];
@@ -59,6 +62,7 @@ export interface RenderedPreview {
 }
 
 const STATUSES: readonly SubscriberStatus[] = ['pending', 'active', 'unsubscribed', 'bounced'];
+const SUBSCRIBERS_PAGE = 50;
 
 export function hashSessionId(id: string): string {
   return createHash('sha256').update(id).digest('hex');
@@ -74,6 +78,9 @@ type Page = (c: Context, session: AdminSession) => Response | Promise<Response>;
 
 export function createConsoleRoutes(deps: ConsoleDeps): Hono {
   const { store, clock } = deps;
+  const listName = deps.listName ?? DEFAULT_LIST_NAME;
+  const page = (title: string, session: AdminSession | null, content: SafeHtml) => consolePage(listName, title, session, content);
+  const noSuchSubscriber = (c: Context, session: AdminSession) => c.html(page('No such subscriber', session, html`<h1>No such subscriber</h1>`), 404);
   const app = new Hono();
 
   const session = async (c: Context): Promise<AdminSession | undefined> => {
@@ -91,20 +98,20 @@ export function createConsoleRoutes(deps: ConsoleDeps): Hono {
       if (c.req.method === 'POST') {
         const body = await c.req.parseBody();
         const csrf = typeof body.csrf === 'string' ? body.csrf : '';
-        if (!sameSecret(csrf, current.csrf)) return c.html(consolePage('Forbidden', null, html`<h1>Forbidden</h1><p>This form is out of date or did not come from this console. Go back, reload the page and try again.</p>`), 403);
+        if (!sameSecret(csrf, current.csrf)) return c.html(page('Forbidden', null, html`<h1>Forbidden</h1><p>This form is out of date or did not come from this console. Go back, reload the page and try again.</p>`), 403);
       }
       return handler(c, current);
     };
 
   app.get('/sign-in', async (c) => {
     if (await session(c)) return c.redirect('/admin', 303);
-    return c.html(signInPage(false));
+    return c.html(signInPage(listName, false));
   });
 
   app.post('/sign-in', async (c) => {
     const body = await c.req.parseBody();
     const token = typeof body.token === 'string' ? body.token : '';
-    if (!sameSecret(token, deps.token)) return c.html(signInPage(true), 401);
+    if (!sameSecret(token, deps.token)) return c.html(signInPage(listName, true), 401);
     const id = randomBytes(32).toString('base64url');
     const now = clock.now();
     const expires = new Date(now.getTime() + deps.sessionHours * 3_600_000);
@@ -136,7 +143,7 @@ export function createConsoleRoutes(deps: ConsoleDeps): Hono {
       const next = deps.schedule ? nextRun(deps.schedule, deps.timeZone) : null;
       const last = runs[0];
       return c.html(
-        consolePage(
+        page(
           'Overview',
           s,
           html`<h1>Overview</h1>
@@ -166,7 +173,7 @@ ${sources.length === 0 ? html`<p>No source reports its health yet.</p>` : html`<
     guarded(async (c, s) => {
       const runs = await store.recentRuns(50);
       return c.html(
-        consolePage(
+        page(
           'Runs',
           s,
           html`<h1>Runs</h1>
@@ -180,10 +187,10 @@ ${runs.length === 0 ? html`<p>No run yet.</p>` : html`<ul class="list">${runs.ma
     '/runs/:id{[0-9]+}',
     guarded(async (c, s) => {
       const run = await store.runById(Number(c.req.param('id')));
-      if (!run) return c.html(consolePage('No such run', s, html`<h1>No such run</h1><p><a href="/admin/runs">All runs</a></p>`), 404);
+      if (!run) return c.html(page('No such run', s, html`<h1>No such run</h1><p><a href="/admin/runs">All runs</a></p>`), 404);
       const recipients = await store.runRecipients(run.id);
       return c.html(
-        consolePage(
+        page(
           `Run ${run.id}`,
           s,
           html`<h1>Run ${run.id}</h1>
@@ -203,12 +210,17 @@ ${recipients.map((r) => html`<tr><td><a href="/admin/subscribers/${r.subscriberI
   app.get(
     '/subscribers',
     guarded(async (c, s) => {
-      const q = (c.req.query('q') ?? '').trim().toLowerCase();
+      // No address is longer; the cap keeps a pasted essay out of the query.
+      const q = (c.req.query('q') ?? '').trim().slice(0, 254);
       const statusQuery = c.req.query('status') ?? '';
       const status = (STATUSES as readonly string[]).includes(statusQuery) ? (statusQuery as SubscriberStatus) : null;
-      const found = (await store.listSubscribers({ status, limit: 500 })).filter((subscriber) => subscriber.email.includes(q)).slice(0, 100);
+      const after = /^\d{1,15}$/.test(c.req.query('after') ?? '') ? Number(c.req.query('after')) : 0;
+      // One more than a page tells whether there is a next one.
+      const matches = await store.searchSubscribers({ emailContains: q, status, after, limit: SUBSCRIBERS_PAGE + 1 });
+      const found = matches.slice(0, SUBSCRIBERS_PAGE);
+      const next = matches.length > SUBSCRIBERS_PAGE ? `/admin/subscribers?${new URLSearchParams({ q, status: status ?? '', after: String(found.at(-1)!.id) })}` : null;
       return c.html(
-        consolePage(
+        page(
           'Subscribers',
           s,
           html`<h1>Subscribers</h1>
@@ -221,7 +233,8 @@ ${found.length === 0
   ? html`<p>No subscriber matches.</p>`
   : html`<table><thead><tr><th scope="col">Address</th><th scope="col">Status</th><th scope="col">Frequency</th></tr></thead><tbody>
 ${found.map((subscriber) => html`<tr><td><a href="/admin/subscribers/${subscriber.id}">${subscriber.email}</a></td><td>${subscriber.status}</td><td>${subscriber.frequency}</td></tr>`)}
-</tbody></table>`}`,
+</tbody></table>`}
+${next ? html`<p><a href="${next}">Next ${SUBSCRIBERS_PAGE}</a></p>` : ''}`,
         ),
       );
     }),
@@ -229,7 +242,7 @@ ${found.map((subscriber) => html`<tr><td><a href="/admin/subscribers/${subscribe
 
   const subscriberPage = (c: Context, s: AdminSession, subscriber: Subscriber, notice?: string) =>
     c.html(
-      consolePage(
+      page(
         subscriber.email,
         s,
         html`<h1>${subscriber.email}</h1>
@@ -270,7 +283,7 @@ ${deps.sendTest ? html`<form method="post" action="/admin/subscribers/${subscrib
     '/subscribers/:id{[0-9]+}',
     guarded(async (c, s) => {
       const subscriber = await byIdParam(c);
-      if (!subscriber) return c.html(consolePage('No such subscriber', s, html`<h1>No such subscriber</h1>`), 404);
+      if (!subscriber) return noSuchSubscriber(c, s);
       return subscriberPage(c, s, subscriber);
     }),
   );
@@ -279,7 +292,7 @@ ${deps.sendTest ? html`<form method="post" action="/admin/subscribers/${subscrib
     '/subscribers/:id{[0-9]+}/reactivate',
     guarded(async (c, s) => {
       const subscriber = await byIdParam(c);
-      if (!subscriber) return c.html(consolePage('No such subscriber', s, html`<h1>No such subscriber</h1>`), 404);
+      if (!subscriber) return noSuchSubscriber(c, s);
       const done = await store.reactivateSubscriber(subscriber.id, clock.now().toISOString());
       const now = (await store.subscriberById(subscriber.id))!;
       return subscriberPage(c, s, now, done ? `Reactivated: ${now.email} is active again.` : `${now.email} is ${now.status}: nothing to reactivate.`);
@@ -290,7 +303,7 @@ ${deps.sendTest ? html`<form method="post" action="/admin/subscribers/${subscrib
     '/subscribers/:id{[0-9]+}/update',
     guarded(async (c, s) => {
       const subscriber = await byIdParam(c);
-      if (!subscriber) return c.html(consolePage('No such subscriber', s, html`<h1>No such subscriber</h1>`), 404);
+      if (!subscriber) return noSuchSubscriber(c, s);
       const body = await c.req.parseBody();
       const field = (name: string) => (typeof body[name] === 'string' && body[name] !== '' ? (body[name] as string) : undefined);
       const change: SubscriberChange = {};
@@ -303,7 +316,7 @@ ${deps.sendTest ? html`<form method="post" action="/admin/subscribers/${subscrib
         return subscriberPage(c, s, after, 'Saved.');
       } catch (error) {
         if (!isPaperboyError(error)) throw error;
-        return c.html(consolePage(subscriber.email, s, html`<h1>${subscriber.email}</h1><p class="notice problem" role="alert">${error.message}</p><p><a href="/admin/subscribers/${subscriber.id}">Back</a></p>`), 422);
+        return c.html(page(subscriber.email, s, html`<h1>${subscriber.email}</h1><p class="notice problem" role="alert">${error.message}</p><p><a href="/admin/subscribers/${subscriber.id}">Back</a></p>`), 422);
       }
     }),
   );
@@ -312,9 +325,9 @@ ${deps.sendTest ? html`<form method="post" action="/admin/subscribers/${subscrib
     '/subscribers/:id{[0-9]+}/preview',
     guarded(async (c, s) => {
       const subscriber = await byIdParam(c);
-      if (!subscriber || !deps.preview) return c.html(consolePage('No such subscriber', s, html`<h1>No such subscriber</h1>`), 404);
+      if (!subscriber || !deps.preview) return noSuchSubscriber(c, s);
       const preview = await deps.preview(subscriber);
-      if (!preview) return c.html(consolePage('Nothing new', s, html`<h1>Nothing new</h1><p>There is nothing new for ${subscriber.email}: a run now would send them no digest.</p><p><a href="/admin/subscribers/${subscriber.id}">Back</a></p>`));
+      if (!preview) return c.html(page('Nothing new', s, html`<h1>Nothing new</h1><p>There is nothing new for ${subscriber.email}: a run now would send them no digest.</p><p><a href="/admin/subscribers/${subscriber.id}">Back</a></p>`));
       // The digest exactly as it would be mailed, shown as its own page.
       return c.html(preview.html);
     }),
@@ -324,7 +337,7 @@ ${deps.sendTest ? html`<form method="post" action="/admin/subscribers/${subscrib
     '/subscribers/:id{[0-9]+}/test',
     guarded(async (c, s) => {
       const subscriber = await byIdParam(c);
-      if (!subscriber || !deps.preview || !deps.sendTest) return c.html(consolePage('No such subscriber', s, html`<h1>No such subscriber</h1>`), 404);
+      if (!subscriber || !deps.preview || !deps.sendTest) return noSuchSubscriber(c, s);
       const body = await c.req.parseBody();
       const to = typeof body.to === 'string' ? body.to.trim() : '';
       if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(to)) return subscriberPage(c, s, subscriber, 'Give an email address to send the test to.');
@@ -339,11 +352,11 @@ ${deps.sendTest ? html`<form method="post" action="/admin/subscribers/${subscrib
     '/subscribers/:id{[0-9]+}/delete',
     guarded(async (c, s) => {
       const subscriber = await byIdParam(c);
-      if (!subscriber) return c.html(consolePage('No such subscriber', s, html`<h1>No such subscriber</h1>`), 404);
+      if (!subscriber) return noSuchSubscriber(c, s);
       const body = await c.req.parseBody();
       if (body.confirm !== 'yes') return subscriberPage(c, s, subscriber, 'Tick the box to confirm the deletion.');
       await store.deleteSubscriber(subscriber.id);
-      return c.html(consolePage('Deleted', s, html`<h1>Deleted</h1><p>${subscriber.email} and the record of what they were sent are gone.</p><p><a href="/admin/subscribers">Subscribers</a></p>`));
+      return c.html(page('Deleted', s, html`<h1>Deleted</h1><p>${subscriber.email} and the record of what they were sent are gone.</p><p><a href="/admin/subscribers">Subscribers</a></p>`));
     }),
   );
 
@@ -351,7 +364,7 @@ ${deps.sendTest ? html`<form method="post" action="/admin/subscribers/${subscrib
     '/send',
     guarded((c, s) =>
       c.html(
-        consolePage(
+        page(
           'Send',
           s,
           html`<h1>Send now</h1>
@@ -377,7 +390,7 @@ ${deps.sendTest ? html`<form method="post" action="/admin/subscribers/${subscrib
       } catch (error) {
         text = html`<p class="notice problem">${error instanceof Error ? error.message : String(error)}</p>`;
       }
-      return c.html(consolePage('Sent', s, html`<h1>Send</h1>${text}<p><a href="/admin">Overview</a></p>`));
+      return c.html(page('Sent', s, html`<h1>Send</h1>${text}<p><a href="/admin">Overview</a></p>`));
     }),
   );
 
@@ -423,8 +436,9 @@ nav.console form { margin: 0 0 0 auto; }
 nav.console button { padding: .25rem .75rem; }
 </style>`;
 
-export function consolePage(title: string, session: AdminSession | null, content: SafeHtml): string {
+export function consolePage(listName: string, title: string, session: AdminSession | null, content: SafeHtml): string {
   return layout(
+    listName,
     `${title} · admin`,
     html`${CONSOLE_STYLE}${session
       ? html`<nav class="console" aria-label="Console"><a href="/admin">Overview</a><a href="/admin/runs">Runs</a><a href="/admin/subscribers">Subscribers</a><a href="/admin/send">Send</a>
@@ -433,11 +447,12 @@ export function consolePage(title: string, session: AdminSession | null, content
   );
 }
 
-function signInPage(wrong: boolean): string {
+function signInPage(listName: string, wrong: boolean): string {
   return consolePage(
+    listName,
     'Sign in',
     null,
-    html`<h1>Admin sign-in</h1>
+    html`<h1>${listName} admin sign-in</h1>
 ${wrong ? html`<p class="notice problem" role="alert">That is not the admin token.</p>` : ''}
 <form method="post" action="/admin/sign-in">
 <div class="field"><label for="token">Admin token <span class="hint">The value of PAPERBOY_ADMIN_TOKEN</span></label><input type="password" id="token" name="token" autocomplete="current-password" required></div>

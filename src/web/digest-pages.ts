@@ -27,7 +27,7 @@ ${view.meta && html`<p class="small">${view.meta}</p>`}
 }
 
 /** Every paper a digest recorded, fitted or not, grouped by topic in taxonomy order. */
-export function digestPage(digest: StoredDigest, topics: readonly TopicName[], archiveUrl: string): string {
+export function digestPage(listName: string, digest: StoredDigest, topics: readonly TopicName[], archiveUrl: string): string {
   const sections = topics
     .map((topic) => ({ topic, papers: digest.papers.filter((paper) => paper.topicId === topic.id) }))
     .filter((section) => section.papers.length > 0);
@@ -35,6 +35,7 @@ export function digestPage(digest: StoredDigest, topics: readonly TopicName[], a
   const rest = digest.papers.length - fitted;
   const carried = digest.papers.filter((paper) => paper.fitted && paper.carried).length;
   return layout(
+    listName,
     `Your digest of ${formatDate(digest.createdAt, 'long')}`,
     html`<h1>${plural(digest.papers.length, 'paper')} matched your topics</h1>
 <p class="lead">Your digest of ${formatDate(digest.createdAt, 'long')}: ${plural(fitted, 'paper')} in the mail${rest > 0 && html`, ${plural(rest, 'more paper')} that did not fit (marked; your next digest offers them while they are recent)`}.${carried > 0 && html` ${plural(carried, 'paper')} in it had matched your previous digest but did not fit in it.`}</p>
@@ -49,11 +50,12 @@ ${papers.map((paper) => paperBlock(paper, (!paper.fitted || paper.carried) && ht
 }
 
 /** The topics with past digests, each with its page and its Atom feed. */
-export function archiveIndexPage(topics: readonly (TopicName & Pick<ArchiveTopic, 'papers' | 'latest'>)[]): string {
+export function archiveIndexPage(listName: string, topics: readonly (TopicName & Pick<ArchiveTopic, 'papers' | 'latest'>)[]): string {
   return layout(
+    listName,
     'Archive',
     html`<h1>Archive</h1>
-<p class="lead">The papers Paperboy's digests carried, by topic. Each topic has an Atom feed for your feed reader.</p>
+<p class="lead">The papers ${listName} mailed in its digests, by topic. Each topic has an Atom feed for your feed reader.</p>
 ${
   topics.length === 0
     ? html`<p>No digest has gone out yet.</p>`
@@ -66,12 +68,13 @@ ${
 }
 
 /** One topic's past papers, grouped by the day a digest first carried them. */
-export function archiveTopicPage(topic: TopicName, papers: readonly ArchivedPaper[]): string {
+export function archiveTopicPage(listName: string, topic: TopicName, papers: readonly ArchivedPaper[]): string {
   const days = [...new Set(papers.map((paper) => paper.digestedOn.slice(0, 10)))];
   return layout(
+    listName,
     `${topic.name} · Archive`,
     html`<h1>${topic.name}</h1>
-<p class="lead">Papers Paperboy's digests carried on this topic, newest first. <a href="/archive/${topic.id}.atom">Atom feed</a> · <a href="/archive">All topics</a></p>
+<p class="lead">Papers ${listName} mailed on this topic, newest first. <a href="/archive/${topic.id}.atom">Atom feed</a> · <a href="/archive">All topics</a></p>
 ${papers.length === 0 && html`<p>No digest has carried a paper on this topic yet.</p>`}
 ${days.map(
   (day) => html`<h2>${formatDate(day, 'long')}</h2>

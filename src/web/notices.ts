@@ -1,3 +1,4 @@
+import { firstDigestRun } from '../delivery/first-digest.ts';
 import { outboxMessage, type Sender } from '../delivery/queue.ts';
 import { subscriberLinks } from '../digest/prepare.ts';
 import type { Renderer } from '../digest/render.ts';
@@ -20,6 +21,10 @@ export interface NoticeOptions {
   publicUrl: string;
   sender: Sender;
   pendingTtlHours: number;
+  /** PAPERBOY_SCHEDULE: the confirmation says which run would send the first digest (none said when unset). */
+  schedule?: string;
+  /** PAPERBOY_TZ: the confirmation's times are in it (UTC when unset). */
+  timeZone?: string;
 }
 
 /** Who a notice goes to: a subscriber as stored. */
@@ -45,7 +50,10 @@ export function createNotices(options: NoticeOptions): Notices {
 
   return {
     confirmation(recipient, now) {
-      const token = signToken(options.secret, 'confirm', recipient, new Date(now.getTime() + options.pendingTtlHours * HOUR_MS));
+      const expires = new Date(now.getTime() + options.pendingTtlHours * HOUR_MS);
+      const token = signToken(options.secret, 'confirm', recipient, expires);
+      const timeZone = options.timeZone ?? 'UTC';
+      const firstDigest = options.schedule ? firstDigestRun(recipient, options.schedule, timeZone, now) : null;
       return queued(
         'confirmation',
         recipient,
@@ -56,6 +64,9 @@ export function createNotices(options: NoticeOptions): Notices {
           weekday: recipient.weekday,
           topics: topicNames(recipient.topics),
           confirmUrl: `${options.publicUrl}/confirm?token=${token}`,
+          expiresAt: expires.toISOString(),
+          firstDigestAt: firstDigest?.toISOString() ?? null,
+          timeZone,
         }),
       );
     },

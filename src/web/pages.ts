@@ -98,24 +98,25 @@ footer { margin: 1.25rem auto 2.5rem; padding: 0 1rem; text-align: center; font-
 }
 `;
 
-export function layout(title: string, content: SafeHtml): string {
+/** Every page names the list (PAPERBOY_LIST_NAME) in its title, its brand line and its footer. */
+export function layout(listName: string, title: string, content: SafeHtml): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
-<title>${title} · Paperboy</title>
+<title>${title} · ${listName}</title>
 <style>${STYLE}</style>
 </head>
 <body>
 <main>
 <div class="card">
-<p class="brand"><a href="/">Paperboy</a></p>
+<p class="brand"><a href="/">${listName}</a></p>
 ${content}
 </div>
 </main>
-<footer>Paperboy mails new research papers on the topics you pick.</footer>
+<footer>${listName} mails new research papers on the topics you pick.</footer>
 </body>
 </html>
 `.toString();
@@ -195,11 +196,12 @@ ${WEEKDAYS.map((day, index) => html`<option value="${day}"${values.weekday === d
 </div>`;
 }
 
-export function subscribePage(values: FormValues, errors: FieldErrors, topics: readonly TopicChoice[], options: { linkError?: string } = {}): string {
+export function subscribePage(listName: string, values: FormValues, errors: FieldErrors, topics: readonly TopicChoice[], options: { linkError?: string } = {}): string {
   return layout(
+    listName,
     Object.keys(errors).length > 0 ? 'Please check the form' : 'Subscribe',
     html`<h1>New research papers, by email</h1>
-<p class="lead">Paperboy sends you the new papers from Hugging Face Daily Papers on the topics you pick, daily or weekly. You confirm your address first; you can change your choices or unsubscribe from any digest.</p>
+<p class="lead">${listName} sends you the new papers from Hugging Face Daily Papers on the topics you pick, daily or weekly. You confirm your address first; you can change your choices or unsubscribe from any digest.</p>
 ${errorSummary(errors, topics)}
 <form method="post" action="/subscribe" novalidate>
 <div class="field${errors.email ? ' invalid' : ''}">
@@ -225,8 +227,9 @@ ${options.linkError ? html`<span class="error-text" id="link-email-error">${opti
   );
 }
 
-export function linkSentPage(): string {
+export function linkSentPage(listName: string): string {
   return layout(
+    listName,
     'Check your inbox',
     html`<h1>Check your inbox</h1>
 <p class="lead">If this address gets our digest, we have sent it a message with the links to your preferences and to unsubscribe.</p>
@@ -234,8 +237,9 @@ export function linkSentPage(): string {
   );
 }
 
-export function checkInboxPage(pendingTtlHours: number): string {
+export function checkInboxPage(listName: string, pendingTtlHours: number): string {
   return layout(
+    listName,
     'Check your inbox',
     html`<h1>Check your inbox</h1>
 <p class="lead">One more step: confirm your address.</p>
@@ -255,12 +259,13 @@ function scheduleText(schedule: Schedule): string {
   return schedule.frequency === 'daily' ? 'every day there are new papers' : `every ${WEEKDAY_NAMES[schedule.weekday ?? DEFAULT_WEEKDAY]}`;
 }
 
-export function welcomePage(email: string, schedule: Schedule, preferencesUrl: string): string {
+export function welcomePage(listName: string, email: string, schedule: Schedule, preferencesUrl: string): string {
   const what = html`You will get a <strong>${schedule.frequency} digest</strong>, ${scheduleText(schedule)}, with the new papers`;
   return layout(
+    listName,
     'You are subscribed',
     html`<h1>You are subscribed</h1>
-<p class="lead">Welcome to Paperboy. Your address <strong>${email}</strong> is confirmed.</p>
+<p class="lead">Welcome to ${listName}. Your address <strong>${email}</strong> is confirmed.</p>
 ${
   schedule.topics === null
     ? html`<p>${what} on <strong>every topic</strong>, including any added later.</p>`
@@ -289,9 +294,10 @@ const STATUS_NOTES: Partial<Record<SubscriberStatus, SafeHtml>> = {
   bounced: html`<p>Mail to this address bounced, so no digest is sent to it.</p>`,
 };
 
-export function preferencesPage(view: PreferencesView): string {
+export function preferencesPage(listName: string, view: PreferencesView): string {
   const note = STATUS_NOTES[view.status];
   return layout(
+    listName,
     view.saved ? 'Preferences saved' : 'Your preferences',
     html`<h1>Your preferences</h1>
 <p class="lead">Digests for <strong>${view.email}</strong>.</p>
@@ -314,11 +320,12 @@ ${choiceFields(view.values, view.errors, view.topics)}
   );
 }
 
-export function confirmPromptPage(token: string, email: string): string {
+export function confirmPromptPage(listName: string, token: string, email: string): string {
   return layout(
+    listName,
     'Confirm your subscription',
     html`<h1>Confirm your subscription</h1>
-<p class="lead">Start sending Paperboy digests to <strong>${email}</strong>?</p>
+<p class="lead">Start sending ${listName} digests to <strong>${email}</strong>?</p>
 <form method="post" action="/confirm">
 <input type="hidden" name="token" value="${token}">
 <button type="submit">Confirm my subscription</button>
@@ -327,11 +334,12 @@ export function confirmPromptPage(token: string, email: string): string {
   );
 }
 
-export function unsubscribePromptPage(token: string, email: string): string {
+export function unsubscribePromptPage(listName: string, token: string, email: string): string {
   return layout(
+    listName,
     'Unsubscribe',
     html`<h1>Unsubscribe?</h1>
-<p class="lead">Stop sending Paperboy digests to <strong>${email}</strong>.</p>
+<p class="lead">Stop sending ${listName} digests to <strong>${email}</strong>.</p>
 <form method="post" action="/unsubscribe">
 <input type="hidden" name="token" value="${token}">
 <button type="submit">Unsubscribe</button>
@@ -339,8 +347,9 @@ export function unsubscribePromptPage(token: string, email: string): string {
   );
 }
 
-export function unsubscribedPage(email: string | null): string {
+export function unsubscribedPage(listName: string, email: string | null): string {
   return layout(
+    listName,
     'You are unsubscribed',
     html`<h1>You are unsubscribed</h1>
 <p class="lead">${email === null ? html`This address gets no more digests.` : html`<strong>${email}</strong> gets no more digests.`}</p>
@@ -355,8 +364,9 @@ export interface Message {
   link?: { href: string; text: string };
 }
 
-export function messagePage(message: Message): string {
+export function messagePage(listName: string, message: Message): string {
   return layout(
+    listName,
     message.title,
     html`<h1>${message.title}</h1>
 <p class="lead">${message.text}</p>

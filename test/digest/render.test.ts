@@ -53,6 +53,7 @@ function section(name: string, papers: DigestPaper[], moreCount = 0): DigestSect
 }
 
 const renderer = await createRenderer({ templatesDir: TEMPLATES_DIR });
+const CONFIRM_TIMES = { expiresAt: '2025-03-16T06:00:00.000Z', firstDigestAt: null, timeZone: 'UTC' };
 const fullDigest = sampleDigest(samplePapers().slice(0, 50));
 
 describe('templates', () => {
@@ -247,7 +248,7 @@ describe('hostile content', () => {
   });
 
   it('never reaches the template engine as a template', () => {
-    const confirmation = renderer.renderConfirmation({ email: '{{email}}', frequency: 'daily', weekday: null, topics: ['{{#each topics}}x{{/each}}'], confirmUrl: 'https://e.com/c' });
+    const confirmation = renderer.renderConfirmation({ email: '{{email}}', frequency: 'daily', weekday: null, topics: ['{{#each topics}}x{{/each}}'], confirmUrl: 'https://e.com/c', ...CONFIRM_TIMES });
     expect(confirmation.html).toContain('<strong>{{email}}</strong>');
     expect(confirmation.html).toContain('<li>{{#each topics}}x{{/each}}</li>');
   });
@@ -284,7 +285,7 @@ describe('confirmation and welcome', () => {
 
   it('asks to confirm with a button and a copyable link, and says to ignore it otherwise', () => {
     const confirmUrl = 'https://paperboy.example.com/confirm?token=abc&x=1';
-    const message = renderer.renderConfirmation({ email: 'ada@example.com', frequency: 'weekly', weekday: 4, topics, confirmUrl });
+    const message = renderer.renderConfirmation({ email: 'ada@example.com', frequency: 'weekly', weekday: 4, topics, confirmUrl, ...CONFIRM_TIMES });
     expect(message.subject).toBe('Confirm your Paperboy subscription');
     expect(message.html).toContain('send a weekly digest (every Thursday) of new research papers');
     expect(message.text).toContain('weekly digest (every Thursday)');

@@ -604,3 +604,44 @@ describe.each(STORE_ADAPTERS)('store contract: $name', (adapter) => {
     });
   });
 });
+
+describe.each(STORE_ADAPTERS)('store contract, subscriber search: $name', (adapter) => {
+  let store: Store;
+  beforeEach(async () => {
+    store = await adapter.open();
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  const emails = (found: { email: string }[]) => found.map((subscriber) => subscriber.email);
+
+  it('finds addresses containing the text, any case, taken literally, by status, a page at a time', async () => {
+    const ids: number[] = [];
+    for (const [email, status] of [
+      ['ada@lab.example.org', 'active'],
+      ['grace@example.org', 'bounced'],
+      ['alan@lab.example.org', 'unsubscribed'],
+      ['ada_l@example.org', 'active'],
+      ['adam@lab.example.org', 'active'],
+      ['100%@example.org', 'pending'],
+    ] as const) {
+      ids.push((await store.insertSubscriber(reader(email), status, T0))!.id);
+    }
+    expect(emails(await store.searchSubscribers({ emailContains: 'LAB.example', limit: 10 }))).toEqual(['ada@lab.example.org', 'alan@lab.example.org', 'adam@lab.example.org']);
+    expect(emails(await store.searchSubscribers({ emailContains: 'lab', status: 'active', limit: 10 }))).toEqual(['ada@lab.example.org', 'adam@lab.example.org']);
+    // No wildcards: _ and % are characters like any other.
+    expect(emails(await store.searchSubscribers({ emailContains: 'a_', limit: 10 }))).toEqual(['ada_l@example.org']);
+    expect(emails(await store.searchSubscribers({ emailContains: '%', limit: 10 }))).toEqual(['100%@example.org']);
+    expect(emails(await store.searchSubscribers({ status: 'bounced', limit: 10 }))).toEqual(['grace@example.org']);
+    expect(await store.searchSubscribers({ emailContains: 'nobody', limit: 10 })).toEqual([]);
+
+    const first = await store.searchSubscribers({ emailContains: 'ada', limit: 2 });
+    expect(emails(first)).toEqual(['ada@lab.example.org', 'ada_l@example.org']);
+    const second = await store.searchSubscribers({ emailContains: 'ada', after: first.at(-1)!.id, limit: 2 });
+    expect(emails(second)).toEqual(['adam@lab.example.org']);
+    expect(await store.searchSubscribers({ emailContains: 'ada', after: second.at(-1)!.id, limit: 2 })).toEqual([]);
+    expect((await store.searchSubscribers({ emailContains: '', limit: 100 })).map((subscriber) => subscriber.id)).toEqual(ids);
+    expect(await store.searchSubscribers({ emailContains: 'ada', limit: 1 })).toEqual([await store.subscriberById(ids[0]!)]);
+  });
+});

@@ -1,16 +1,14 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openApp, type App } from '../../src/app.ts';
 import { startService, type Service } from '../../src/service/service.ts';
 import { signToken } from '../../src/tokens.ts';
 import { DUMP_FILES, REPO_ROOT, tempDir } from '../helpers/paths.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { ingestPaths } from '../helpers/store.ts';
+import { describeInChromium, launchChromium } from '../helpers/browser.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
 const TOKEN = 'console-browser-token-0123456789abcdef';
 const AXE = join(REPO_ROOT, 'node_modules/axe-core/axe.min.js');
 
@@ -29,7 +27,7 @@ async function axeViolations(page: Page, options: { mail?: boolean } = {}): Prom
   return found;
 }
 
-describe.skipIf(!hasChromium)(hasChromium ? 'admin console in Chromium, mail over real SMTP' : `admin console: skipped, no browser at ${CHROMIUM}`, () => {
+describeInChromium('admin console in Chromium, mail over real SMTP', () => {
   let app: App;
   let service: Service;
   let sink: SmtpSink;
@@ -62,7 +60,7 @@ describe.skipIf(!hasChromium)(hasChromium ? 'admin console in Chromium, mail ove
     bouncedId = bounced!.id;
     const report = (await (await fetch(`${service.url}/admin/api/send`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: '{}' })).json()) as { run_id: number };
     runId = report.run_id;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {

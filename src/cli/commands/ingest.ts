@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { App } from '../../app.ts';
 import type { IngestReport } from '../../ingest/ingest.ts';
 import { EXIT_FAILED, EXIT_OK, emit, type CommonOptions } from '../output.ts';
-import { createProgress } from '../progress.ts';
+import { withProgress } from '../progress.ts';
 import { runCommand } from '../run-command.ts';
 
 export function registerIngest(program: Command): void {
@@ -24,13 +24,10 @@ export function registerIngest(program: Command): void {
     );
 }
 
-/** Ingests named files, with a progress bar when a person is watching. */
+/** Ingests named files, counting papers on a progress bar when a person is watching. */
 export async function ingestPaths(app: App, paths: string[]): Promise<IngestReport> {
   const [{ ingestAndLog }, { pathsSource }] = await Promise.all([import('../../pipeline/ingest.ts'), import('../../sources/files.ts')]);
-  const progress = createProgress(paths.length, 'ingest');
-  const report = await ingestAndLog([pathsSource(paths)], ingestDeps(app), () => progress.tick());
-  progress.stop();
-  return report;
+  return withProgress((onProgress) => ingestAndLog([pathsSource(paths)], { ...ingestDeps(app), onProgress }));
 }
 
 function ingestDeps(app: App) {

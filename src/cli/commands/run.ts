@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { App } from '../../app.ts';
 import type { RunReport, RunOptions } from '../../pipeline/run.ts';
 import { EXIT_FAILED, EXIT_OK, emit, type CommonOptions } from '../output.ts';
+import { withProgress } from '../progress.ts';
 import { runCommand } from '../run-command.ts';
 
 interface RunCliOptions extends CommonOptions {
@@ -43,7 +44,7 @@ export function registerRun(program: Command): void {
     .action((options: CommonOptions) =>
       runCommand(options, async (app) => {
         const { deliverQueued } = await import('../../pipeline/run.ts');
-        const report = await deliverQueued(app.pipeline());
+        const report = await withProgress((onProgress) => deliverQueued({ ...app.pipeline(), onProgress }));
         const { delivery } = report;
         emit(options, report, () =>
           [
@@ -58,7 +59,7 @@ export function registerRun(program: Command): void {
 
 export async function runAndReport(app: App, options: CommonOptions, runOptions: RunOptions): Promise<number> {
   const { runDigests } = await import('../../pipeline/run.ts');
-  const report = await runDigests(app.pipeline(), runOptions);
+  const report = await withProgress((onProgress) => runDigests({ ...app.pipeline(), onProgress }, runOptions));
   emit(options, report, () => describeRun(report));
   return report.status === 'paused' || (report.delivery?.failed ?? 0) > 0 || report.ingest.failed > 0 ? EXIT_FAILED : EXIT_OK;
 }

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { relative } from 'node:path';
 import type { Command } from 'commander';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, emit, type CommonOptions } from '../output.ts';
+import { withProgress } from '../progress.ts';
 import { runCommand } from '../run-command.ts';
 import { describeIngest, ingestPaths } from './ingest.ts';
 import { describeRun } from './run.ts';
@@ -29,7 +30,7 @@ export function registerStart(program: Command): void {
         const noSubscribers = Object.values(await app.store.subscriberCounts()).every((count) => count === 0);
         const demo = noSubscribers && existsSync(app.config.demoSubscribersPath) ? await importSubscribers(app, app.config.demoSubscribersPath) : null;
         // The demo stays offline and deterministic: the shipped samples, never the network.
-        const run = await runDigests(app.pipeline({ offline: true }), { trigger: 'start' });
+        const run = await withProgress((onProgress) => runDigests({ ...app.pipeline({ offline: true }), onProgress }, { trigger: 'start' }));
         const where = app.config.delivery.smtpUrl ? app.mailer().description : relative(process.cwd(), app.config.delivery.outboxDir) || '.';
         emit(options, { samples, demo_subscribers: demo?.added ?? 0, run }, () =>
           [

@@ -5,7 +5,7 @@ import { isDigest, type ClaimedMessage, type NewOutboxMessage, type OutboxKind, 
 import type { AssignedTopic, CandidateRow, ListingPapers, PaperFiling, PaperListItem, PaperToClassify, StoredPaper, TopicCount } from '../../model/paper.ts';
 import type { ArchivedPaper, ArchiveTopic, NewDigestRecord, StoredDigest } from '../../model/digest.ts';
 import type { AdminSession, LeaseHolder, RunRow, RunTrigger } from '../../model/run.ts';
-import type { Subscriber, SubscriberInput, SubscriberStatus, Suppression } from '../../model/subscriber.ts';
+import type { Subscriber, SubscriberInput, SubscriberSearch, SubscriberStatus, Suppression } from '../../model/subscriber.ts';
 import type { Store, StoreSession } from '../port.ts';
 import { camelCase, paperParams, toDigestPaper, toListing, toOutbox, toPaper, toPaperToClassify, toRun, toSubscriber, type Row } from '../rows.ts';
 import { PG_MIGRATIONS } from './migrations.ts';
@@ -289,6 +289,16 @@ class PostgresSession implements StoreSession {
     const rows = await this.sql`
       SELECT * FROM subscribers WHERE (${status}::text IS NULL OR status = ${status}::text) AND id > ${options.after ?? 0}
       ORDER BY id LIMIT ${options.limit ?? null}`;
+    return rows.map(toSubscriber);
+  }
+
+  async searchSubscribers(query: SubscriberSearch): Promise<Subscriber[]> {
+    const status = query.status ?? null;
+    // strpos, not LIKE: the admin's text is matched literally, % and _ included.
+    const rows = await this.sql`
+      SELECT * FROM subscribers
+      WHERE strpos(lower(email), lower(${query.emailContains ?? ''}::text)) > 0 AND (${status}::text IS NULL OR status = ${status}::text) AND id > ${query.after ?? 0}
+      ORDER BY id LIMIT ${query.limit}`;
     return rows.map(toSubscriber);
   }
 

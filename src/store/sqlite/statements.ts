@@ -87,6 +87,11 @@ export function prepareStatements(db: Database.Database) {
     deleteSubscriber: prepare(`DELETE FROM subscribers WHERE id = ?`),
     listSubscribers: prepare(`
       SELECT * FROM subscribers WHERE (@status IS NULL OR status = @status) AND id > @after ORDER BY id LIMIT @limit`),
+    // instr, not LIKE: the admin's text is matched literally, % and _ included.
+    searchSubscribers: prepare(`
+      SELECT * FROM subscribers
+      WHERE instr(lower(email), lower(@contains)) > 0 AND (@status IS NULL OR status = @status) AND id > @after
+      ORDER BY id LIMIT @limit`),
     countSubscribers: prepare(`SELECT status, count(*) AS n FROM subscribers GROUP BY status`),
     resubscribe: prepare(`
       UPDATE subscribers SET status = 'pending', name = @name, topics = @topics, frequency = @frequency, weekday = @weekday,

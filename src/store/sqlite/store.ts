@@ -7,7 +7,7 @@ import { isDigest, type ClaimedMessage, type NewOutboxMessage, type OutboxKind, 
 import type { AssignedTopic, CandidateRow, ListingPapers, PaperFields, PaperFiling, PaperListItem, PaperToClassify, StoredPaper, TopicCount } from '../../model/paper.ts';
 import type { ArchivedPaper, ArchiveTopic, NewDigestRecord, StoredDigest } from '../../model/digest.ts';
 import type { AdminSession, LeaseHolder, RunRow, RunTrigger } from '../../model/run.ts';
-import type { Subscriber, SubscriberInput, SubscriberStatus, Suppression } from '../../model/subscriber.ts';
+import type { Subscriber, SubscriberInput, SubscriberSearch, SubscriberStatus, Suppression } from '../../model/subscriber.ts';
 import type { Store, StoreSession } from '../port.ts';
 import { camelCase, paperParams, toDigestPaper, toListing, toOutbox, toPaper, toPaperToClassify, toRun, toSubscriber, type Row } from '../rows.ts';
 import { MIGRATIONS } from './migrations.ts';
@@ -175,6 +175,12 @@ class SqliteSession implements StoreSession {
   listSubscribers(options: { status?: SubscriberStatus | null; after?: number; limit?: number }): Promise<Subscriber[]> {
     return this.run(() =>
       (this.sql.listSubscribers.all({ status: options.status ?? null, after: options.after ?? 0, limit: options.limit ?? -1 }) as Row[]).map(toSubscriber),
+    );
+  }
+
+  searchSubscribers(query: SubscriberSearch): Promise<Subscriber[]> {
+    return this.run(() =>
+      (this.sql.searchSubscribers.all({ contains: query.emailContains ?? '', status: query.status ?? null, after: query.after ?? 0, limit: query.limit }) as Row[]).map(toSubscriber),
     );
   }
 
