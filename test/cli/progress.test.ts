@@ -20,6 +20,7 @@ function open(dir: string): App {
     clock: fixedClock('2026-11-23T07:00:00.000Z'),
     env: {
       PAPERBOY_DB: join(dir, 'paperboy.db'),
+      PAPERBOY_SOURCES: 'none', // offline: no fetch from the real Hugging Face
       PAPERBOY_INBOX: join(dir, 'inbox'),
       PAPERBOY_OUTBOX_DIR: join(dir, 'outbox'),
       PAPERBOY_LOG_LEVEL: 'silent',
