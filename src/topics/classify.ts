@@ -68,6 +68,13 @@ interface Evidence {
   n: number;
 }
 
+/** Per topic id, the topics it yields to (see YIELDING in data/topics.yaml). */
+interface Yields {
+  always: Map<string, Set<string>>;
+  /** Only when the title scores the other topic higher than this one. */
+  ifTitle: Map<string, Set<string>>;
+}
+
 interface CategoryHint {
   topic: number;
   weight: number;
@@ -96,7 +103,10 @@ export function createClassifier(taxonomy: Taxonomy): Classifier {
   });
 
   const ids = topics.map((topic) => topic.id);
-  const yieldsTo = new Map(topics.map((topic) => [topic.id, new Set(topic.yieldsTo)]));
+  const yields: Yields = {
+    always: new Map(topics.map((topic) => [topic.id, new Set(topic.yieldsTo)])),
+    ifTitle: new Map(topics.map((topic) => [topic.id, new Set(topic.yieldsToIfTitle)])),
+  };
   const fieldWeight: Record<Field, number> = settings.fields;
   const fallback = topics.findIndex((topic) => topic.id === FALLBACK_TOPIC);
   const splitTitle = titleSplitter(settings.titleParts);
@@ -147,12 +157,14 @@ export function createClassifier(taxonomy: Taxonomy): Classifier {
   };
 
   const scores = new Float64Array(topics.length);
+  const titleScores = new Float64Array(topics.length);
   return (paper) => {
     for (const part of splitTitle(paper.title)) count(part.text, FIELD_INDEX.get(part.field) ?? 0);
     count(paper.abstract, 1);
     for (const keyword of paper.keywords) count(keyword, 2);
 
     scores.fill(0);
+    titleScores.fill(0);
     const evidence: Evidence[] = [];
     for (const slot of touched) {
       const n = counts[slot] ?? 0;
@@ -163,6 +175,7 @@ export function createClassifier(taxonomy: Taxonomy): Classifier {
       // Repeats add less and less: an abstract that says PDE nine times is not nine times as much about PDEs.
       const points = term.weight * fieldWeight[field] * (1 + Math.log(n));
       scores[term.topic] = (scores[term.topic] ?? 0) + points;
+      if (field === 'title' || field === 'titleMeans') titleScores[term.topic] = (titleScores[term.topic] ?? 0) + points;
       evidence.push({ topic: term.topic, points, order: slot, label: term.label, field, n });
     }
     touched.length = 0;
@@ -180,7 +193,7 @@ export function createClassifier(taxonomy: Taxonomy): Classifier {
       }
     });
 
-    return rank(ids, scores, evidence, settings, yieldsTo, fallback);
+    return rank(ids, scores, titleScores, evidence, settings, yields, fallback);
   };
 }
 
@@ -273,9 +286,10 @@ function describe(item: Evidence): string {
 function rank(
   ids: string[],
   rawScores: Float64Array,
+  titleScores: Float64Array,
   evidence: Evidence[],
   { minScore, secondaryRatio, yieldRatio }: TaxonomySettings,
-  yieldsTo: Map<string, Set<string>>,
+  yields: Yields,
   fallback: number,
 ): Classification {
   evidence.sort((a, b) => b.points - a.points || a.order - b.order);
@@ -301,8 +315,14 @@ function rank(
     return { primary: fallbackId, secondary: [], scores: [...others, { topicId: fallbackId, score: 0, evidence: [NO_MATCH_EVIDENCE] }] };
   }
   // A method topic gives the primary place to the field it is applied to, when that field is close.
-  const targets = yieldsTo.get(top.topicId);
-  const taker = targets && scores.find((entry) => targets.has(entry.topicId) && entry.score >= Math.max(minScore, top.score * yieldRatio));
+  const titleScore = (topicId: string): number => titleScores[ids.indexOf(topicId)] ?? 0;
+  const always = yields.always.get(top.topicId);
+  const ifTitle = yields.ifTitle.get(top.topicId);
+  const taker = scores.find(
+    (entry) =>
+      entry.score >= Math.max(minScore, top.score * yieldRatio) &&
+      (always?.has(entry.topicId) === true || (ifTitle?.has(entry.topicId) === true && titleScore(entry.topicId) > titleScore(top.topicId))),
+  );
   if (taker) {
     top.evidence = [...top.evidence, `yields to ${taker.topicId}`];
     scores.splice(scores.indexOf(taker), 1);

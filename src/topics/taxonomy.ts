@@ -24,6 +24,7 @@ const topicSchema = z.strictObject({
   exclude: z.array(phrase).default([]),
   categories: tiers(category).prefault({}),
   yieldsTo: z.array(z.string()).default([]),
+  yieldsToIfTitle: z.array(z.string()).default([]),
 });
 
 const settingsSchema = z.strictObject({
@@ -72,8 +73,9 @@ type TopicEntry = z.infer<typeof topicSchema>;
 
 /** A topic yields only to other real topics: never to itself, to `other`, or to an id not in the file. */
 function checkYields(topic: TopicEntry, topicIndex: number, ids: Map<string, number>, ctx: z.RefinementCtx): void {
-  topic.yieldsTo.forEach((target, i) => {
-    const path = ['topics', topicIndex, 'yieldsTo', i];
+  const targets = [...topic.yieldsTo.map((target, i) => ['yieldsTo', i, target] as const), ...topic.yieldsToIfTitle.map((target, i) => ['yieldsToIfTitle', i, target] as const)];
+  targets.forEach(([list, i, target]) => {
+    const path = ['topics', topicIndex, list, i];
     if (target === topic.id || target === FALLBACK_TOPIC) ctx.addIssue({ code: 'custom', path, message: `a topic cannot yield to '${target}'` });
     else if (!ids.has(target)) ctx.addIssue({ code: 'custom', path, message: `'${target}' is not a topic id of this file` });
   });

@@ -104,8 +104,9 @@ describe('yielding', () => {
     parseTaxonomy(
       `settings: { minScore: 3, yieldRatio: 0.6 }
 topics:
-  - { id: rl, name: RL, description: d, terms: { strong: [reinforcement learning] }, yieldsTo: [generative] }
+  - { id: rl, name: RL, description: d, terms: { strong: [reinforcement learning] }, yieldsTo: [generative], yieldsToIfTitle: [reasoning] }
   - { id: generative, name: Gen, description: d, terms: { strong: [diffusion model] } }
+  - { id: reasoning, name: R, description: d, terms: { strong: [chain-of-thought] } }
   - { id: efficiency, name: E, description: d, terms: { strong: [quantization] } }
   - { id: other, name: O, description: d }
 `,
@@ -126,6 +127,19 @@ topics:
   it('keeps the primary place when the other topic is below yieldRatio of it or is not one it yields to', () => {
     expect(yielding(paper({ title: 'Reinforcement learning', abstract: 'For a diffusion model.' })).primary).toBe('rl');
     expect(yielding(paper({ title: 'Reinforcement learning', abstract: 'Quantization, and more quantization.' })).primary).toBe('rl');
+  });
+
+  it('yields to a yieldsToIfTitle topic only when the title scores it higher', () => {
+    const rl = (n: number) => Array(n).fill('reinforcement learning').join(', ');
+    const titled = yielding(paper({ title: 'Chain-of-thought', abstract: rl(8) }));
+    expect(titled.scores.map((entry) => [entry.topicId, entry.score])).toEqual([
+      ['reasoning', 12],
+      ['rl', 12.32],
+    ]);
+    expect(titled.secondary).toEqual(['rl']);
+    expect(yielding(paper({ title: 'Chain-of-thought via reinforcement learning', abstract: rl(5) })).primary).toBe('reasoning');
+    expect(yielding(paper({ title: 'Reinforcement learning for chain-of-thought', abstract: rl(1) })).primary).toBe('rl');
+    expect(yielding(paper({ abstract: `${rl(3)}; chain-of-thought, chain-of-thought` })).primary).toBe('rl');
   });
 });
 

@@ -86,6 +86,7 @@ describe('parseTaxonomy', () => {
       exclude: [],
       categories: { strong: [], medium: [], weak: [] },
       yieldsTo: [],
+      yieldsToIfTitle: [],
     });
   });
 
@@ -156,6 +157,8 @@ describe('parseTaxonomy', () => {
     expect(failure(yielding('alpha'))).toBe("topics.yaml:9: topics[0].yieldsTo[0]: a topic cannot yield to 'alpha'");
     expect(failure(yielding('other'))).toBe("topics.yaml:9: topics[0].yieldsTo[0]: a topic cannot yield to 'other'");
     expect(failure(yielding('gamma'))).toBe("topics.yaml:9: topics[0].yieldsTo[0]: 'gamma' is not a topic id of this file");
+    const ifTitle = VALID.replace('      strong: [neural operator]\n', '      strong: [neural operator]\n    yieldsToIfTitle: [other]\n');
+    expect(failure(ifTitle)).toBe("topics.yaml:9: topics[0].yieldsToIfTitle[0]: a topic cannot yield to 'other'");
   });
 
   it('reports a YAML syntax error with its line', () => {
