@@ -17,9 +17,9 @@ export interface Classification {
   /**
    * Every topic with a score above zero: the primary first, then the rest highest first, ties
    * in taxonomy order (the primary is not the highest only when that topic yielded to it; see
-   * YIELDING in data/topics.yaml). When the paper
-   * is filed under the fallback (`other`) because no topic reached minScore, the fallback comes
-   * last with score 0 and the evidence NO_MATCH_EVIDENCE.
+   * YIELDING in data/topics.yaml). When the paper is filed under the fallback (`other`) because
+   * no topic reached minScore, the fallback comes last with score 0 and the evidence
+   * NO_MATCH_EVIDENCE.
    */
   scores: TopicScore[];
 }

@@ -73,7 +73,10 @@ type TopicEntry = z.infer<typeof topicSchema>;
 
 /** A topic yields only to other real topics: never to itself, to `other`, or to an id not in the file. */
 function checkYields(topic: TopicEntry, topicIndex: number, ids: Map<string, number>, ctx: z.RefinementCtx): void {
-  const targets = [...topic.yieldsTo.map((target, i) => ['yieldsTo', i, target] as const), ...topic.yieldsToIfTitle.map((target, i) => ['yieldsToIfTitle', i, target] as const)];
+  const targets = [
+    ...topic.yieldsTo.map((target, i) => ['yieldsTo', i, target] as const),
+    ...topic.yieldsToIfTitle.map((target, i) => ['yieldsToIfTitle', i, target] as const),
+  ];
   targets.forEach(([list, i, target]) => {
     const path = ['topics', topicIndex, list, i];
     if (target === topic.id || target === FALLBACK_TOPIC) ctx.addIssue({ code: 'custom', path, message: `a topic cannot yield to '${target}'` });
