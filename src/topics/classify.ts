@@ -218,7 +218,8 @@ function titleSplitter({ means, resume }: TaxonomySettings['titleParts']): (titl
     let field: TitleField = 'title';
     let from = 0;
     for (const word of title.matchAll(/[^\s:]+|:/g)) {
-      const next = word[0] === ':' ? 'title' : kinds.get(word[0].toLowerCase());
+      // `(via` and `using,` are the words; `step-by-step` is not `by`.
+      const next = word[0] === ':' ? 'title' : kinds.get(word[0].replace(/^\P{L}+|\P{L}+$/gu, '').toLowerCase());
       if (next === undefined || next === field) continue;
       if (word.index > from) parts.push({ text: title.slice(from, word.index), field });
       from = word.index;

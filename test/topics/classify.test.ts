@@ -153,6 +153,8 @@ describe('title parts', () => {
     expect(evidenceOf({ title: 'Robots using quantization for PDEs' }, 'sciml')).toEqual(['PDE (title)']);
     expect(evidenceOf({ title: 'Quantization by example: PDEs' }, 'sciml')).toEqual(['PDE (title)']);
     expect(evidenceOf({ title: 'Solving PDEs with quantization' }, 'efficiency')).toEqual(['quantization (title)']);
+    expect(evidenceOf({ title: 'Code generation (via quantization)' }, 'efficiency')).toEqual(['quantization (title, means)']);
+    expect(evidenceOf({ title: 'Step-by-step quantization' }, 'efficiency')).toEqual(['quantization (title)']);
   });
 });
 
