@@ -6,13 +6,14 @@
  *     JSON in test/fixtures/hf-daily-papers/.
  *
  *   npx tsx scripts/eval-topics.ts [--split tune|holdout|both] [--set listings|hf|both] [--misses]
- *                                  [--bench-size 100000] [--baseline-size 10000] [--no-bench]
+ *                                  [--summary] [--bench-size 100000] [--baseline-size 10000] [--no-bench]
  *                                  [--taxonomy data/topics.yaml]
  *
  * For each set and split: primary accuracy, acceptable accuracy, per-topic figures, and the
  * confusion list — every labelled primary → predicted primary pair where they differ, with
  * counts, those outside the acceptable topics marked `✗` (with --misses, each paper's title
- * and its top scores).
+ * and its top scores). --summary prints only the two percentages per set and split: the way to
+ * look at a holdout while tuning, without seeing which papers it misses.
  *
  * Accuracy: the predicted primary equals the labelled primary. Acceptable: the predicted
  * primary is the labelled primary or one of the labelled acceptable topics. Tune and holdout
@@ -52,6 +53,7 @@ const { values } = parseArgs({
     split: { type: 'string', default: 'both' },
     set: { type: 'string', default: 'both' },
     misses: { type: 'boolean', default: false },
+    summary: { type: 'boolean', default: false },
     'no-bench': { type: 'boolean', default: false },
     'bench-size': { type: 'string', default: '100000' },
     'baseline-size': { type: 'string', default: '10000' },
@@ -66,6 +68,7 @@ const SETS: LabelSet[] = [
 
 if (!['tune', 'holdout', 'both'].includes(values.split)) throw new Error(`--split must be tune, holdout or both, not ${values.split}`);
 if (!['listings', 'hf', 'both'].includes(values.set)) throw new Error(`--set must be listings, hf or both, not ${values.set}`);
+if (values.summary && values.misses) throw new Error('--summary and --misses exclude each other');
 const taxonomy = loadTaxonomy(values.taxonomy);
 const classify = createClassifier(taxonomy);
 const splits = values.split === 'both' ? (['tune', 'holdout'] as const) : ([values.split] as ('tune' | 'holdout')[]);
@@ -122,7 +125,8 @@ function report(split: string, listings: string, papers: Map<string, Classifiabl
       misses.push(`  ${isOk ? ' ' : '✗'} ${label.title}\n    label ${label.primary} (ok: ${label.acceptable.join(', ') || '-'}) → ${result.primary}\n    ${top.join('\n    ')}`);
     }
   }
-  console.log(`\n== ${split}: ${rows.length} papers — primary ${pct(exact, rows.length)}, acceptable ${pct(ok, rows.length)}`);
+  console.log(`${values.summary ? '' : '\n'}== ${split}: ${rows.length} papers — primary ${pct(exact, rows.length)}, acceptable ${pct(ok, rows.length)}`);
+  if (values.summary) return;
   console.log('  topic          n  primary  acceptable');
   for (const topic of taxonomy.topics) {
     const stats = perTopic.get(topic.id);

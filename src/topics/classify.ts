@@ -1,5 +1,5 @@
 import type { ClassifiableText } from '../model/paper.ts';
-import { FALLBACK_TOPIC, type Taxonomy } from './taxonomy.ts';
+import { FALLBACK_TOPIC, type Taxonomy, type TaxonomySettings } from './taxonomy.ts';
 import { forEachWord, phraseKeys, wordKeys } from './tokenize.ts';
 
 
@@ -15,9 +15,11 @@ export interface Classification {
   /** At most two, strongest first; see SECONDARY RULE in data/topics.yaml. */
   secondary: string[];
   /**
-   * Every topic with a score above zero, highest first, ties in taxonomy order. When the paper
-   * is filed under the fallback (`other`) because no topic reached minScore, the fallback comes
-   * last with score 0 and the evidence NO_MATCH_EVIDENCE.
+   * Every topic with a score above zero: the primary first, then the rest highest first, ties
+   * in taxonomy order (the primary is not the highest only when that topic yielded to it; see
+   * YIELDING in data/topics.yaml). When the paper is filed under the fallback (`other`) because
+   * no topic reached minScore, the fallback comes last with score 0 and the evidence
+   * NO_MATCH_EVIDENCE.
    */
   scores: TopicScore[];
 }
@@ -28,8 +30,10 @@ export const NO_MATCH_EVIDENCE = 'no topic matched';
 const MAX_EVIDENCE = 8;
 const VOCABULARY_LIMIT = 200_000;
 
-type Field = 'title' | 'abstract' | 'keyword';
-const FIELDS: readonly Field[] = ['title', 'abstract', 'keyword'];
+type Field = 'title' | 'abstract' | 'keyword' | 'titleMeans';
+const FIELDS: readonly Field[] = ['title', 'abstract', 'keyword', 'titleMeans'];
+const FIELD_INDEX = new Map(FIELDS.map((field, index) => [field, index]));
+const FIELD_NAMES: Record<Field, string> = { title: 'title', abstract: 'abstract', keyword: 'keyword', titleMeans: 'title, means' };
 
 /** One (topic, phrase) pair. An exclusion scores nothing: it only hides its words from the topic. */
 interface Term {
@@ -64,6 +68,13 @@ interface Evidence {
   n: number;
 }
 
+/** Per topic id, the topics it yields to (see YIELDING in data/topics.yaml). */
+interface Yields {
+  always: Map<string, Set<string>>;
+  /** Only when the title scores the other topic higher than this one. */
+  ifTitle: Map<string, Set<string>>;
+}
+
 interface CategoryHint {
   topic: number;
   weight: number;
@@ -92,9 +103,14 @@ export function createClassifier(taxonomy: Taxonomy): Classifier {
   });
 
   const ids = topics.map((topic) => topic.id);
+  const yields: Yields = {
+    always: new Map(topics.map((topic) => [topic.id, new Set(topic.yieldsTo)])),
+    ifTitle: new Map(topics.map((topic) => [topic.id, new Set(topic.yieldsToIfTitle)])),
+  };
   const fieldWeight: Record<Field, number> = settings.fields;
   const fallback = topics.findIndex((topic) => topic.id === FALLBACK_TOPIC);
-  // Reused across calls (JS runs one call at a time): counts[term * 3 + field].
+  const splitTitle = titleSplitter(settings.titleParts);
+  // Reused across calls (JS runs one call at a time): counts[term * FIELDS.length + field].
   const counts = new Uint32Array(terms.length * FIELDS.length);
   const touched: number[] = [];
 
@@ -141,12 +157,14 @@ export function createClassifier(taxonomy: Taxonomy): Classifier {
   };
 
   const scores = new Float64Array(topics.length);
+  const titleScores = new Float64Array(topics.length);
   return (paper) => {
-    count(paper.title, 0);
+    for (const part of splitTitle(paper.title)) count(part.text, FIELD_INDEX.get(part.field) ?? 0);
     count(paper.abstract, 1);
     for (const keyword of paper.keywords) count(keyword, 2);
 
     scores.fill(0);
+    titleScores.fill(0);
     const evidence: Evidence[] = [];
     for (const slot of touched) {
       const n = counts[slot] ?? 0;
@@ -157,6 +175,7 @@ export function createClassifier(taxonomy: Taxonomy): Classifier {
       // Repeats add less and less: an abstract that says PDE nine times is not nine times as much about PDEs.
       const points = term.weight * fieldWeight[field] * (1 + Math.log(n));
       scores[term.topic] = (scores[term.topic] ?? 0) + points;
+      if (field === 'title' || field === 'titleMeans') titleScores[term.topic] = (titleScores[term.topic] ?? 0) + points;
       evidence.push({ topic: term.topic, points, order: slot, label: term.label, field, n });
     }
     touched.length = 0;
@@ -174,7 +193,40 @@ export function createClassifier(taxonomy: Taxonomy): Classifier {
       }
     });
 
-    return rank(ids, scores, evidence, settings.minScore, settings.secondaryRatio, fallback);
+    return rank(ids, scores, titleScores, evidence, settings, yields, fallback);
+  };
+}
+
+type TitleField = 'title' | 'titleMeans';
+
+interface TitlePart {
+  text: string;
+  field: TitleField;
+}
+
+/**
+ * Cuts a title into what it is about and its means: after `via`, `using` … (settings.titleParts.means)
+ * the title says how, until `for`, `towards` … (titleParts.resume) or a colon says what again.
+ * In `Virtual Try-On via Instance Segmentation for Fashion`, segmentation is the means.
+ */
+function titleSplitter({ means, resume }: TaxonomySettings['titleParts']): (title: string) => TitlePart[] {
+  const kinds = new Map<string, TitleField>();
+  for (const word of means) kinds.set(word.toLowerCase(), 'titleMeans');
+  for (const word of resume) kinds.set(word.toLowerCase(), 'title');
+  return (title) => {
+    const parts: TitlePart[] = [];
+    let field: TitleField = 'title';
+    let from = 0;
+    for (const word of title.matchAll(/[^\s:]+|:/g)) {
+      // `(via` and `using,` are the words; `step-by-step` is not `by`.
+      const next = word[0] === ':' ? 'title' : kinds.get(word[0].replace(/^\P{L}+|\P{L}+$/gu, '').toLowerCase());
+      if (next === undefined || next === field) continue;
+      if (word.index > from) parts.push({ text: title.slice(from, word.index), field });
+      from = word.index;
+      field = next;
+    }
+    if (title.length > from) parts.push({ text: title.slice(from), field });
+    return parts;
   };
 }
 
@@ -229,15 +281,16 @@ function walk(node: TrieNode, tokens: Token[], i: number, best: Match): void {
 function describe(item: Evidence): string {
   const times = item.n > 1 ? ` ×${item.n}` : '';
   if (item.field === 'category') return `category: ${item.label}`;
-  return item.field === 'keyword' ? `keyword: ${item.label}${times}` : `${item.label}${times} (${item.field})`;
+  return item.field === 'keyword' ? `keyword: ${item.label}${times}` : `${item.label}${times} (${FIELD_NAMES[item.field]})`;
 }
 
 function rank(
   ids: string[],
   rawScores: Float64Array,
+  titleScores: Float64Array,
   evidence: Evidence[],
-  minScore: number,
-  secondaryRatio: number,
+  { minScore, secondaryRatio, yieldRatio }: TaxonomySettings,
+  yields: Yields,
   fallback: number,
 ): Classification {
   evidence.sort((a, b) => b.points - a.points || a.order - b.order);
@@ -262,12 +315,27 @@ function rank(
     // so `explain` never shows it above a real topic's score (the weak scores stay, highest first).
     return { primary: fallbackId, secondary: [], scores: [...others, { topicId: fallbackId, score: 0, evidence: [NO_MATCH_EVIDENCE] }] };
   }
-  // `other` means "fits nothing else": it is never a secondary topic.
+  // A method topic gives the primary place to the field it is applied to, when that field is close.
+  const titleScore = (topicId: string): number => titleScores[ids.indexOf(topicId)] ?? 0;
+  const always = yields.always.get(top.topicId);
+  const ifTitle = yields.ifTitle.get(top.topicId);
+  const taker = scores.find(
+    (entry) =>
+      entry.score >= Math.max(minScore, top.score * yieldRatio) &&
+      (always?.has(entry.topicId) === true || (ifTitle?.has(entry.topicId) === true && titleScore(entry.topicId) > titleScore(top.topicId))),
+  );
+  if (taker) {
+    top.evidence = [...top.evidence, `yields to ${taker.topicId}`];
+    scores.splice(scores.indexOf(taker), 1);
+    scores.unshift(taker);
+  }
+  // `other` means "fits nothing else": it is never a secondary topic. The bar is set by the
+  // highest score, so a topic that yielded stays a secondary.
   const bar = Math.max(minScore, top.score * secondaryRatio);
   const secondary = scores
     .slice(1)
     .filter((entry) => entry.topicId !== ids[fallback] && entry.score >= bar)
     .slice(0, 2)
     .map((entry) => entry.topicId);
-  return { primary: top.topicId, secondary, scores };
+  return { primary: (scores[0] as TopicScore).topicId, secondary, scores };
 }

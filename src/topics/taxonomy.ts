@@ -23,6 +23,8 @@ const topicSchema = z.strictObject({
   terms: tiers(phrase).prefault({}),
   exclude: z.array(phrase).default([]),
   categories: tiers(category).prefault({}),
+  yieldsTo: z.array(z.string()).default([]),
+  yieldsToIfTitle: z.array(z.string()).default([]),
 });
 
 const settingsSchema = z.strictObject({
@@ -34,10 +36,18 @@ const settingsSchema = z.strictObject({
       keyword: positive.default(2),
       primaryCategory: positive.default(1),
       otherCategory: positive.default(0.5),
+      titleMeans: positive.default(1.5),
+    })
+    .prefault({}),
+  titleParts: z
+    .strictObject({
+      means: z.array(z.string().trim().min(1)).default(['via', 'using', 'through', 'by']),
+      resume: z.array(z.string().trim().min(1)).default(['for', 'towards', 'toward']),
     })
     .prefault({}),
   minScore: positive.default(8),
   secondaryRatio: z.number().min(0).max(1).default(0.5),
+  yieldRatio: z.number().min(0).max(1).default(0.6),
 });
 
 const fileSchema = z
@@ -53,12 +63,26 @@ const fileSchema = z
       else ctx.addIssue({ code: 'custom', path: ['topics', index, 'id'], message: `duplicate id '${topic.id}' (first at topics[${first}])` });
       checkPhrases(topic, index, ctx);
     });
+    file.topics.forEach((topic, index) => checkYields(topic, index, firstIndex, ctx));
     if (!firstIndex.has(FALLBACK_TOPIC)) {
       ctx.addIssue({ code: 'custom', path: ['topics'], message: `a topic with id '${FALLBACK_TOPIC}' is required: papers that match no topic are filed there` });
     }
   });
 
 type TopicEntry = z.infer<typeof topicSchema>;
+
+/** A topic yields only to other real topics: never to itself, to `other`, or to an id not in the file. */
+function checkYields(topic: TopicEntry, topicIndex: number, ids: Map<string, number>, ctx: z.RefinementCtx): void {
+  const targets = [
+    ...topic.yieldsTo.map((target, i) => ['yieldsTo', i, target] as const),
+    ...topic.yieldsToIfTitle.map((target, i) => ['yieldsToIfTitle', i, target] as const),
+  ];
+  targets.forEach(([list, i, target]) => {
+    const path = ['topics', topicIndex, list, i];
+    if (target === topic.id || target === FALLBACK_TOPIC) ctx.addIssue({ code: 'custom', path, message: `a topic cannot yield to '${target}'` });
+    else if (!ids.has(target)) ctx.addIssue({ code: 'custom', path, message: `'${target}' is not a topic id of this file` });
+  });
+}
 
 /** Within one topic a phrase may appear once: twice means two weights, and one would be ignored. */
 function checkPhrases(topic: TopicEntry, topicIndex: number, ctx: z.RefinementCtx): void {

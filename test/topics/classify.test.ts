@@ -98,6 +98,66 @@ describe('scoring', () => {
   });
 });
 
+describe('yielding', () => {
+  // RL is a method: a paper that applies it to a generator is about the generator.
+  const yielding = createClassifier(
+    parseTaxonomy(
+      `settings: { minScore: 3, yieldRatio: 0.6 }
+topics:
+  - { id: rl, name: RL, description: d, terms: { strong: [reinforcement learning] }, yieldsTo: [generative], yieldsToIfTitle: [reasoning] }
+  - { id: generative, name: Gen, description: d, terms: { strong: [diffusion model] } }
+  - { id: reasoning, name: R, description: d, terms: { strong: [chain-of-thought] } }
+  - { id: efficiency, name: E, description: d, terms: { strong: [quantization] } }
+  - { id: other, name: O, description: d }
+`,
+      'yield.yaml',
+    ),
+  );
+
+  it('gives the primary place to a topic it yields to that scores at least yieldRatio of it, and stays a secondary', () => {
+    const result = yielding(paper({ title: 'Reinforcement learning', abstract: 'A diffusion model, another diffusion model, a third diffusion model.' }));
+    expect(result.primary).toBe('generative');
+    expect(result.secondary).toEqual(['rl']);
+    expect(result.scores).toEqual([
+      { topicId: 'generative', score: 8.39, evidence: ['diffusion model ×3 (abstract)'] },
+      { topicId: 'rl', score: 12, evidence: ['reinforcement learning (title)', 'yields to generative'] },
+    ]);
+  });
+
+  it('keeps the primary place when the other topic is below yieldRatio of it or is not one it yields to', () => {
+    expect(yielding(paper({ title: 'Reinforcement learning', abstract: 'For a diffusion model.' })).primary).toBe('rl');
+    expect(yielding(paper({ title: 'Reinforcement learning', abstract: 'Quantization, and more quantization.' })).primary).toBe('rl');
+  });
+
+  it('yields to a yieldsToIfTitle topic only when the title scores it higher', () => {
+    const rl = (n: number) => Array(n).fill('reinforcement learning').join(', ');
+    const titled = yielding(paper({ title: 'Chain-of-thought', abstract: rl(8) }));
+    expect(titled.scores.map((entry) => [entry.topicId, entry.score])).toEqual([
+      ['reasoning', 12],
+      ['rl', 12.32],
+    ]);
+    expect(titled.secondary).toEqual(['rl']);
+    expect(yielding(paper({ title: 'Chain-of-thought via reinforcement learning', abstract: rl(5) })).primary).toBe('reasoning');
+    expect(yielding(paper({ title: 'Reinforcement learning for chain-of-thought', abstract: rl(1) })).primary).toBe('rl');
+    expect(yielding(paper({ abstract: `${rl(3)}; chain-of-thought, chain-of-thought` })).primary).toBe('rl');
+  });
+});
+
+describe('title parts', () => {
+  it('counts the means of a title, after via/using/through/by, at titleMeans weight, until for/towards or a colon', () => {
+    expect(evidenceOf({ title: 'Code generation via quantization' }, 'efficiency')).toEqual(['quantization (title, means)']);
+    expect(classify(paper({ title: 'Code generation via quantization' })).scores.map((entry) => [entry.topicId, entry.score])).toEqual([
+      ['code', 12],
+      ['efficiency', 6],
+    ]);
+    expect(evidenceOf({ title: 'Robots using quantization for PDEs' }, 'sciml')).toEqual(['PDE (title)']);
+    expect(evidenceOf({ title: 'Quantization by example: PDEs' }, 'sciml')).toEqual(['PDE (title)']);
+    expect(evidenceOf({ title: 'Solving PDEs with quantization' }, 'efficiency')).toEqual(['quantization (title)']);
+    expect(evidenceOf({ title: 'Code generation (via quantization)' }, 'efficiency')).toEqual(['quantization (title, means)']);
+    expect(evidenceOf({ title: 'Step-by-step quantization' }, 'efficiency')).toEqual(['quantization (title)']);
+  });
+});
+
 describe('matching', () => {
   it('treats hyphens as spaces', () => {
     expect(evidenceOf({ title: 'Chain of Thought prompting' }, 'reasoning')).toEqual(['chain-of-thought (title)']);

@@ -72,9 +72,11 @@ describe('parseTaxonomy', () => {
     expect(taxonomy.settings).toEqual(loadTaxonomy(DEFAULT_FILE).settings);
     expect(taxonomy.settings).toEqual({
       tiers: { strong: 4, medium: 2, weak: 1 },
-      fields: { title: 3, abstract: 1, keyword: 2, primaryCategory: 1, otherCategory: 0.5 },
+      fields: { title: 3, abstract: 1, keyword: 2, primaryCategory: 1, otherCategory: 0.5, titleMeans: 1.5 },
+      titleParts: { means: ['via', 'using', 'through', 'by'], resume: ['for', 'towards', 'toward'] },
       minScore: 8,
       secondaryRatio: 0.5,
+      yieldRatio: 0.6,
     });
     expect(taxonomy.topics[0]).toEqual({
       id: 'alpha',
@@ -83,6 +85,8 @@ describe('parseTaxonomy', () => {
       terms: { strong: ['neural operator'], medium: [], weak: [] },
       exclude: [],
       categories: { strong: [], medium: [], weak: [] },
+      yieldsTo: [],
+      yieldsToIfTitle: [],
     });
   });
 
@@ -144,6 +148,17 @@ describe('parseTaxonomy', () => {
     expect(failure(VALID.replace('[neural operator]', '[neural operator, C++]'))).toBe(
       "topics.yaml:8: topics[0].terms.strong[1]: 'C++' matches every lone letter c: symbols are not matched",
     );
+  });
+
+  it('accepts yieldsTo naming other topics of the file, and rejects itself, other or an unknown id at its line', () => {
+    const yielding = (targets: string) => VALID.replace('      strong: [neural operator]\n', `      strong: [neural operator]\n    yieldsTo: [${targets}]\n`);
+    const extra = '  - id: beta\n    name: Beta\n    description: the second topic\n';
+    expect(parseTaxonomy(yielding('beta') + extra, 'topics.yaml').topics[0]?.yieldsTo).toEqual(['beta']);
+    expect(failure(yielding('alpha'))).toBe("topics.yaml:9: topics[0].yieldsTo[0]: a topic cannot yield to 'alpha'");
+    expect(failure(yielding('other'))).toBe("topics.yaml:9: topics[0].yieldsTo[0]: a topic cannot yield to 'other'");
+    expect(failure(yielding('gamma'))).toBe("topics.yaml:9: topics[0].yieldsTo[0]: 'gamma' is not a topic id of this file");
+    const ifTitle = VALID.replace('      strong: [neural operator]\n', '      strong: [neural operator]\n    yieldsToIfTitle: [other]\n');
+    expect(failure(ifTitle)).toBe("topics.yaml:9: topics[0].yieldsToIfTitle[0]: a topic cannot yield to 'other'");
   });
 
   it('reports a YAML syntax error with its line', () => {
