@@ -604,3 +604,56 @@ describe.each(STORE_ADAPTERS)('store contract: $name', (adapter) => {
     });
   });
 });
+
+describe.each(STORE_ADAPTERS)('store contract, counters: $name', (adapter) => {
+  let store: Store;
+  beforeEach(async () => {
+    store = await adapter.open();
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+  const window = (key: string, start: number, length = 60) => ({ key, windowStart: at(start), expiresAt: at(start + length) });
+
+  it('grants hits up to the limit of a window, and none past it', async () => {
+    expect(await store.takeHits(window('ip:a', 0), 2, 3, at(0))).toBe(2);
+    expect(await store.takeHits(window('ip:a', 0), 2, 3, at(1))).toBe(1);
+    expect(await store.takeHits(window('ip:a', 0), 1, 3, at(2))).toBe(0);
+    expect(await store.takeHits(window('ip:b', 0), 1, 3, at(2))).toBe(1);
+    expect(await store.countHits('ip:a', at(0))).toBe(3);
+    expect(await store.takeHits(window('ip:a', 60), 1, 3, at(60))).toBe(1);
+  });
+
+  it('limits over every window of the key since a time, and counts without a limit', async () => {
+    await store.takeHits(window('sent', 0, 120), 5, null, at(0));
+    await store.takeHits(window('sent', 1, 120), 4, null, at(1));
+    expect(await store.takeHits(window('sent', 2, 120), 5, 10, at(2), at(0))).toBe(1);
+    expect(await store.takeHits(window('sent', 3, 120), 5, 10, at(3), at(1))).toBe(5);
+    expect(await store.countHits('sent', at(1))).toBe(10);
+    expect(await store.takeHits(window('sent', 3, 120), -3, null, at(3))).toBe(-3);
+    expect(await store.countHits('sent', at(0))).toBe(12);
+  });
+
+  it('drops windows once expired', async () => {
+    await store.takeHits(window('ip:a', 0, 10), 3, 3, at(0));
+    expect(await store.countHits('ip:a', at(0))).toBe(3);
+    await store.takeHits(window('ip:b', 10), 1, 3, at(10));
+    expect(await store.countHits('ip:a', at(0))).toBe(0);
+  });
+
+  it('counts concurrent takers together: no more than the limit is granted', async () => {
+    const granted = await Promise.all(Array.from({ length: 20 }, () => store.takeHits(window('rate', 0), 3, 25, at(0))));
+    expect(granted.reduce((sum, n) => sum + n, 0)).toBe(25);
+    expect(await store.countHits('rate', at(0))).toBe(25);
+  });
+
+  it('takes part in the caller’s transaction', async () => {
+    await expect(
+      store.withTransaction(async (tx) => {
+        await tx.takeHits(window('ip:a', 0), 1, 3, at(0));
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    expect(await store.countHits('ip:a', at(0))).toBe(0);
+  });
+});

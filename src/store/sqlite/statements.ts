@@ -224,6 +224,11 @@ export function prepareStatements(db: Database.Database) {
       WHERE leases.holder = excluded.holder OR leases.expires_at <= @now OR leases.holder = @staleHolder`),
     leaseByName: prepare(`SELECT * FROM leases WHERE name = ?`),
     releaseLease: prepare(`DELETE FROM leases WHERE name = ? AND holder = ?`),
+    dropExpiredCounters: prepare(`DELETE FROM counters WHERE expires_at <= ?`),
+    countHits: prepare(`SELECT coalesce(sum(hits), 0) AS n FROM counters WHERE key = ? AND window_start >= ?`),
+    addHits: prepare(`
+      INSERT INTO counters (key, window_start, expires_at, hits) VALUES (@key, @windowStart, @expiresAt, max(0, @hits))
+      ON CONFLICT (key, window_start) DO UPDATE SET hits = max(0, counters.hits + @hits), expires_at = excluded.expires_at`),
     getState: prepare(`SELECT value FROM state WHERE key = ?`),
     setState: prepare(`INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`),
     countPaperListings: prepare(`SELECT count(*) AS n FROM paper_listings`),
