@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerDb } from './commands/db.ts';
+import { registerDeliver } from './commands/deliver.ts';
 import { registerExplain } from './commands/explain.ts';
 import { registerIngest } from './commands/ingest.ts';
 import { registerPapers } from './commands/papers.ts';
@@ -27,6 +28,7 @@ registerExplain(program);
 registerSubscribers(program);
 registerPreview(program);
 registerRun(program);
+registerDeliver(program);
 registerStatus(program);
 registerServe(program);
 registerDb(program);
