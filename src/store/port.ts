@@ -102,7 +102,10 @@ export interface OutboxRepository {
    * written) when the claim was lost or the message is no longer queued.
    */
   settle(message: Pick<ClaimedMessage, 'id' | 'subscriberId' | 'messageId'>, worker: string, transition: OutboxTransition, now: string): Promise<boolean>;
-  /** The earliest retry still waiting (of these kinds, when given), or null. */
+  /**
+   * When the next queued message (of these kinds, when given) may be claimed: its retry time,
+   * or, while another worker holds it, when that claim expires; null when nothing is queued.
+   */
   nextRetryAt(kinds?: readonly OutboxKind[]): Promise<string | null>;
   sentSince(since: string): Promise<number>;
   outboxCounts(): Promise<OutboxCounts>;

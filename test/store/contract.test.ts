@@ -657,3 +657,27 @@ describe.each(STORE_ADAPTERS)('store contract, counters: $name', (adapter) => {
     expect(await store.countHits('ip:a', at(0))).toBe(0);
   });
 });
+
+describe.each(STORE_ADAPTERS)('store contract, when the next message may be claimed: $name', (adapter) => {
+  let store: Store;
+  beforeEach(async () => {
+    store = await adapter.open();
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  it('is a claimed message’s claim expiry, not its (past) attempt time, so idle workers wait instead of spinning', async () => {
+    const ada = (await store.insertSubscriber({ email: 'ada@example.org', name: null, topics: null, frequency: 'daily', weekday: null }, 'active', T0))!;
+    const notice = (n: number) => message(ada.id, n, at(n), { kind: 'confirmation' });
+    await store.queueMessage(notice(1), []);
+    await store.queueMessage(notice(2), []);
+    expect(await store.nextRetryAt()).toBe(at(1));
+    expect(await store.claimDue('w1', 1, at(3), at(10))).toHaveLength(1);
+    expect(await store.nextRetryAt()).toBe(at(2));
+    expect(await store.claimDue('w2', 1, at(3), at(8))).toHaveLength(1);
+    expect(await store.nextRetryAt()).toBe(at(8));
+    expect(await store.releaseClaims('w1')).toBe(1);
+    expect(await store.nextRetryAt()).toBe(at(1));
+  });
+});

@@ -530,7 +530,7 @@ class PostgresSession implements StoreSession {
 
   async nextRetryAt(kinds?: readonly OutboxKind[]): Promise<string | null> {
     const kindFilter = kinds ? this.sql`AND kind = ANY(${this.sql.array([...kinds])}::text[])` : this.sql``;
-    const [row] = await this.sql`SELECT min(next_attempt_at) AS at FROM outbox WHERE status = 'queued' ${kindFilter}`;
+    const [row] = await this.sql`SELECT min(GREATEST(next_attempt_at, coalesce(claim_expires_at, next_attempt_at))) AS at FROM outbox WHERE status = 'queued' ${kindFilter}`;
     return (row!.at as string | null) ?? null;
   }
 

@@ -171,7 +171,7 @@ export function prepareStatements(db: Database.Database) {
     extendClaims: prepare(`UPDATE outbox SET claim_expires_at = @until WHERE claimed_by = @worker AND status = 'queued'`),
     releaseClaims: prepare(`UPDATE outbox SET claimed_by = NULL, claim_expires_at = NULL WHERE claimed_by = ? AND status = 'queued'`),
     pruneBodies: prepare(`DELETE FROM outbox_bodies WHERE outbox_id IN (SELECT id FROM outbox WHERE status <> 'queued')`),
-    nextRetryAt: prepare(`SELECT min(next_attempt_at) AS at FROM outbox WHERE status = 'queued' AND (@kinds IS NULL OR kind IN (SELECT value FROM json_each(@kinds)))`),
+    nextRetryAt: prepare(`SELECT min(max(next_attempt_at, coalesce(claim_expires_at, next_attempt_at))) AS at FROM outbox WHERE status = 'queued' AND (@kinds IS NULL OR kind IN (SELECT value FROM json_each(@kinds)))`),
     markSent: prepare(`
       UPDATE outbox SET status = 'sent', sent_at = @sentAt, attempts = @attempts, last_error = NULL, claimed_by = NULL, claim_expires_at = NULL
       WHERE id = @id AND status = 'queued' AND claimed_by = @worker`),
