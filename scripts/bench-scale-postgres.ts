@@ -1,11 +1,12 @@
 /**
  * Scale-out, end to end, in one run: N daily subscribers imported by the real CLI, the
- * shipped listings in the inbox, then `paperboy run --json` (ingest, queue, deliver) into
- * the SMTP sink (scripts/smtp-sink-server.ts, its own process), on
- *   - SQLite with one worker (the run alone), the embedded baseline, and
- *   - PostgreSQL with 1, 2 and 4 workers: the run, plus W−1 `paperboy deliver --follow`
- *     processes started beside it, which claim digests as the run queues them and are
- *     stopped (SIGTERM) once the sink has received every queued digest.
+ * shipped listings in the inbox, then two phases into the SMTP sink (scripts/smtp-sink-server.ts,
+ * its own process):
+ *   - queue: `paperboy run --json` with PAPERBOY_SMTP_HOURLY_CAP=1, so it ingests, files,
+ *     renders and queues every digest, sends one and leaves the rest queued;
+ *   - deliver: W `paperboy deliver --json` processes started at once over that outbox,
+ *     until each finds nothing left;
+ * on SQLite with one worker (the embedded baseline) and on PostgreSQL with 1, 2 and 4.
  *
  *   npx tsx scripts/bench-scale-postgres.ts [--subscribers 100000] [--workers 1,2,4] [--database-url postgres://…]
  *
@@ -13,9 +14,9 @@
  * scripts/test-postgres.sh, which starts a throwaway PostgreSQL 15 cluster. Each scenario
  * gets a fresh database (CREATE DATABASE on that server) and data folder.
  *
- * Figures per scenario: wall time (the run's spawn to the last worker's exit); delivery as
- * the sink saw it, sampled every 250 ms (first to last message received) and its msgs/s; the
- * end-to-end msgs/s (messages / wall); peak RSS (VmHWM from /proc) of every Paperboy process.
+ * Figures per scenario: the queue phase's wall time; the delivery phase's wall time (the
+ * first worker's spawn to the last one's exit) and msgs/s, with the sink's first-to-last span
+ * beside it; peak RSS (VmHWM from /proc, sampled every 250 ms) of every Paperboy process.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -46,12 +47,13 @@ interface Scenario {
 
 interface Measured {
   scenario: Scenario;
-  wallSeconds: number;
-  queued: number;
+  /** `paperboy run`, spawn to exit: start-up, ingest, filing, selection, rendering, queueing. */
+  queueSeconds: number;
+  /** The workers, spawn of the first to exit of the last. */
+  deliverSeconds: number;
+  /** The sink's first to last message (sampled every 250 ms). */
+  sinkSeconds: number;
   received: number;
-  deliverySeconds: number;
-  /** Before the sink's first message: start-up, ingest, filing, selection, rendering, queueing (of the first batch). */
-  firstMessageSeconds: number;
   peakRss: { name: string; bytes: number }[];
   sentByWorker: number[];
 }
@@ -158,6 +160,14 @@ async function benchOne(scenario: Scenario, n: number, csvRows: string, serverUr
   for (const file of readdirSync(listingsDir)) copyFileSync(join(listingsDir, file), join(inbox, file));
 
   const sending = { ...env, PAPERBOY_SMTP_URL: `smtp://127.0.0.1:${sink.port}`, PAPERBOY_ALLOW_HTTP_LINKS: 'true' };
+  // Queue: the real run, held at an hourly cap of one, so it sends one digest and leaves the
+  // rest queued; delivery is then measured apart, by the workers alone.
+  const queueStarted = performance.now();
+  const run = await startPaperboy(['run', '--json'], { ...sending, PAPERBOY_SMTP_HOURLY_CAP: '1' }, children).done;
+  const queueSeconds = (performance.now() - queueStarted) / 1000;
+  const report = JSON.parse(run.stdout) as { queued: number; delivery: { sent: number; deferred: number } };
+  if (report.delivery.sent !== 1 || report.delivery.deferred !== report.queued - 1) throw new Error(`the queueing run sent ${report.delivery.sent} and left ${report.delivery.deferred} of ${report.queued} queued`);
+
   const sinkStart = await sink.counters();
   let firstAt: number | null = null;
   let lastAt: number | null = null;
@@ -173,32 +183,24 @@ async function benchOne(scenario: Scenario, n: number, csvRows: string, serverUr
       }
     });
   }, SAMPLE_MS);
-  const run = startPaperboy(['run', '--json'], sending, children);
-  const followers = Array.from({ length: scenario.workers - 1 }, () => startPaperboy(['deliver', '--follow', '--json'], sending, children));
-  const runResult = await run.done;
-  const report = JSON.parse(runResult.stdout) as { queued: number; delivery: { sent: number; failed: number; deferred: number } };
-  // The run ends once nothing is left for it; the followers may still hold the last claims.
-  while ((await sink.counters()).messages - sinkStart.messages < report.queued) await new Promise((resolve) => setTimeout(resolve, 50));
-  for (const follower of followers) follower.child.kill('SIGTERM');
-  const followerResults = await Promise.all(followers.map((follower) => follower.done));
-  const wallSeconds = (performance.now() - started) / 1000;
+  const workers = await Promise.all(Array.from({ length: scenario.workers }, () => startPaperboy(['deliver', '--json'], sending, children).done));
+  const deliverSeconds = (performance.now() - started) / 1000;
   clearInterval(sampler);
   const sinkEnd = await sink.counters();
   if (databaseUrl) await dropDatabase(serverUrl, databaseUrl);
   rmSync(dir, { recursive: true, force: true });
   const received = sinkEnd.messages - sinkStart.messages;
-  const sentByWorker = [report.delivery.sent, ...followerResults.map((result) => (JSON.parse(result.stdout) as { delivery: { sent: number } }).delivery.sent)];
-  if (received !== report.queued || sentByWorker.reduce((a, b) => a + b, 0) !== report.queued) {
-    throw new Error(`${scenario.store} × ${scenario.workers}: ${report.queued} queued, the sink received ${received}, the workers reported ${sentByWorker.join(' + ')} sent`);
+  const sentByWorker = workers.map((worker) => (JSON.parse(worker.stdout) as { delivery: { sent: number } }).delivery.sent);
+  if (received !== report.queued - 1 || sentByWorker.reduce((a, b) => a + b, 0) !== received) {
+    throw new Error(`${scenario.store} × ${scenario.workers}: ${report.queued - 1} left queued, the sink received ${received}, the workers reported ${sentByWorker.join(' + ')} sent`);
   }
   return {
     scenario,
-    wallSeconds,
-    queued: report.queued,
+    queueSeconds,
+    deliverSeconds,
     received,
-    deliverySeconds: firstAt !== null && lastAt !== null ? Math.max((lastAt - firstAt) / 1000, SAMPLE_MS / 1000) : 0,
-    firstMessageSeconds: firstAt !== null ? (firstAt - started) / 1000 : 0,
-    peakRss: [{ name: 'run', bytes: runResult.peakRss }, ...followerResults.map((result, index) => ({ name: `deliver#${index + 1}`, bytes: result.peakRss }))],
+    sinkSeconds: firstAt !== null && lastAt !== null ? Math.max((lastAt - firstAt) / 1000, SAMPLE_MS / 1000) : 0,
+    peakRss: [{ name: 'run', bytes: run.peakRss }, ...workers.map((worker, index) => ({ name: `deliver#${index + 1}`, bytes: worker.peakRss }))],
     sentByWorker,
   };
 }
@@ -230,20 +232,20 @@ async function main(serverUrl: string, workDir: string, children: Set<ChildProce
   for (const scenario of scenarios) {
     const measured = await benchOne(scenario, n, csvRows, serverUrl, sink, workDir, children);
     results.push(measured);
-    const rate = measured.deliverySeconds ? measured.received / measured.deliverySeconds : 0;
+    const rate = measured.received / measured.deliverSeconds;
     console.log(
-      `\n${scenario.store} × ${scenario.workers} worker${scenario.workers === 1 ? '' : 's'}: ${measured.wallSeconds.toFixed(1)} s wall, ${int(measured.received)} digests` +
-        `\n  delivery (sink): ${measured.deliverySeconds.toFixed(1)} s, ${int(rate)} msgs/s; first message after ${measured.firstMessageSeconds.toFixed(1)} s; end to end ${int(measured.received / measured.wallSeconds)} msgs/s` +
-        `\n  sent per worker: ${measured.sentByWorker.map(int).join(' / ')}` +
+      `\n${scenario.store} × ${scenario.workers} worker${scenario.workers === 1 ? '' : 's'}: queue ${measured.queueSeconds.toFixed(1)} s (paperboy run), deliver ${measured.deliverSeconds.toFixed(1)} s (${int(rate)} msgs/s, ${int(measured.received)} digests; the sink saw ${measured.sinkSeconds.toFixed(1)} s first to last)` +
+        `\n  end to end ${(measured.queueSeconds + measured.deliverSeconds).toFixed(1)} s; sent per worker: ${measured.sentByWorker.map(int).join(' / ')}` +
         `\n  peak RSS: ${measured.peakRss.map((process) => `${process.name} ${mb(process.bytes)} MB`).join(', ')}`,
     );
   }
-  const baseline = results[0]!;
-  const baselineRate = baseline.received / baseline.deliverySeconds;
-  console.log('\nSummary (delivery msgs/s as the sink saw it; against SQLite × 1 in this run):');
+  const baselineRate = results[0]!.received / results[0]!.deliverSeconds;
+  console.log('\nSummary (delivery = the workers, spawn to exit; against SQLite × 1 in this run):');
   for (const result of results) {
-    const rate = result.received / result.deliverySeconds;
-    console.log(`  ${`${result.scenario.store} × ${result.scenario.workers}`.padEnd(14)} wall ${result.wallSeconds.toFixed(1).padStart(7)} s  delivery ${int(rate).padStart(6)} msgs/s (${(rate / baselineRate).toFixed(2)}×)  peak RSS ${result.peakRss.map((process) => mb(process.bytes)).join('/')} MB`);
+    const rate = result.received / result.deliverSeconds;
+    console.log(
+      `  ${`${result.scenario.store} × ${result.scenario.workers}`.padEnd(13)} queue ${result.queueSeconds.toFixed(1).padStart(6)} s  deliver ${result.deliverSeconds.toFixed(1).padStart(6)} s  ${int(rate).padStart(6)} msgs/s (${(rate / baselineRate).toFixed(2)}×)  peak RSS ${result.peakRss.map((process) => mb(process.bytes)).join('/')} MB`,
+    );
   }
 }
 

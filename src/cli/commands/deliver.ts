@@ -94,13 +94,15 @@ async function superviseWorkers(options: DeliverOptions): Promise<void> {
   };
   process.on('SIGTERM', forward);
   process.on('SIGINT', forward);
-  const outcomes = await Promise.all(
+  // In the order they finish: the last one's outbox counts are the latest.
+  const outcomes: { code: number | null; stdout: string }[] = [];
+  await Promise.all(
     children.map(
       (child) =>
-        new Promise<{ code: number | null; stdout: string }>((resolve) => {
+        new Promise<void>((resolve) => {
           let stdout = '';
           child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-          child.on('close', (code) => resolve({ code, stdout }));
+          child.on('close', (code) => resolve(void outcomes.push({ code, stdout })));
         }),
     ),
   );
@@ -111,7 +113,7 @@ async function superviseWorkers(options: DeliverOptions): Promise<void> {
     try {
       reports.push(JSON.parse(outcome.stdout) as DeliverCommandReport);
     } catch {
-      process.stderr.write(`paperboy: deliver worker ${index + 1} of ${options.workers} exited with code ${outcome.code} and no report\n`);
+      process.stderr.write(`paperboy: a deliver worker (${index + 1} of ${options.workers} to finish) exited with code ${outcome.code} and no report\n`);
     }
   }
   if (reports.length === 0) {

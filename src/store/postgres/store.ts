@@ -390,15 +390,23 @@ class PostgresSession implements StoreSession {
           ${m.unsubscribeUrl}, ${m.windowSince}, 'queued', ${m.now}, ${m.now}) RETURNING id`;
       const id = row!.id as number;
       await q`INSERT INTO outbox_bodies (outbox_id, raw, html) VALUES (${id}, ${m.raw}, ${m.html})`;
-      for (const paperId of paperIds) await q`INSERT INTO outbox_papers (subscriber_id, paper_id, outbox_id) VALUES (${m.subscriberId}, ${paperId}, ${id})`;
+      // One statement per table, not one per row: a digest reserves tens of papers, and each
+      // statement is a round trip to the server.
+      if (paperIds.length > 0) {
+        await q`INSERT INTO outbox_papers (subscriber_id, paper_id, outbox_id) SELECT ${m.subscriberId}, paper_id, ${id} FROM unnest(${q.array([...paperIds])}::int[]) AS paper_id`;
+      }
       if (isDigest(m.kind)) await q`UPDATE subscribers SET last_digest_at = ${m.now} WHERE id = ${m.subscriberId}`;
       if (record) {
         const [digest] = await q`
           INSERT INTO digests (key, subscriber_id, outbox_id, created_at) VALUES (${record.key}, ${record.subscriberId}, ${id}, ${record.createdAt}) RETURNING id`;
-        for (const [ordinal, entry] of record.entries.entries()) {
+        const entries = record.entries;
+        if (entries.length > 0) {
           await q`
             INSERT INTO digest_papers (digest_id, ordinal, paper_id, topic_id, fitted, carried, score)
-            VALUES (${digest!.id as number}, ${ordinal}, ${entry.paperId}, ${entry.topicId}, ${entry.fitted ? 1 : 0}, ${entry.carried ? 1 : 0}, ${entry.score})`;
+            SELECT ${digest!.id as number}, e.ordinal - 1, e.paper_id, e.topic_id, e.fitted, e.carried, e.score
+            FROM unnest(${q.array(entries.map((entry) => entry.paperId))}::int[], ${q.array(entries.map((entry) => entry.topicId))}::text[],
+              ${q.array(entries.map((entry) => (entry.fitted ? 1 : 0)))}::int[], ${q.array(entries.map((entry) => (entry.carried ? 1 : 0)))}::int[],
+              ${q.array(entries.map((entry) => entry.score))}::float8[]) WITH ORDINALITY AS e(paper_id, topic_id, fitted, carried, score, ordinal)`;
         }
       }
       return id;
