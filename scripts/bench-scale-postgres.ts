@@ -225,7 +225,7 @@ async function main(serverUrl: string, workDir: string, children: Set<ChildProce
   const csvRows = `${rows.join('\n')}\n`;
 
   const sink = await startSink(children);
-  console.log(`Scale-out: ${int(n)} daily subscribers, \`paperboy run\` (+ \`deliver --follow\` workers) into the SMTP sink on 127.0.0.1:${sink.port} (its own process)`);
+  console.log(`Scale-out: ${int(n)} daily subscribers, queued by \`paperboy run\`, then delivered by \`paperboy deliver\` workers, into the SMTP sink on 127.0.0.1:${sink.port} (its own process)`);
   console.log(`  ${availableParallelism()} cores, Node ${process.version}, load average ${loadavg()[0]!.toFixed(1)}, PostgreSQL at ${new URL(serverUrl).host}, PAPERBOY_SMTP_POOL=${process.env.PAPERBOY_SMTP_POOL ?? '5'} per worker`);
   const scenarios: Scenario[] = [{ store: 'sqlite', workers: 1 }, ...workerCounts.map((workers) => ({ store: 'postgres' as const, workers }))];
   const results: Measured[] = [];
