@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerDb } from './commands/db.ts';
+import { registerDeliver } from './commands/deliver.ts';
 import { registerExplain } from './commands/explain.ts';
 import { registerFetch } from './commands/fetch.ts';
 import { registerIngest } from './commands/ingest.ts';
@@ -29,6 +30,7 @@ registerExplain(program);
 registerSubscribers(program);
 registerPreview(program);
 registerRun(program);
+registerDeliver(program);
 registerStatus(program);
 registerServe(program);
 registerDb(program);

@@ -109,6 +109,7 @@ const EnvSchema = z.object({
   PAPERBOY_PAUSE_ERROR_RATE: z.string().regex(/^(0(\.\d+)?|1(\.0+)?)$/, 'a fraction from 0 to 1, such as 0.5').transform(Number).default(0.5),
   PAPERBOY_PAUSE_MIN_ATTEMPTS: wholeNumber(1, 100_000).default(20),
   PAPERBOY_LEASE_SECONDS: wholeNumber(5, 86_400).default(120),
+  PAPERBOY_CLAIM_SECONDS: wholeNumber(5, 86_400).optional(),
   PAPERBOY_SCHEDULE: z.string().trim().refine((expression) => cron.validate(expression), 'a cron expression such as "0 7 * * *" (daily at 07:00)').default('0 7 * * *'),
   PAPERBOY_HOST: z.string().min(1).default('127.0.0.1'),
   PAPERBOY_PORT: wholeNumber(0, 65_535).default(8080),
@@ -225,6 +226,11 @@ export interface DeliveryConfig {
   pauseMinAttempts: number;
   leaseSeconds: number;
   /**
+   * How long a worker's claim on a message lasts unless renewed: a worker that dies holds its
+   * messages this long at most before another worker takes them (PAPERBOY_CLAIM_SECONDS).
+   */
+  claimSeconds: number;
+  /**
    * STARTTLS on smtp:// URLs: `require` it (fail rather than send in clear), use it when
    * offered (`opportunistic`), or never (`none`: a local MTA on loopback). smtps:// is TLS from the start.
    */
@@ -313,6 +319,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       pauseErrorRate: values.PAPERBOY_PAUSE_ERROR_RATE,
       pauseMinAttempts: values.PAPERBOY_PAUSE_MIN_ATTEMPTS,
       leaseSeconds: values.PAPERBOY_LEASE_SECONDS,
+      claimSeconds: values.PAPERBOY_CLAIM_SECONDS ?? values.PAPERBOY_LEASE_SECONDS,
       tls: values.PAPERBOY_SMTP_TLS,
       ca: values.PAPERBOY_SMTP_CA && readConfigFile('PAPERBOY_SMTP_CA', resolve(cwd, values.PAPERBOY_SMTP_CA), 'the CA file'),
       dkim: dkimConfig(values, cwd),

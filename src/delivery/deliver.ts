@@ -5,10 +5,11 @@ import type { ClaimedMessage, OutboxKind } from '../model/outbox.ts';
 import type { OnProgress } from '../model/progress.ts';
 import type { OutboxRepository } from '../store/port.ts';
 import type { Mailer, RawMessage } from './mailer.ts';
+import { createDeliveryLimits, type DeliveryLimits, type LimitsStore } from './limits.ts';
 import { decideTransition, pauseReason, type AttemptTally } from './transition.ts';
 import { describeWorker, isDeadLocalWorker, workerName } from './worker.ts';
 
-export type DeliveryStore = Pick<OutboxRepository, 'claimHolders' | 'claimDue' | 'extendClaims' | 'releaseClaims' | 'settle' | 'nextRetryAt' | 'sentSince' | 'outboxCounts'>;
+export type DeliveryStore = Pick<OutboxRepository, 'claimHolders' | 'claimDue' | 'extendClaims' | 'releaseClaims' | 'settle' | 'nextRetryAt' | 'outboxCounts'> & LimitsStore;
 
 export interface DeliverDeps {
   store: DeliveryStore;
@@ -16,7 +17,7 @@ export interface DeliverDeps {
   clock: Clock;
   config: Pick<
     DeliveryConfig,
-    'from' | 'poolSize' | 'hourlyCap' | 'maxAttempts' | 'retryBaseMs' | 'retryWaitMs' | 'bounceLimit' | 'pauseErrorRate' | 'pauseMinAttempts' | 'leaseSeconds'
+    'from' | 'poolSize' | 'hourlyCap' | 'maxAttempts' | 'retryBaseMs' | 'retryWaitMs' | 'bounceLimit' | 'pauseErrorRate' | 'pauseMinAttempts' | 'claimSeconds' | 'ratePerSecond'
   >;
   logger: Logger;
   /** Names this worker's claims; one is made up when absent. */
@@ -29,6 +30,8 @@ export interface DeliverDeps {
   onSettled?: (report: DeliveryReport) => Promise<void>;
   /** Asked before taking each message: true once a shutdown began. */
   stopping?: () => boolean;
+  /** The run-wide limits shared with every other worker; made from the store when absent. */
+  limits?: DeliveryLimits;
   random?: () => number;
   /** The queued messages once, then one event per message sent or failed for good. */
   onProgress?: OnProgress;
@@ -47,8 +50,6 @@ export interface DeliveryReport {
   pauseReason: string | null;
 }
 
-const HOUR_MS = 60 * 60 * 1000;
-
 /**
  * A delivery worker: claims batches of due outbox messages, hands them to the mailer with at
  * most `poolSize` in flight, and settles each with the transition `decideTransition` picks.
@@ -61,7 +62,8 @@ export async function deliverOutbox(deps: DeliverDeps): Promise<DeliveryReport> 
   const { store, config, clock, logger } = deps;
   const worker = deps.worker ?? workerName();
   const random = deps.random ?? Math.random;
-  const claimMs = config.leaseSeconds * 1000;
+  const claimMs = config.claimSeconds * 1000;
+  const limits = deps.limits ?? createDeliveryLimits({ store, clock, config });
   const report: DeliveryReport = { sent: 0, failed: 0, retried: 0, deferred: 0, bounced: 0, paused: false, pauseReason: null };
   const tally: AttemptTally = { attempted: 0, failures: 0, deliveryError: null };
   let claimsRenewedAt = clock.now().getTime();
@@ -118,17 +120,21 @@ export async function deliverOutbox(deps: DeliverDeps): Promise<DeliveryReport> 
     for (;;) {
       if (halted()) break;
       const now = clock.now();
-      let budget = Number.POSITIVE_INFINITY;
-      if (config.hourlyCap > 0) {
-        budget = config.hourlyCap - (await store.sentSince(new Date(now.getTime() - HOUR_MS).toISOString()));
-        if (budget <= 0) {
-          logger.warn({ hourlyCap: config.hourlyCap }, 'hourly cap reached: the rest waits for the next run');
+      const allowance = await limits.allowance(config.poolSize * 8);
+      if ('waitMs' in allowance) {
+        if (allowance.waitMs === null) {
+          logger.warn({ hourlyCap: config.hourlyCap }, allowance.reason);
           break;
         }
+        await clock.sleep(allowance.waitMs);
+        continue;
       }
       claimsRenewedAt = now.getTime();
-      const batch = await store.claimDue(worker, Math.min(budget, config.poolSize * 8), now.toISOString(), new Date(now.getTime() + claimMs).toISOString(), deps.kinds);
+      const batch = await store.claimDue(worker, allowance.granted, now.toISOString(), new Date(now.getTime() + claimMs).toISOString(), deps.kinds);
+      const attemptedBefore = tally.attempted;
+      const failuresBefore = tally.failures;
       if (batch.length === 0) {
+        await limits.settled({ granted: allowance.granted, attempted: 0, failures: 0 });
         const next = await store.nextRetryAt(deps.kinds);
         const wait = next ? Date.parse(next) - now.getTime() : Number.POSITIVE_INFINITY;
         if (wait > config.retryWaitMs) break;
@@ -138,6 +144,12 @@ export async function deliverOutbox(deps: DeliverDeps): Promise<DeliveryReport> 
       await inParallel(batch, config.poolSize, async (message) => {
         if (!halted()) await deliverOne(message);
       });
+      const runWide = await limits.settled({ granted: allowance.granted, attempted: tally.attempted - attemptedBefore, failures: tally.failures - failuresBefore });
+      if (runWide && !report.paused) {
+        report.paused = true;
+        report.pauseReason = runWide;
+        logger.error(tally, runWide);
+      }
       await deps.onSettled?.(report);
     }
   } finally {

@@ -89,6 +89,7 @@ export async function startService(app: App, options: ServiceOptions): Promise<S
         state: store,
         run: (trigger) => run({ trigger }),
         stopping,
+        ticks: store,
       })
     : null;
   if (scheduler) {

@@ -108,7 +108,10 @@ export interface OutboxRepository {
    * written) when the claim was lost or the message is no longer queued.
    */
   settle(message: Pick<ClaimedMessage, 'id' | 'subscriberId' | 'messageId'>, worker: string, transition: OutboxTransition, now: string): Promise<boolean>;
-  /** The earliest retry still waiting (of these kinds, when given), or null. */
+  /**
+   * When the next queued message (of these kinds, when given) may be claimed: its retry time,
+   * or, while another worker holds it, when that claim expires; null when nothing is queued.
+   */
   nextRetryAt(kinds?: readonly OutboxKind[]): Promise<string | null>;
   sentSince(since: string): Promise<number>;
   outboxCounts(): Promise<OutboxCounts>;
@@ -160,6 +163,32 @@ export interface LeaseRepository {
   releaseLease(name: string, holder: string): Promise<void>;
 }
 
+/** One counter window: what is counted, the window it counts in, and when its row may go. */
+export interface HitWindow {
+  /** What is counted (a client, an address, delivery attempts); callers hash anything personal. */
+  key: string;
+  windowStart: string;
+  /** Once past, the row is dropped by any later call. */
+  expiresAt: string;
+}
+
+/**
+ * Counters shared by every process on the store: the web's sign-up limits and delivery's
+ * run-wide limits. Each call is atomic across processes, so two web replicas or several
+ * delivery workers count together.
+ */
+export interface CounterRepository {
+  /**
+   * Adds up to `wanted` hits to `window`, as many as `limit` still allows over the windows of
+   * its key that start at or after `since` (this window alone when absent); returns how many
+   * were added (0 when full). `limit` null counts without limit, and a negative `wanted` then
+   * gives hits back. Windows expired by `now` are dropped.
+   */
+  takeHits(window: HitWindow, wanted: number, limit: number | null, now: string, since?: string): Promise<number>;
+  /** The hits of `key` over windows starting at or after `since`. */
+  countHits(key: string, since: string): Promise<number>;
+}
+
 /** Small facts that must survive restarts (the last scheduled run). */
 export interface StateRepository {
   getState(key: string): Promise<string | undefined>;
@@ -177,6 +206,7 @@ export interface StoreSession
     RunRepository,
     AdminSessionRepository,
     LeaseRepository,
+    CounterRepository,
     StateRepository {}
 
 export interface Transactional {

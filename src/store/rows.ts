@@ -62,3 +62,9 @@ export function toPaperToClassify(row: Row): PaperToClassify {
     categories: JSON.parse(row.categories as string) as string[],
   };
 }
+
+/** How many of `wanted` hits a counter grants when `used` are taken of `limit` (null: no limit, and a negative `wanted` gives hits back). */
+export function hitsGranted(wanted: number, limit: number | null, used: number): number {
+  if (limit === null) return wanted;
+  return Math.max(0, Math.min(wanted, limit - used));
+}

@@ -19,6 +19,7 @@ export const STORE_TABLES = [
   'digests',
   'digest_papers',
   'admin_sessions',
+  'counters',
 ] as const;
 export type StoreTable = (typeof STORE_TABLES)[number];
 

@@ -11,7 +11,7 @@ import type { Courier } from '../delivery/courier.ts';
 import type { Sender } from '../delivery/queue.ts';
 import { subscriberLinks } from '../digest/prepare.ts';
 import type { Renderer } from '../digest/render.ts';
-import type { OutboxRepository, Store, SubscriberRepository } from '../store/port.ts';
+import type { CounterRepository, OutboxRepository, Store, SubscriberRepository } from '../store/port.ts';
 import type { Subscriber, SubscriberInput } from '../model/subscriber.ts';
 import type { Taxonomy } from '../topics/taxonomy.ts';
 import { belongsTo, signToken, verifyToken, type TokenCheck, type TokenPurpose } from '../tokens.ts';
@@ -46,7 +46,8 @@ export interface PageLogger {
 
 export interface WebDeps {
   store: Pick<SubscriberRepository, 'subscriberById' | 'updatePreferences' | 'unsubscribe'> &
-    Pick<Store, 'ping'> & { withTransaction<T>(work: (tx: SubscriptionWrites) => Promise<T>): Promise<T> } & DigestRoutesDeps['store'];
+    Pick<Store, 'ping'> &
+    Pick<CounterRepository, 'takeHits'> & { withTransaction<T>(work: (tx: SubscriptionWrites) => Promise<T>): Promise<T> } & DigestRoutesDeps['store'];
   taxonomy: Taxonomy;
   renderer: Renderer;
   /** Sends queued notices (confirmation, welcome) now; they are retried like any outbox message. */
@@ -62,7 +63,7 @@ export interface WebDeps {
   /** PAPERBOY_SCHEDULE and PAPERBOY_TZ: the confirmation mail says when the first digest would come. */
   schedule?: string;
   timeZone?: string;
-  /** Sign-ups allowed per client IP and per address within any hour. */
+  /** Sign-ups allowed per client IP and per address within each clock hour, counted in the store (across replicas). */
   rateLimit: { perIpPerHour: number; perAddressPerHour: number };
   admin?: AdminRoutes;
   /** PAPERBOY_LIST_NAME; the default name when not given. */
@@ -116,8 +117,8 @@ export function createWebApp(deps: WebDeps): Hono {
   const topicNames = (ids: string[]) => topics.filter((topic) => ids.includes(topic.id)).map((topic) => topic.name);
   const notices = createNotices(deps);
   const limits = {
-    ip: new RateLimiter({ limit: deps.rateLimit.perIpPerHour, windowMs: HOUR_MS, clock }),
-    address: new RateLimiter({ limit: deps.rateLimit.perAddressPerHour, windowMs: HOUR_MS, clock }),
+    ip: new RateLimiter({ name: 'signup-ip', limit: deps.rateLimit.perIpPerHour, windowMs: HOUR_MS, clock, store }),
+    address: new RateLimiter({ name: 'signup-address', limit: deps.rateLimit.perAddressPerHour, windowMs: HOUR_MS, clock, store }),
   };
 
   const page = (c: Context, status: ContentfulStatusCode, message: Message, headers?: Record<string, string>) =>
@@ -269,12 +270,12 @@ export function createWebApp(deps: WebDeps): Hono {
   app.get('/subscribe', (c) => c.redirect('/', 303));
 
   app.post('/subscribe', async (c) => {
-    const byIp = limits.ip.hit(clientIp(c));
+    const byIp = await limits.ip.hit(clientIp(c));
     if (!byIp.allowed) return tooManyAttempts(c, byIp.retryAfterSeconds);
     const values = formValues(await readForm(c));
     const result = parseSignUp(values, topicIds);
     if (!result.ok) return c.html(subscribePage(listName, values, result.errors, topics), 400);
-    const byAddress = limits.address.hit(result.input.email);
+    const byAddress = await limits.address.hit(result.input.email);
     if (!byAddress.allowed) return tooManyAttempts(c, byAddress.retryAfterSeconds);
     const now = clock.now();
     if (await signUp(result.input, now)) deps.courier.kick();
@@ -283,12 +284,12 @@ export function createWebApp(deps: WebDeps): Hono {
 
   // The same answer for every address, whether it subscribes or not.
   app.post('/preferences/link', async (c) => {
-    const byIp = limits.ip.hit(clientIp(c));
+    const byIp = await limits.ip.hit(clientIp(c));
     if (!byIp.allowed) return tooManyAttempts(c, byIp.retryAfterSeconds);
     const body = await readForm(c);
     const email = typeof body.email === 'string' ? body.email.trim().toLowerCase() : '';
     if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) return c.html(subscribePage(listName, BLANK_FORM, {}, topics, { linkError: 'Enter the address your digest comes to, like name@example.org.' }), 400);
-    const byAddress = limits.address.hit(email);
+    const byAddress = await limits.address.hit(email);
     if (!byAddress.allowed) return tooManyAttempts(c, byAddress.retryAfterSeconds);
     if (await sendLinks(email, clock.now())) deps.courier.kick();
     return c.html(linkSentPage(listName));

@@ -1,73 +1,48 @@
+import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.ts';
+import type { CounterRepository } from '../store/port.ts';
 
 export type RateDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
 export interface RateLimitOptions {
+  /** Names what is limited (`signup-ip`); limiters with different names count apart. */
+  name: string;
   /** Attempts allowed per key within one window. */
   limit: number;
   windowMs: number;
   clock: Clock;
-  /** Keys remembered at most; past this the least recently seen are forgotten first. */
-  maxKeys?: number;
+  store: Pick<CounterRepository, 'takeHits'>;
 }
 
-const DEFAULT_MAX_KEYS = 10_000;
-
 /**
- * A sliding-window limiter kept in memory: per key, the times of the attempts within the
- * last window (at most `limit` of them). Memory is bounded twice over: keys whose attempts
- * all fell out of the window are swept once per window, and the key count is capped.
+ * A fixed-window limiter whose counts live in the store, so every web replica on one
+ * database counts the same attempts. Keys (client IPs, addresses) are stored only as hashes:
+ * the counters table holds no address. A window's row is dropped once it has passed.
  */
 export class RateLimiter {
-  private readonly attempts = new Map<string, number[]>();
-  private readonly limit: number;
-  private readonly windowMs: number;
-  private readonly clock: Clock;
-  private readonly maxKeys: number;
-  private lastSweep: number;
+  private readonly options: RateLimitOptions;
 
   constructor(options: RateLimitOptions) {
     if (!Number.isInteger(options.limit) || options.limit < 1) throw new RangeError(`rate limit must be a whole number ≥ 1, got ${options.limit}`);
-    this.limit = options.limit;
-    this.windowMs = options.windowMs;
-    this.clock = options.clock;
-    this.maxKeys = options.maxKeys ?? DEFAULT_MAX_KEYS;
-    this.lastSweep = this.clock.now().getTime();
+    this.options = options;
   }
 
   /**
    * Counts one attempt for `key`, or refuses it. A refused attempt is not counted, so
    * someone who waits the Retry-After always gets through.
    */
-  hit(key: string): RateDecision {
-    const now = this.clock.now().getTime();
-    this.sweep(now);
-    const recent = (this.attempts.get(key) ?? []).filter((at) => at > now - this.windowMs);
-    // Re-inserted on every hit: Map order is then least recently seen first, for eviction.
-    this.attempts.delete(key);
-    if (recent.length >= this.limit) {
-      this.attempts.set(key, recent);
-      return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((recent[0]! + this.windowMs - now) / 1000)) };
-    }
-    recent.push(now);
-    this.attempts.set(key, recent);
-    for (const stalest of this.attempts.keys()) {
-      if (this.attempts.size <= this.maxKeys) break;
-      this.attempts.delete(stalest);
-    }
-    return { allowed: true };
-  }
-
-  /** How many keys are remembered (for tests of the memory bound). */
-  get size(): number {
-    return this.attempts.size;
-  }
-
-  private sweep(now: number): void {
-    if (now - this.lastSweep < this.windowMs) return;
-    this.lastSweep = now;
-    for (const [key, times] of this.attempts) {
-      if (times.every((at) => at <= now - this.windowMs)) this.attempts.delete(key);
-    }
+  async hit(key: string): Promise<RateDecision> {
+    const { name, limit, windowMs, clock, store } = this.options;
+    const now = clock.now().getTime();
+    const windowStart = now - (now % windowMs);
+    const windowEnd = windowStart + windowMs;
+    const counterKey = `${name}:${createHash('sha256').update(key).digest('base64url').slice(0, 22)}`;
+    const granted = await store.takeHits(
+      { key: counterKey, windowStart: new Date(windowStart).toISOString(), expiresAt: new Date(windowEnd).toISOString() },
+      1,
+      limit,
+      new Date(now).toISOString(),
+    );
+    return granted === 1 ? { allowed: true } : { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((windowEnd - now) / 1000)) };
   }
 }

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openApp, type App } from '../../src/app.ts';
 import { fixedClock } from '../../src/clock.ts';
 import { runDigests } from '../../src/pipeline/run.ts';
@@ -7,7 +7,9 @@ import { PaperboyError } from '../../src/errors.ts';
 import { createLogger } from '../../src/log.ts';
 import { createScheduler, LAST_SCHEDULED_RUN, type Scheduler, type SchedulerDeps } from '../../src/service/scheduler.ts';
 import type { RunTrigger } from '../../src/model/run.ts';
+import type { Store } from '../../src/store/port.ts';
 import { DUMP_FILES, tempDir } from '../helpers/paths.ts';
+import { STORE_ADAPTERS } from '../helpers/store-adapters.ts';
 import { ingestPaths } from '../helpers/store.ts';
 
 const logger = createLogger('silent');
@@ -102,5 +104,40 @@ describe('scheduler', () => {
     await app.store.acquireLease('delivery', 'elsewhere:1:ffff', clock.now().toISOString(), '2026-11-23T10:00:00.000Z');
     expect(await real.tick()).toBe('skipped-lease');
     expect(await app.store.recentRuns(5)).toHaveLength(1);
+  });
+});
+
+describe.each(STORE_ADAPTERS)('scheduler replicas on one store ($name)', (adapter) => {
+  let store: Store;
+  beforeEach(async () => {
+    store = await adapter.open();
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  it('runs each fire time once: the first replica to claim it runs, the others skip', async () => {
+    const clock = fixedClock('2026-11-23T07:00:00.120Z');
+    const calls: string[] = [];
+    const replica = (name: string) => scheduler({ clock, state: store, ticks: store, run: async () => void calls.push(name) });
+    const [a, b] = [replica('a'), replica('b')];
+    expect(await a.tick()).toBe('ran');
+    clock.advance(600);
+    expect(await b.tick()).toBe('skipped-replica');
+    clock.advance(400);
+    expect(await b.tick()).toBe('ran');
+    expect(await a.tick()).toBe('skipped-replica');
+    expect(calls).toEqual(['a', 'b']);
+  });
+
+  it('catches up a missed run on one replica only', async () => {
+    const calls: string[] = [];
+    const replica = (name: string) => scheduler({ state: store, ticks: store, run: async () => void calls.push(name) });
+    expect(await replica('a').start()).toEqual({ caughtUp: true });
+    const late = replica('b');
+    // Started before the first one recorded its catch-up: it finds the run missed, and the tick taken.
+    await store.setState(LAST_SCHEDULED_RUN, '2026-11-21T07:00:00.000Z');
+    expect(await late.start()).toEqual({ caughtUp: true });
+    expect(calls).toEqual(['a']);
   });
 });

@@ -645,3 +645,81 @@ describe.each(STORE_ADAPTERS)('store contract, subscriber search: $name', (adapt
     expect(await store.searchSubscribers({ emailContains: 'ada', limit: 1 })).toEqual([await store.subscriberById(ids[0]!)]);
   });
 });
+
+
+describe.each(STORE_ADAPTERS)('store contract, counters: $name', (adapter) => {
+  let store: Store;
+  beforeEach(async () => {
+    store = await adapter.open();
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+  const window = (key: string, start: number, length = 60) => ({ key, windowStart: at(start), expiresAt: at(start + length) });
+
+  it('grants hits up to the limit of a window, and none past it', async () => {
+    expect(await store.takeHits(window('ip:a', 0), 2, 3, at(0))).toBe(2);
+    expect(await store.takeHits(window('ip:a', 0), 2, 3, at(1))).toBe(1);
+    expect(await store.takeHits(window('ip:a', 0), 1, 3, at(2))).toBe(0);
+    expect(await store.takeHits(window('ip:b', 0), 1, 3, at(2))).toBe(1);
+    expect(await store.countHits('ip:a', at(0))).toBe(3);
+    expect(await store.takeHits(window('ip:a', 60), 1, 3, at(60))).toBe(1);
+  });
+
+  it('limits over every window of the key since a time, and counts without a limit', async () => {
+    await store.takeHits(window('sent', 0, 120), 5, null, at(0));
+    await store.takeHits(window('sent', 1, 120), 4, null, at(1));
+    expect(await store.takeHits(window('sent', 2, 120), 5, 10, at(2), at(0))).toBe(1);
+    expect(await store.takeHits(window('sent', 3, 120), 5, 10, at(3), at(1))).toBe(5);
+    expect(await store.countHits('sent', at(1))).toBe(10);
+    expect(await store.takeHits(window('sent', 3, 120), -3, null, at(3))).toBe(-3);
+    expect(await store.countHits('sent', at(0))).toBe(12);
+  });
+
+  it('drops windows once expired', async () => {
+    await store.takeHits(window('ip:a', 0, 10), 3, 3, at(0));
+    expect(await store.countHits('ip:a', at(0))).toBe(3);
+    await store.takeHits(window('ip:b', 10), 1, 3, at(10));
+    expect(await store.countHits('ip:a', at(0))).toBe(0);
+  });
+
+  it('counts concurrent takers together: no more than the limit is granted', async () => {
+    const granted = await Promise.all(Array.from({ length: 20 }, () => store.takeHits(window('rate', 0), 3, 25, at(0))));
+    expect(granted.reduce((sum, n) => sum + n, 0)).toBe(25);
+    expect(await store.countHits('rate', at(0))).toBe(25);
+  });
+
+  it('takes part in the caller’s transaction', async () => {
+    await expect(
+      store.withTransaction(async (tx) => {
+        await tx.takeHits(window('ip:a', 0), 1, 3, at(0));
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    expect(await store.countHits('ip:a', at(0))).toBe(0);
+  });
+});
+
+describe.each(STORE_ADAPTERS)('store contract, when the next message may be claimed: $name', (adapter) => {
+  let store: Store;
+  beforeEach(async () => {
+    store = await adapter.open();
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  it('is a claimed message’s claim expiry, not its (past) attempt time, so idle workers wait instead of spinning', async () => {
+    const ada = (await store.insertSubscriber({ email: 'ada@example.org', name: null, topics: null, frequency: 'daily', weekday: null }, 'active', T0))!;
+    const notice = (n: number) => message(ada.id, n, at(n), { kind: 'confirmation' });
+    await store.queueMessage(notice(1), []);
+    await store.queueMessage(notice(2), []);
+    expect(await store.nextRetryAt()).toBe(at(1));
+    expect(await store.claimDue('w1', 1, at(3), at(10))).toHaveLength(1);
+    expect(await store.nextRetryAt()).toBe(at(2));
+    expect(await store.claimDue('w2', 1, at(3), at(8))).toHaveLength(1);
+    expect(await store.nextRetryAt()).toBe(at(8));
+    expect(await store.releaseClaims('w1')).toBe(1);
+    expect(await store.nextRetryAt()).toBe(at(1));
+  });
+});

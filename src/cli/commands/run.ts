@@ -35,26 +35,6 @@ export function registerRun(program: Command): void {
       ),
     );
 
-  program
-    .command('deliver')
-    .description('deliver what is queued in the outbox, now; needs no lease: any number of these (and runs) may deliver at once')
-    .option('--json', 'print one JSON document on stdout')
-    .option('-v, --verbose', 'debug logs and stack traces')
-    .addHelpText('after', '\nEach message is claimed by one worker before it is sent, so it is sent once. Exit 1 if any message failed for good or delivery paused.')
-    .action((options: CommonOptions) =>
-      runCommand(options, async (app) => {
-        const { deliverQueued } = await import('../../pipeline/run.ts');
-        const report = await withProgress((onProgress) => deliverQueued({ ...app.pipeline(), onProgress }));
-        const { delivery } = report;
-        emit(options, report, () =>
-          [
-            `Delivered via ${report.mailer} in ${(report.duration_ms / 1000).toFixed(1)} s: ${delivery.sent} sent, ${delivery.failed} failed (${delivery.bounced} bounced), ${delivery.retried} retries, ${delivery.deferred} still queued`,
-            ...(delivery.pauseReason ? [`PAUSED: ${delivery.pauseReason}`] : []),
-          ].join('\n'),
-        );
-        return delivery.paused || delivery.failed > 0 ? EXIT_FAILED : EXIT_OK;
-      }),
-    );
 }
 
 export async function runAndReport(app: App, options: CommonOptions, runOptions: RunOptions): Promise<number> {

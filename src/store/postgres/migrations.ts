@@ -181,4 +181,14 @@ export const PG_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX admin_sessions_by_expiry ON admin_sessions (expires_at);
   `,
+  /* 3: counters shared by every process: sign-up limits, run-wide delivery limits (SQLite's 9) */ `
+  CREATE TABLE counters (
+    key           TEXT NOT NULL,
+    window_start  TEXT NOT NULL,
+    expires_at    TEXT NOT NULL,
+    hits          INTEGER NOT NULL,
+    PRIMARY KEY (key, window_start)
+  );
+  CREATE INDEX counters_by_expiry ON counters (expires_at);
+  `,
 ];

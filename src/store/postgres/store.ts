@@ -6,8 +6,8 @@ import type { AssignedTopic, CandidateRow, ListingPapers, PaperFiling, PaperList
 import type { ArchivedPaper, ArchiveTopic, NewDigestRecord, StoredDigest } from '../../model/digest.ts';
 import type { AdminSession, LeaseHolder, RunRow, RunTrigger } from '../../model/run.ts';
 import type { Subscriber, SubscriberInput, SubscriberSearch, SubscriberStatus, Suppression } from '../../model/subscriber.ts';
-import type { Store, StoreSession } from '../port.ts';
-import { camelCase, paperParams, toDigestPaper, toListing, toOutbox, toPaper, toPaperToClassify, toRun, toSubscriber, type Row } from '../rows.ts';
+import type { HitWindow, Store, StoreSession } from '../port.ts';
+import { camelCase, hitsGranted, paperParams, toDigestPaper, toListing, toOutbox, toPaper, toPaperToClassify, toRun, toSubscriber, type Row } from '../rows.ts';
 import { PG_MIGRATIONS } from './migrations.ts';
 
 /** Any postgres.js handle: the pool, a transaction, or a savepoint inside one. */
@@ -30,6 +30,8 @@ const DIGEST_PAPER_COLUMNS = `p.key, p.arxiv_id, p.title, p.abstract, p.authors,
   p.published_on, p.upvotes, p.comments, p.links`;
 /** Serializes the migrations of processes opening one database at once. */
 const MIGRATION_LOCK = 7_316_004_211;
+/** The advisory-lock class of counter keys (two-key form, apart from MIGRATION_LOCK). */
+const COUNTER_LOCK_CLASS = 7316;
 
 /** The URL without its password, for logs and errors. */
 export function describeDatabaseUrl(url: string): string {
@@ -398,15 +400,23 @@ class PostgresSession implements StoreSession {
           ${m.unsubscribeUrl}, ${m.windowSince}, 'queued', ${m.now}, ${m.now}) RETURNING id`;
       const id = row!.id as number;
       await q`INSERT INTO outbox_bodies (outbox_id, raw, html) VALUES (${id}, ${m.raw}, ${m.html})`;
-      for (const paperId of paperIds) await q`INSERT INTO outbox_papers (subscriber_id, paper_id, outbox_id) VALUES (${m.subscriberId}, ${paperId}, ${id})`;
+      // One statement per table, not one per row: a digest reserves tens of papers, and each
+      // statement is a round trip to the server.
+      if (paperIds.length > 0) {
+        await q`INSERT INTO outbox_papers (subscriber_id, paper_id, outbox_id) SELECT ${m.subscriberId}, paper_id, ${id} FROM unnest(${q.array([...paperIds])}::int[]) AS paper_id`;
+      }
       if (isDigest(m.kind)) await q`UPDATE subscribers SET last_digest_at = ${m.now} WHERE id = ${m.subscriberId}`;
       if (record) {
         const [digest] = await q`
           INSERT INTO digests (key, subscriber_id, outbox_id, created_at) VALUES (${record.key}, ${record.subscriberId}, ${id}, ${record.createdAt}) RETURNING id`;
-        for (const [ordinal, entry] of record.entries.entries()) {
+        const entries = record.entries;
+        if (entries.length > 0) {
           await q`
             INSERT INTO digest_papers (digest_id, ordinal, paper_id, topic_id, fitted, carried, score)
-            VALUES (${digest!.id as number}, ${ordinal}, ${entry.paperId}, ${entry.topicId}, ${entry.fitted ? 1 : 0}, ${entry.carried ? 1 : 0}, ${entry.score})`;
+            SELECT ${digest!.id as number}, e.ordinal - 1, e.paper_id, e.topic_id, e.fitted, e.carried, e.score
+            FROM unnest(${q.array(entries.map((entry) => entry.paperId))}::int[], ${q.array(entries.map((entry) => entry.topicId))}::text[],
+              ${q.array(entries.map((entry) => (entry.fitted ? 1 : 0)))}::int[], ${q.array(entries.map((entry) => (entry.carried ? 1 : 0)))}::int[],
+              ${q.array(entries.map((entry) => entry.score))}::float8[]) WITH ORDINALITY AS e(paper_id, topic_id, fitted, carried, score, ordinal)`;
         }
       }
       return id;
@@ -538,7 +548,7 @@ class PostgresSession implements StoreSession {
 
   async nextRetryAt(kinds?: readonly OutboxKind[]): Promise<string | null> {
     const kindFilter = kinds ? this.sql`AND kind = ANY(${this.sql.array([...kinds])}::text[])` : this.sql``;
-    const [row] = await this.sql`SELECT min(next_attempt_at) AS at FROM outbox WHERE status = 'queued' ${kindFilter}`;
+    const [row] = await this.sql`SELECT min(GREATEST(next_attempt_at, coalesce(claim_expires_at, next_attempt_at))) AS at FROM outbox WHERE status = 'queued' ${kindFilter}`;
     return (row!.at as string | null) ?? null;
   }
 
@@ -636,6 +646,26 @@ class PostgresSession implements StoreSession {
 
   async releaseLease(name: string, holder: string): Promise<void> {
     await this.sql`DELETE FROM leases WHERE name = ${name} AND holder = ${holder}`;
+  }
+
+  takeHits(window: HitWindow, wanted: number, limit: number | null, now: string, since: string = window.windowStart): Promise<number> {
+    return this.atomic(async (q) => {
+      // Callers of one key take turns, so the sum they read is still the sum when they add to it.
+      await q`SELECT pg_advisory_xact_lock(${COUNTER_LOCK_CLASS}, hashtext(${window.key}))`;
+      await q`DELETE FROM counters WHERE expires_at <= ${now}`;
+      const used = limit === null ? 0 : n(await q`SELECT coalesce(sum(hits), 0)::int AS n FROM counters WHERE key = ${window.key} AND window_start >= ${since}`);
+      const granted = hitsGranted(wanted, limit, used);
+      if (granted !== 0) {
+        await q`
+          INSERT INTO counters (key, window_start, expires_at, hits) VALUES (${window.key}, ${window.windowStart}, ${window.expiresAt}, GREATEST(0, ${granted}::int))
+          ON CONFLICT (key, window_start) DO UPDATE SET hits = GREATEST(0, counters.hits + ${granted}::int), expires_at = excluded.expires_at`;
+      }
+      return granted;
+    });
+  }
+
+  async countHits(key: string, since: string): Promise<number> {
+    return n(await this.sql`SELECT coalesce(sum(hits), 0)::int AS n FROM counters WHERE key = ${key} AND window_start >= ${since}`);
   }
 
   async getState(key: string): Promise<string | undefined> {

@@ -299,4 +299,15 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX admin_sessions_by_expiry ON admin_sessions (expires_at);
   `,
+  /* 9: counters shared by every process (the sign-up limits of all web replicas, the
+     run-wide delivery limits of all workers): hits per key and window, dropped once expired. */ `
+  CREATE TABLE counters (
+    key           TEXT NOT NULL,
+    window_start  TEXT NOT NULL,
+    expires_at    TEXT NOT NULL,
+    hits          INTEGER NOT NULL,
+    PRIMARY KEY (key, window_start)
+  ) WITHOUT ROWID;
+  CREATE INDEX counters_by_expiry ON counters (expires_at);
+  `,
 ];

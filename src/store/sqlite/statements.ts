@@ -176,7 +176,7 @@ export function prepareStatements(db: Database.Database) {
     extendClaims: prepare(`UPDATE outbox SET claim_expires_at = @until WHERE claimed_by = @worker AND status = 'queued'`),
     releaseClaims: prepare(`UPDATE outbox SET claimed_by = NULL, claim_expires_at = NULL WHERE claimed_by = ? AND status = 'queued'`),
     pruneBodies: prepare(`DELETE FROM outbox_bodies WHERE outbox_id IN (SELECT id FROM outbox WHERE status <> 'queued')`),
-    nextRetryAt: prepare(`SELECT min(next_attempt_at) AS at FROM outbox WHERE status = 'queued' AND (@kinds IS NULL OR kind IN (SELECT value FROM json_each(@kinds)))`),
+    nextRetryAt: prepare(`SELECT min(max(next_attempt_at, coalesce(claim_expires_at, next_attempt_at))) AS at FROM outbox WHERE status = 'queued' AND (@kinds IS NULL OR kind IN (SELECT value FROM json_each(@kinds)))`),
     markSent: prepare(`
       UPDATE outbox SET status = 'sent', sent_at = @sentAt, attempts = @attempts, last_error = NULL, claimed_by = NULL, claim_expires_at = NULL
       WHERE id = @id AND status = 'queued' AND claimed_by = @worker`),
@@ -229,6 +229,11 @@ export function prepareStatements(db: Database.Database) {
       WHERE leases.holder = excluded.holder OR leases.expires_at <= @now OR leases.holder = @staleHolder`),
     leaseByName: prepare(`SELECT * FROM leases WHERE name = ?`),
     releaseLease: prepare(`DELETE FROM leases WHERE name = ? AND holder = ?`),
+    dropExpiredCounters: prepare(`DELETE FROM counters WHERE expires_at <= ?`),
+    countHits: prepare(`SELECT coalesce(sum(hits), 0) AS n FROM counters WHERE key = ? AND window_start >= ?`),
+    addHits: prepare(`
+      INSERT INTO counters (key, window_start, expires_at, hits) VALUES (@key, @windowStart, @expiresAt, max(0, @hits))
+      ON CONFLICT (key, window_start) DO UPDATE SET hits = max(0, counters.hits + @hits), expires_at = excluded.expires_at`),
     getState: prepare(`SELECT value FROM state WHERE key = ?`),
     setState: prepare(`INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`),
     countPaperListings: prepare(`SELECT count(*) AS n FROM paper_listings`),

@@ -8,8 +8,8 @@ import type { AssignedTopic, CandidateRow, ListingPapers, PaperFields, PaperFili
 import type { ArchivedPaper, ArchiveTopic, NewDigestRecord, StoredDigest } from '../../model/digest.ts';
 import type { AdminSession, LeaseHolder, RunRow, RunTrigger } from '../../model/run.ts';
 import type { Subscriber, SubscriberInput, SubscriberSearch, SubscriberStatus, Suppression } from '../../model/subscriber.ts';
-import type { Store, StoreSession } from '../port.ts';
-import { camelCase, paperParams, toDigestPaper, toListing, toOutbox, toPaper, toPaperToClassify, toRun, toSubscriber, type Row } from '../rows.ts';
+import type { HitWindow, Store, StoreSession } from '../port.ts';
+import { camelCase, hitsGranted, paperParams, toDigestPaper, toListing, toOutbox, toPaper, toPaperToClassify, toRun, toSubscriber, type Row } from '../rows.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { prepareStatements, type Statements } from './statements.ts';
 
@@ -422,6 +422,20 @@ class SqliteSession implements StoreSession {
 
   releaseLease(name: string, holder: string): Promise<void> {
     return this.run(() => void this.sql.releaseLease.run(name, holder));
+  }
+
+  takeHits(window: HitWindow, wanted: number, limit: number | null, now: string, since: string = window.windowStart): Promise<number> {
+    return this.atomic(() => {
+      this.sql.dropExpiredCounters.run(now);
+      const used = limit === null ? 0 : (this.sql.countHits.get(window.key, since) as { n: number }).n;
+      const granted = hitsGranted(wanted, limit, used);
+      if (granted !== 0) this.sql.addHits.run({ ...window, hits: granted });
+      return granted;
+    });
+  }
+
+  countHits(key: string, since: string): Promise<number> {
+    return this.run(() => (this.sql.countHits.get(key, since) as { n: number }).n);
   }
 
   getState(key: string): Promise<string | undefined> {

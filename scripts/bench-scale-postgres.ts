@@ -1,0 +1,271 @@
+/**
+ * Scale-out, end to end, in one run: N daily subscribers imported by the real CLI, the
+ * shipped listings in the inbox, then two phases into the SMTP sink (scripts/smtp-sink-server.ts,
+ * its own process):
+ *   - queue: `paperboy run --json` with PAPERBOY_SMTP_HOURLY_CAP=1, so it ingests, files,
+ *     renders and queues every digest, sends one and leaves the rest queued;
+ *   - deliver: W `paperboy deliver --json` processes started at once over that outbox,
+ *     until each finds nothing left;
+ * on SQLite with one worker (the embedded baseline) and on PostgreSQL with 1, 2 and 4.
+ *
+ *   npx tsx scripts/bench-scale-postgres.ts [--subscribers 100000] [--workers 1,2,4] [--database-url postgres://…]
+ *
+ * Without --database-url (or PAPERBOY_TEST_DATABASE_URL) it re-runs itself under
+ * scripts/test-postgres.sh, which starts a throwaway PostgreSQL 15 cluster. Each scenario
+ * gets a fresh database (CREATE DATABASE on that server) and data folder.
+ *
+ * Figures per scenario: the queue phase's wall time; the delivery phase's wall time (the
+ * first worker's spawn to the last one's exit) and msgs/s, with the sink's first-to-last span
+ * beside it; peak RSS (VmHWM from /proc, sampled every 250 ms) of every Paperboy process.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import postgres from 'postgres';
+import { parse as parseYaml } from 'yaml';
+import type { SinkCounters } from './smtp-sink-server.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+const CLI = join(ROOT, 'bin', 'paperboy.js');
+const SINK_SCRIPT = join(import.meta.dirname, 'smtp-sink-server.ts');
+const SAMPLE_MS = 250;
+
+interface Sink {
+  port: number;
+  counters(): Promise<SinkCounters>;
+}
+
+interface Scenario {
+  store: 'sqlite' | 'postgres';
+  workers: number;
+}
+
+interface Measured {
+  scenario: Scenario;
+  /** `paperboy run`, spawn to exit: start-up, ingest, filing, selection, rendering, queueing. */
+  queueSeconds: number;
+  /** The workers, spawn of the first to exit of the last. */
+  deliverSeconds: number;
+  /** The sink's first to last message (sampled every 250 ms). */
+  sinkSeconds: number;
+  received: number;
+  peakRss: { name: string; bytes: number }[];
+  sentByWorker: number[];
+}
+
+const int = (value: number) => Math.round(value).toLocaleString('en-US');
+const mb = (bytes: number) => (bytes / 1024 ** 2).toFixed(0);
+
+function seeded(seed: number, key: string): number {
+  return createHash('sha256').update(`${seed}/${key}`).digest().readUInt32BE(0) / 2 ** 32;
+}
+
+async function startSink(children: Set<ChildProcess>): Promise<Sink> {
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), SINK_SCRIPT], { stdio: ['pipe', 'pipe', 'inherit'] });
+  children.add(child);
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const nextLine = async (): Promise<string> => {
+    const line = await lines.next();
+    if (line.done) throw new Error(`the SMTP sink (${SINK_SCRIPT}) exited`);
+    return line.value;
+  };
+  const port = Number(await nextLine());
+  let pending: Promise<unknown> = Promise.resolve();
+  const counters = () => {
+    const answer = pending.then(async () => {
+      child.stdin.write('counters\n');
+      return JSON.parse(await nextLine()) as SinkCounters;
+    });
+    pending = answer.catch(() => undefined);
+    return answer;
+  };
+  return { port, counters };
+}
+
+/** A Paperboy process whose peak RSS is sampled until it exits. */
+function startPaperboy(args: string[], env: NodeJS.ProcessEnv, children: Set<ChildProcess>) {
+  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  let peakRss = 0;
+  const timer = setInterval(() => {
+    try {
+      const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      if (match) peakRss = Math.max(peakRss, Number(match[1]) * 1024);
+    } catch {
+      // Gone between two samples: the last sample stands.
+    }
+  }, SAMPLE_MS);
+  const done = (once(child, 'exit') as Promise<[number | null]>).then(([code]) => {
+    clearInterval(timer);
+    children.delete(child);
+    if (code !== 0) throw new Error(`paperboy ${args.join(' ')} exited with ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    return { stdout, peakRss };
+  });
+  return { child, done };
+}
+
+async function freshDatabase(serverUrl: string): Promise<string> {
+  const name = `paperboy_bench_${randomBytes(4).toString('hex')}`;
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function dropDatabase(serverUrl: string, databaseUrl: string): Promise<void> {
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`DROP DATABASE IF EXISTS ${new URL(databaseUrl).pathname.slice(1)} WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+}
+
+async function benchOne(scenario: Scenario, n: number, csvRows: string, serverUrl: string, sink: Sink, workDir: string, children: Set<ChildProcess>): Promise<Measured> {
+  const dir = join(workDir, `${scenario.store}-${scenario.workers}`);
+  const inbox = join(dir, 'inbox');
+  mkdirSync(inbox, { recursive: true });
+  const databaseUrl = scenario.store === 'postgres' ? await freshDatabase(serverUrl) : null;
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    PAPERBOY_DB: join(dir, 'paperboy.db'),
+    ...(databaseUrl ? { PAPERBOY_DATABASE_URL: databaseUrl } : {}),
+    PAPERBOY_INBOX: inbox,
+    PAPERBOY_OUTBOX_DIR: join(dir, 'outbox'),
+    PAPERBOY_SOURCES: 'none',
+    PAPERBOY_LOG_LEVEL: 'warn',
+    PAPERBOY_SECRET: createHash('sha256').update('bench-scale-postgres').digest('hex'),
+    PAPERBOY_SMTP_TLS: 'none',
+    PAPERBOY_SMTP_POOL: process.env.PAPERBOY_SMTP_POOL ?? '5',
+  };
+  const csv = join(dir, 'subscribers.csv');
+  writeFileSync(csv, csvRows);
+  await startPaperboy(['subscribers', 'import', csv], env, children).done;
+  const listingsDir = join(ROOT, 'data', 'listings');
+  for (const file of readdirSync(listingsDir)) copyFileSync(join(listingsDir, file), join(inbox, file));
+
+  const sending = { ...env, PAPERBOY_SMTP_URL: `smtp://127.0.0.1:${sink.port}`, PAPERBOY_ALLOW_HTTP_LINKS: 'true' };
+  // Queue: the real run, held at an hourly cap of one, so it sends one digest and leaves the
+  // rest queued; delivery is then measured apart, by the workers alone.
+  const queueStarted = performance.now();
+  const run = await startPaperboy(['run', '--json'], { ...sending, PAPERBOY_SMTP_HOURLY_CAP: '1' }, children).done;
+  const queueSeconds = (performance.now() - queueStarted) / 1000;
+  const report = JSON.parse(run.stdout) as { queued: number; delivery: { sent: number; deferred: number } };
+  if (report.delivery.sent !== 1 || report.delivery.deferred !== report.queued - 1) throw new Error(`the queueing run sent ${report.delivery.sent} and left ${report.delivery.deferred} of ${report.queued} queued`);
+
+  const sinkStart = await sink.counters();
+  let firstAt: number | null = null;
+  let lastAt: number | null = null;
+  let lastCount = sinkStart.messages;
+  const started = performance.now();
+  const sampler = setInterval(() => {
+    void sink.counters().then((now) => {
+      if (now.messages > lastCount) {
+        const at = performance.now();
+        firstAt ??= at;
+        lastAt = at;
+        lastCount = now.messages;
+      }
+    });
+  }, SAMPLE_MS);
+  const workers = await Promise.all(Array.from({ length: scenario.workers }, () => startPaperboy(['deliver', '--json'], sending, children).done));
+  const deliverSeconds = (performance.now() - started) / 1000;
+  clearInterval(sampler);
+  const sinkEnd = await sink.counters();
+  if (databaseUrl) await dropDatabase(serverUrl, databaseUrl);
+  rmSync(dir, { recursive: true, force: true });
+  const received = sinkEnd.messages - sinkStart.messages;
+  const sentByWorker = workers.map((worker) => (JSON.parse(worker.stdout) as { delivery: { sent: number } }).delivery.sent);
+  if (received !== report.queued - 1 || sentByWorker.reduce((a, b) => a + b, 0) !== received) {
+    throw new Error(`${scenario.store} × ${scenario.workers}: ${report.queued - 1} left queued, the sink received ${received}, the workers reported ${sentByWorker.join(' + ')} sent`);
+  }
+  return {
+    scenario,
+    queueSeconds,
+    deliverSeconds,
+    received,
+    sinkSeconds: firstAt !== null && lastAt !== null ? Math.max((lastAt - firstAt) / 1000, SAMPLE_MS / 1000) : 0,
+    peakRss: [{ name: 'run', bytes: run.peakRss }, ...workers.map((worker, index) => ({ name: `deliver#${index + 1}`, bytes: worker.peakRss }))],
+    sentByWorker,
+  };
+}
+
+async function main(serverUrl: string, workDir: string, children: Set<ChildProcess>): Promise<void> {
+  const { values } = parseArgs({
+    options: { subscribers: { type: 'string', default: '100000' }, workers: { type: 'string', default: '1,2,4' }, seed: { type: 'string', default: '42' }, 'database-url': { type: 'string' } },
+  });
+  const n = Number(values.subscribers);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--subscribers takes a positive integer, not ${JSON.stringify(values.subscribers)}`);
+  const workerCounts = values.workers.split(',').map(Number);
+  if (workerCounts.some((count) => !Number.isInteger(count) || count < 1)) throw new Error(`--workers takes positive integers separated by commas, not ${JSON.stringify(values.workers)}`);
+  const seed = Number(values.seed);
+  const taxonomy = parseYaml(readFileSync(join(ROOT, 'data', 'topics.yaml'), 'utf8')) as { topics: { id: string }[] };
+  const topicIds = taxonomy.topics.map((topic) => topic.id);
+  const rows = ['email,name,topics,frequency,weekday'];
+  for (let index = 0; index < n; index++) {
+    const topics = topicIds.filter((id) => seeded(seed, `${index} ${id}`) < 0.25);
+    const choice = seeded(seed, `all ${index}`) < 0.1 || topics.length === 0 ? 'all' : topics.join(';');
+    rows.push(`reader${index}@example.com,Reader ${index},${choice},daily,`);
+  }
+  const csvRows = `${rows.join('\n')}\n`;
+
+  const sink = await startSink(children);
+  console.log(`Scale-out: ${int(n)} daily subscribers, queued by \`paperboy run\`, then delivered by \`paperboy deliver\` workers, into the SMTP sink on 127.0.0.1:${sink.port} (its own process)`);
+  console.log(`  ${availableParallelism()} cores, Node ${process.version}, load average ${loadavg()[0]!.toFixed(1)}, PostgreSQL at ${new URL(serverUrl).host}, PAPERBOY_SMTP_POOL=${process.env.PAPERBOY_SMTP_POOL ?? '5'} per worker`);
+  const scenarios: Scenario[] = [{ store: 'sqlite', workers: 1 }, ...workerCounts.map((workers) => ({ store: 'postgres' as const, workers }))];
+  const results: Measured[] = [];
+  for (const scenario of scenarios) {
+    const measured = await benchOne(scenario, n, csvRows, serverUrl, sink, workDir, children);
+    results.push(measured);
+    const rate = measured.received / measured.deliverSeconds;
+    console.log(
+      `\n${scenario.store} × ${scenario.workers} worker${scenario.workers === 1 ? '' : 's'}: queue ${measured.queueSeconds.toFixed(1)} s (paperboy run), deliver ${measured.deliverSeconds.toFixed(1)} s (${int(rate)} msgs/s, ${int(measured.received)} digests; the sink saw ${measured.sinkSeconds.toFixed(1)} s first to last)` +
+        `\n  end to end ${(measured.queueSeconds + measured.deliverSeconds).toFixed(1)} s; sent per worker: ${measured.sentByWorker.map(int).join(' / ')}` +
+        `\n  peak RSS: ${measured.peakRss.map((process) => `${process.name} ${mb(process.bytes)} MB`).join(', ')}`,
+    );
+  }
+  const baselineRate = results[0]!.received / results[0]!.deliverSeconds;
+  console.log('\nSummary (delivery = the workers, spawn to exit; against SQLite × 1 in this run):');
+  for (const result of results) {
+    const rate = result.received / result.deliverSeconds;
+    console.log(
+      `  ${`${result.scenario.store} × ${result.scenario.workers}`.padEnd(13)} queue ${result.queueSeconds.toFixed(1).padStart(6)} s  deliver ${result.deliverSeconds.toFixed(1).padStart(6)} s  ${int(rate).padStart(6)} msgs/s (${(rate / baselineRate).toFixed(2)}×)  peak RSS ${result.peakRss.map((process) => mb(process.bytes)).join('/')} MB`,
+    );
+  }
+}
+
+const { values: early } = parseArgs({ options: { 'database-url': { type: 'string' } }, strict: false });
+const serverUrl = (early['database-url'] as string | undefined) ?? process.env.PAPERBOY_TEST_DATABASE_URL;
+if (!serverUrl) {
+  // No server given: the same benchmark under a throwaway cluster.
+  const result = spawnSync('bash', [join(ROOT, 'scripts', 'test-postgres.sh'), process.execPath, '--import', import.meta.resolve('tsx'), import.meta.filename, ...process.argv.slice(2)], { stdio: 'inherit' });
+  process.exit(result.status ?? 1);
+}
+const workDir = mkdtempSync(join(tmpdir(), 'paperboy-bench-scale-postgres-'));
+const children = new Set<ChildProcess>();
+const cleanUp = () => {
+  for (const child of children) child.kill('SIGKILL');
+  rmSync(workDir, { recursive: true, force: true });
+};
+process.once('exit', cleanUp);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+try {
+  await main(serverUrl, workDir, children);
+} finally {
+  cleanUp();
+}

@@ -1,0 +1,165 @@
+import { spawn } from 'node:child_process';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Command } from 'commander';
+import type { App } from '../../app.ts';
+import type { DeliveryReport } from '../../delivery/deliver.ts';
+import type { DeliverRunReport } from '../../pipeline/run.ts';
+import { EXIT_FAILED, EXIT_OK, emit, positiveInteger, type CommonOptions } from '../output.ts';
+import { withProgress } from '../progress.ts';
+import { runCommand } from '../run-command.ts';
+
+interface DeliverOptions extends CommonOptions {
+  workers: number;
+  follow?: boolean;
+}
+
+/** A following worker with nothing due looks again after this long. */
+const FOLLOW_POLL_MS = 1000;
+/** After a pause (the relay refusing, the error rate), a following worker tries again after this long. */
+const FOLLOW_PAUSE_MS = 60_000;
+
+/** What a worker process prints with --json, and what the parent of several adds up. */
+export interface DeliverCommandReport extends DeliverRunReport {
+  workers: number;
+  /** The signal that ended a --follow worker, if one did. */
+  stopped: NodeJS.Signals | null;
+}
+
+export function registerDeliver(program: Command): void {
+  program
+    .command('deliver')
+    .description('deliver what is queued in the outbox, now; needs no lease: any number of these (and runs) may deliver at once')
+    .option('--workers <n>', 'worker processes sharing the outbox (each with its own SMTP pool)', positiveInteger('--workers'), 1)
+    .option('--follow', 'keep claiming new messages as they are queued, until SIGTERM or SIGINT')
+    .option('--json', 'print one JSON document on stdout')
+    .option('-v, --verbose', 'debug logs and stack traces')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Each message is claimed by one worker before it is sent, so it is sent once; a worker that dies',
+        'leaves claims that expire after PAPERBOY_CLAIM_SECONDS and are taken over. The hourly cap, the rate',
+        'per second and the pause on error rate hold across all workers (they are counted in the store).',
+        'SIGTERM or SIGINT: finish the messages in flight, give back the other claims, exit.',
+        'Exit 1 if any message failed for good or delivery paused (without --follow).',
+      ].join('\n'),
+    )
+    .action((options: DeliverOptions) => (options.workers > 1 ? superviseWorkers(options) : runCommand(options, (app) => deliverAsOneWorker(app, options))));
+}
+
+async function deliverAsOneWorker(app: App, options: DeliverOptions): Promise<number> {
+  const { deliverQueued } = await import('../../pipeline/run.ts');
+  const shutdown = new AbortController();
+  let stopped: NodeJS.Signals | null = null;
+  const onSignal = (signal: NodeJS.Signals) => {
+    stopped = signal;
+    shutdown.abort();
+    app.logger.info({ signal }, 'shutting down: finishing the messages in flight, giving back the other claims');
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  const stopping = () => shutdown.signal.aborted;
+  const started = app.clock.now();
+  let total: DeliverRunReport;
+  try {
+    // A bar for a one-off delivery; a following worker (or one of several) runs unwatched.
+    total = options.follow || options.json
+      ? await deliverQueued(app.pipeline(), { stopping })
+      : await withProgress((onProgress) => deliverQueued({ ...app.pipeline(), onProgress }, { stopping }));
+    while (options.follow && !stopping()) {
+      await delay(total.delivery.paused ? FOLLOW_PAUSE_MS : FOLLOW_POLL_MS, undefined, { signal: shutdown.signal }).catch(() => {});
+      if (stopping()) break;
+      total = addReports(total, await deliverQueued(app.pipeline(), { stopping }));
+    }
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+  const report: DeliverCommandReport = { ...total, duration_ms: app.clock.now().getTime() - started.getTime(), workers: 1, stopped };
+  emit(options, report, () => describeDelivery(report));
+  return exitCode(report, options);
+}
+
+/**
+ * Several workers are several processes, not several loops in one: sending is CPU work in
+ * JavaScript (MIME, TLS, DKIM), and one process has one core for it. Each child is a whole
+ * `deliver` worker with its own SMTP pool; this parent only forwards signals and adds up
+ * their reports. The children run in a process group of their own, so a Ctrl-C reaches
+ * them once, through here.
+ */
+async function superviseWorkers(options: DeliverOptions): Promise<void> {
+  const args = [...process.execArgv, process.argv[1]!, 'deliver', '--json', ...(options.follow ? ['--follow'] : []), ...(options.verbose ? ['--verbose'] : [])];
+  const started = Date.now();
+  const children = Array.from({ length: options.workers }, () => spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], detached: true }));
+  let stopped: NodeJS.Signals | null = null;
+  const forward = (signal: NodeJS.Signals) => {
+    stopped = signal;
+    for (const child of children) if (child.exitCode === null) child.kill(signal);
+  };
+  process.on('SIGTERM', forward);
+  process.on('SIGINT', forward);
+  // In the order they finish: the last one's outbox counts are the latest.
+  const outcomes: { code: number | null; stdout: string }[] = [];
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          let stdout = '';
+          child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+          child.on('close', (code) => resolve(void outcomes.push({ code, stdout })));
+        }),
+    ),
+  );
+  process.off('SIGTERM', forward);
+  process.off('SIGINT', forward);
+  const reports: DeliverCommandReport[] = [];
+  for (const [index, outcome] of outcomes.entries()) {
+    try {
+      reports.push(JSON.parse(outcome.stdout) as DeliverCommandReport);
+    } catch {
+      process.stderr.write(`paperboy: a deliver worker (${index + 1} of ${options.workers} to finish) exited with code ${outcome.code} and no report\n`);
+    }
+  }
+  if (reports.length === 0) {
+    process.exitCode = EXIT_FAILED;
+    return;
+  }
+  const total = reports.reduce((sum, report) => addReports(sum, report));
+  const report: DeliverCommandReport = { ...total, workers: reports.length, duration_ms: Date.now() - started, stopped };
+  emit(options, report, () => describeDelivery(report));
+  process.exitCode = reports.length < options.workers ? EXIT_FAILED : exitCode(report, options);
+}
+
+function addReports<T extends DeliverRunReport>(a: T, b: DeliverRunReport): T {
+  const sum = (key: keyof Omit<DeliveryReport, 'paused' | 'pauseReason'>) => a.delivery[key] + b.delivery[key];
+  return {
+    ...a,
+    delivery: {
+      sent: sum('sent'),
+      failed: sum('failed'),
+      retried: sum('retried'),
+      bounced: sum('bounced'),
+      // What is still queued is a count of the outbox, not of a worker: the latest answer.
+      deferred: b.delivery.deferred,
+      paused: a.delivery.paused || b.delivery.paused,
+      pauseReason: b.delivery.pauseReason ?? a.delivery.pauseReason,
+    },
+    outbox: b.outbox,
+  };
+}
+
+function exitCode(report: DeliverCommandReport, options: DeliverOptions): number {
+  // A following worker stopped by its supervisor did its job; what failed is in the logs and `status`.
+  if (options.follow && report.stopped) return EXIT_OK;
+  return report.delivery.paused || report.delivery.failed > 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+function describeDelivery(report: DeliverCommandReport): string {
+  const { delivery } = report;
+  const by = report.workers > 1 ? ` by ${report.workers} workers` : '';
+  return [
+    `Delivered via ${report.mailer}${by} in ${(report.duration_ms / 1000).toFixed(1)} s: ${delivery.sent} sent, ${delivery.failed} failed (${delivery.bounced} bounced), ${delivery.retried} retries, ${delivery.deferred} still queued`,
+    ...(delivery.pauseReason ? [`PAUSED: ${delivery.pauseReason}`] : []),
+    ...(report.stopped ? [`Stopped by ${report.stopped}; the claims not sent were given back.`] : []),
+  ].join('\n');
+}
