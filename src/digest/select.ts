@@ -1,4 +1,4 @@
-import type { CandidateRow } from '../model/paper.ts';
+import type { CandidateRow, WindowPaper } from '../model/paper.ts';
 import { rankScore, type ScoreParts } from './rank.ts';
 
 /**
@@ -60,9 +60,52 @@ export function selectDigest(candidates: readonly CandidateRow[], rules: Selecti
       bestRow.set(row.paperId, row);
     }
   }
-  const ranked = [...bestRow.values()]
-    .map((row) => ({ topicId: row.topicId, paper: selectedPaper(row, rules) }))
-    .sort((a, b) => byRank(a.paper, b.paper));
+  return capAndSection(
+    [...bestRow.values()].map((row) => {
+      const { topicId, topicRank: _rank, topicScore, ...paper } = row;
+      return { topicId, paper: selectedPaper(paper, topicScore, rules) };
+    }),
+    rules,
+  );
+}
+
+/** What the window read leaves to each subscriber: where their window starts and what they already have. */
+export interface WindowRules extends SelectionRules {
+  /** Papers first seen after this are new to the subscriber. */
+  since: string;
+  /** Ids of papers delivered to the subscriber or reserved by their queued mail. */
+  held: ReadonlySet<number> | undefined;
+}
+
+/**
+ * The same choice as `selectDigest`, from a run's window read once (every paper with all its
+ * topics) instead of the subscriber's own candidate rows: the papers new to them are those
+ * first seen after their `since` that they do not hold.
+ */
+export function selectFromWindow(window: readonly WindowPaper[], rules: WindowRules): Selection {
+  const follows = rules.topics ? new Set(rules.topics) : null;
+  const entries: RankedEntry[] = [];
+  for (const candidate of window) {
+    if (candidate.firstSeen <= rules.since || rules.held?.has(candidate.paperId)) continue;
+    let best: WindowPaper['topics'][number] | undefined;
+    for (const topic of candidate.topics) {
+      if (follows && !follows.has(topic.topicId)) continue;
+      if (!best || topic.rank < best.rank || (topic.rank === best.rank && topic.score > best.score)) best = topic;
+    }
+    if (!best) continue;
+    const { topics: _topics, ...paper } = candidate;
+    entries.push({ topicId: best.topicId, paper: selectedPaper(paper, best.score, rules) });
+  }
+  return capAndSection(entries, rules);
+}
+
+interface RankedEntry {
+  topicId: string;
+  paper: SelectedPaper;
+}
+
+function capAndSection(entries: RankedEntry[], rules: SelectionRules): Selection {
+  const ranked = entries.sort((a, b) => byRank(a.paper, b.paper));
 
   // Caps in rank order across topics: first every topic up to its cap, then, while the
   // digest still has room, the best of what the per-topic cap held back.
@@ -107,7 +150,6 @@ function byRank(a: SelectedPaper, b: SelectedPaper): number {
   );
 }
 
-function selectedPaper(row: CandidateRow, rules: Pick<SelectionRules, 'now' | 'carriedBefore'>): SelectedPaper {
-  const { topicId: _topic, topicRank: _rank, topicScore: _score, ...paper } = row;
-  return { ...paper, score: rankScore(row, rules.now), carried: rules.carriedBefore !== null && row.firstSeen <= rules.carriedBefore };
+function selectedPaper(paper: Omit<SelectedPaper, 'score' | 'carried'>, topicScore: number, rules: Pick<SelectionRules, 'now' | 'carriedBefore'>): SelectedPaper {
+  return { ...paper, score: rankScore({ ...paper, topicScore }, rules.now), carried: rules.carriedBefore !== null && paper.firstSeen <= rules.carriedBefore };
 }

@@ -124,11 +124,11 @@ async function realRun(deps: PipelineDeps, options: RunOptions, started: Date): 
     run.ingested = ingest.totals.new;
     const filed = await deps.filePapers();
     const resumed = (await store.outboxCounts()).queued;
-    const due = await dueSubscribers(deps, options);
-    run.due = due.length;
     const { context, renderer } = await deps.digests();
+    const due = options.to ? await dueSubscribers(deps, options) : duePages(deps, options);
     const queued = await queueDigests(due, { store, context, renderer, clock, sendEmpty: config.sendEmpty, sender: senderOf(config.delivery), runId: run.id, stopping, heartbeat });
     if (leaseLost) throw leaseLost;
+    run.due = queued.due;
     run.queued = queued.queued;
     await store.updateRun(run);
     logger.info({ due: run.due, queued: run.queued, resumed }, `queued ${run.queued} digests; delivering via ${mailer.description}`);
@@ -206,6 +206,24 @@ export async function deliverQueued(deps: PipelineDeps, options: Pick<RunOptions
   });
   await deps.store.pruneOutboxBodies();
   return { delivery, outbox: await deps.store.outboxCounts(), mailer: deps.mailer.description, duration_ms: deps.clock.now().getTime() - started.getTime() };
+}
+
+const DUE_PAGE = 250;
+
+/**
+ * `dueSubscribers` for every active subscriber, a keyset page at a time, so a run never
+ * holds the whole list.
+ */
+async function* duePages(deps: PipelineDeps, options: RunOptions): AsyncIterable<Subscriber[]> {
+  const withQueuedMail = await deps.store.subscribersWithQueuedMail();
+  for (let after = 0; ; ) {
+    const page = await deps.store.listSubscribers({ status: 'active', after, limit: DUE_PAGE });
+    if (page.length === 0) return;
+    after = page[page.length - 1]!.id;
+    const now = deps.clock.now();
+    const due = page.filter((subscriber) => !withQueuedMail.has(subscriber.id) && (options.force || isDue(subscriber, now, deps.config.timeZone)));
+    if (due.length > 0) yield due;
+  }
 }
 
 /** Active subscribers owed a digest now (or, with --force, all selected), minus those with mail still queued. */

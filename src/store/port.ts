@@ -1,7 +1,7 @@
 import type { FailedListing, ListingOutcome, ListingRow, NewListing } from '../model/listing.ts';
 import type { ArchivedPaper, ArchiveTopic, NewDigestRecord, StoredDigest } from '../model/digest.ts';
 import type { ClaimedMessage, NewOutboxMessage, OutboxKind, OutboxState, OutboxCounts, OutboxProblem, OutboxRow, RunRecipient, OutboxTransition } from '../model/outbox.ts';
-import type { CandidateRow, ListingPapers, PaperFiling, PaperListItem, PaperToClassify, StoredPaper, TopicCount } from '../model/paper.ts';
+import type { CandidateRow, ListingPapers, PaperFiling, PaperListItem, PaperToClassify, StoredPaper, TopicCount, WindowPaper } from '../model/paper.ts';
 import type { AdminSession, LeaseHolder, RunRow, RunTrigger } from '../model/run.ts';
 import type { Subscriber, SubscriberInput, SubscriberStatus, Suppression } from '../model/subscriber.ts';
 
@@ -74,6 +74,17 @@ export interface OutboxRepository {
    * reserved by a message still queued for them; one row per (paper, topic it is filed under).
    */
   digestCandidates(subscriberId: number, since: string): Promise<CandidateRow[]>;
+  /**
+   * Every filed paper first seen after `since`, with its topics (primary first), in id
+   * order: a run reads its window once and selects every subscriber's digest from it.
+   */
+  windowPapers(since: string): Promise<WindowPaper[]>;
+  /**
+   * For each of these subscribers, the ids of papers first seen after `since` that were
+   * delivered to them or are reserved by a message still queued for them (what
+   * `digestCandidates` leaves out); a subscriber with none is absent from the map.
+   */
+  heldPaperIds(subscriberIds: readonly number[], since: string): Promise<Map<number, Set<number>>>;
   /** Ids of the papers delivered to a subscriber (the "previously sent" record). */
   deliveredPaperIds(subscriberId: number): Promise<number[]>;
   /**

@@ -604,3 +604,102 @@ describe.each(STORE_ADAPTERS)('store contract: $name', (adapter) => {
     });
   });
 });
+
+describe.each(STORE_ADAPTERS)('store contract, a run\'s window read once: $name', (adapter) => {
+  let store: Store;
+  beforeEach(async () => {
+    store = await adapter.open();
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  /** Papers `numbers`, new in one listing at `now` (in that order), filed under `topics` (primary first); their ids. */
+  async function listed(origin: string, numbers: number[], now: string, topics: string[]): Promise<number[]> {
+    const listingId = await store.insertListing({ origin, contentHash: `hash-${origin}`, format: 'hf-api', listedOn: now.slice(0, 10), ingestedAt: now });
+    await store.saveListingPapers(
+      listingId,
+      { inserts: numbers.map((n) => paper(n)), updates: [], touches: [], links: numbers.map((_, index) => ({ paper: { inserted: index }, position: index })) },
+      now,
+    );
+    const stored = await store.papersMatching({ arxivIds: numbers.map((n) => paper(n).arxivId!), titleKeys: [] });
+    await store.saveFilings('v1', stored.map((row) => ({ paperId: row.id, topics: topics.map((topicId, rank) => ({ topicId, score: 9 - rank, evidence: [] })) })));
+    return stored.map((row) => row.id);
+  }
+
+  it('reads every filed paper first seen after the start, with its topics primary first, in id order', async () => {
+    const early = await listed('early', [1], at(-60), ['code']);
+    const ids = await listed('late', [2, 3], T0, ['reasoning', 'agents']);
+    const window = await store.windowPapers(at(-1));
+    expect(window.map((row) => row.paperId)).toEqual(ids);
+    expect(window[0]).toEqual({
+      paperId: ids[0],
+      key: '2611.00002',
+      arxivId: '2611.00002',
+      title: 'Paper number 2',
+      abstract: 'Abstract of paper 2.',
+      authors: ['Author 2'],
+      authorCount: 1,
+      organization: null,
+      publishedOn: '2026-11-20',
+      upvotes: 2,
+      comments: null,
+      links: { github: 'https://github.com/example/paper-2' },
+      firstSeen: T0,
+      listedOn: '2026-11-23',
+      listingPosition: 0,
+      topics: [
+        { topicId: 'reasoning', rank: 0, score: 9 },
+        { topicId: 'agents', rank: 1, score: 8 },
+      ],
+    });
+    expect(window[1]!.listingPosition).toBe(1);
+    expect((await store.windowPapers(at(-61))).map((row) => row.paperId)).toEqual([...early, ...ids]);
+    expect(await store.windowPapers(T0)).toEqual([]);
+    // What a subscriber's own query offers is the window's papers, one row per topic.
+    const ada = (await store.insertSubscriber({ email: 'ada@example.org', name: null, topics: null, frequency: 'daily', weekday: null }, 'active', T0))!;
+    const own = await store.digestCandidates(ada.id, at(-1));
+    expect(own.map((row) => [row.paperId, row.topicId]).sort()).toEqual(window.flatMap((row) => row.topics.map((topic) => [row.paperId, topic.topicId])).sort());
+  });
+
+  it('tells, per subscriber, the window papers delivered to them or reserved by their queued mail', async () => {
+    const old = await listed('old', [1], at(-60), ['code']);
+    const ids = await listed('new', [2, 3, 4], T0, ['code']);
+    const insert = async (email: string) => (await store.insertSubscriber({ email, name: null, topics: null, frequency: 'daily', weekday: null }, 'active', at(-120)))!;
+    const [ada, grace, linus] = [await insert('ada@example.org'), await insert('grace@example.org'), await insert('linus@example.org')];
+    expect(await store.heldPaperIds([ada.id, grace.id, linus.id], at(-1))).toEqual(new Map());
+
+    // Ada: papers 1 (before the window) and 2 delivered; later 3 reserved by a queued digest.
+    const sent = (await store.queueMessage({ ...windowMessage(ada.id, 1), now: at(-30) }, [old[0]!, ids[0]!]))!;
+    const [claimed] = await store.claimDue('w', 10, at(-30), at(-20));
+    expect(claimed!.id).toBe(sent);
+    expect(await store.settle(claimed!, 'w', { status: 'sent', attempts: 1, sentAt: at(-29) }, at(-29))).toBe(true);
+    // Grace: paper 4 reserved by mail that then failed (reservation released).
+    const failed = (await store.queueMessage({ ...windowMessage(grace.id, 3), now: at(2) }, [ids[2]!]))!;
+    expect((await store.claimDue('w', 10, at(3), at(10))).map((row) => row.id)).toEqual([failed]);
+    await store.settle({ id: failed, subscriberId: grace.id, messageId: windowMessage(grace.id, 3).messageId }, 'w', { status: 'failed', attempts: 1, error: '550 no', hardBounce: false, bounceSubscriber: false, deliveryError: true }, at(4));
+    await store.queueMessage({ ...windowMessage(ada.id, 2), now: at(1), windowSince: at(-30) }, [ids[1]!]);
+
+    expect(await store.heldPaperIds([ada.id, grace.id, linus.id], at(-1))).toEqual(new Map([[ada.id, new Set([ids[0], ids[1]])]]));
+    expect(await store.heldPaperIds([ada.id], at(-61))).toEqual(new Map([[ada.id, new Set([old[0], ids[0], ids[1]])]]));
+    expect(await store.heldPaperIds([grace.id, linus.id], at(-61))).toEqual(new Map());
+    expect(await store.heldPaperIds([], at(-61))).toEqual(new Map());
+  });
+
+  function windowMessage(subscriberId: number, n: number): NewOutboxMessage {
+    return {
+      runId: null,
+      subscriberId,
+      kind: 'digest',
+      messageId: `<w${n}.${subscriberId}@contract.test>`,
+      recipient: `reader${subscriberId}@example.org`,
+      recipientName: null,
+      subject: `Digest ${n}`,
+      raw: Buffer.from(`Subject: Digest ${n}\r\n\r\nbody ${n}\r\n`),
+      html: `<p>body ${n}</p>`,
+      unsubscribeUrl: `https://paperboy.test/unsubscribe?token=${subscriberId}`,
+      windowSince: null,
+      now: T0,
+    };
+  }
+});

@@ -2,12 +2,12 @@ import postgres from 'postgres';
 import { PaperboyError } from '../../errors.ts';
 import type { FailedListing, ListingOutcome, ListingRow, NewListing } from '../../model/listing.ts';
 import { isDigest, type ClaimedMessage, type NewOutboxMessage, type OutboxKind, type OutboxCounts, type OutboxProblem, type OutboxState, type OutboxStatus, type OutboxTransition, type RunRecipient } from '../../model/outbox.ts';
-import type { AssignedTopic, CandidateRow, ListingPapers, PaperFiling, PaperListItem, PaperToClassify, StoredPaper, TopicCount } from '../../model/paper.ts';
+import type { AssignedTopic, CandidateRow, ListingPapers, PaperFiling, PaperListItem, PaperToClassify, StoredPaper, TopicCount, WindowPaper } from '../../model/paper.ts';
 import type { ArchivedPaper, ArchiveTopic, NewDigestRecord, StoredDigest } from '../../model/digest.ts';
 import type { AdminSession, LeaseHolder, RunRow, RunTrigger } from '../../model/run.ts';
 import type { Subscriber, SubscriberInput, SubscriberStatus, Suppression } from '../../model/subscriber.ts';
 import type { Store, StoreSession } from '../port.ts';
-import { camelCase, paperParams, toDigestPaper, toListing, toOutbox, toPaper, toPaperToClassify, toRun, toSubscriber, type Row } from '../rows.ts';
+import { camelCase, groupHeldPaperIds, groupWindowPapers, paperParams, toDigestPaper, toListing, toOutbox, toPaper, toPaperToClassify, toRun, toSubscriber, type Row, type WindowPaperRow } from '../rows.ts';
 import { PG_MIGRATIONS } from './migrations.ts';
 
 /** Any postgres.js handle: the pool, a transaction, or a savepoint inside one. */
@@ -361,6 +361,31 @@ class PostgresSession implements StoreSession {
           SELECT 1 FROM outbox_papers op JOIN outbox o ON o.id = op.outbox_id
           WHERE op.subscriber_id = ${subscriberId} AND op.paper_id = p.id AND o.status = 'queued')`;
     return rows.map((row) => toDigestPaper(row) as unknown as CandidateRow);
+  }
+
+  async windowPapers(since: string): Promise<WindowPaper[]> {
+    const rows = await this.sql`
+      SELECT p.id AS paper_id, p.key, p.arxiv_id, p.title, p.abstract, p.authors, p.author_count, p.organization,
+        p.published_on, p.upvotes, p.comments, p.links, p.first_seen, pt.topic_id, pt.rank AS topic_rank, pt.score AS topic_score,
+        latest.listed_on, latest.listing_position
+      FROM papers p JOIN paper_topics pt ON pt.paper_id = p.id
+        LEFT JOIN LATERAL (
+          SELECT l.listed_on, pl.position AS listing_position FROM paper_listings pl JOIN listings l ON l.id = pl.listing_id
+          WHERE pl.paper_id = p.id ORDER BY l.listed_on DESC NULLS LAST, l.id DESC LIMIT 1) latest ON true
+      WHERE p.first_seen > ${since}
+      ORDER BY p.id, pt.rank`;
+    return groupWindowPapers(rows as unknown as WindowPaperRow[]);
+  }
+
+  async heldPaperIds(subscriberIds: readonly number[], since: string): Promise<Map<number, Set<number>>> {
+    const ids = this.sql.array([...subscriberIds]);
+    const rows = await this.sql`
+      SELECT d.subscriber_id, d.paper_id FROM deliveries d JOIN papers p ON p.id = d.paper_id
+      WHERE d.subscriber_id = ANY(${ids}::int[]) AND p.first_seen > ${since}
+      UNION ALL
+      SELECT op.subscriber_id, op.paper_id FROM outbox_papers op JOIN outbox o ON o.id = op.outbox_id JOIN papers p ON p.id = op.paper_id
+      WHERE op.subscriber_id = ANY(${ids}::int[]) AND o.status = 'queued' AND p.first_seen > ${since}`.values();
+    return groupHeldPaperIds(rows as unknown as [number, number][]);
   }
 
   async deliveredPaperIds(subscriberId: number): Promise<number[]> {

@@ -120,6 +120,25 @@ export function prepareStatements(db: Database.Database) {
         AND NOT EXISTS (
           SELECT 1 FROM outbox_papers op JOIN outbox o ON o.id = op.outbox_id
           WHERE op.subscriber_id = @subscriberId AND op.paper_id = p.id AND o.status = 'queued')`),
+    // One row per (paper, topic), papers in id order and each paper's topics primary first,
+    // so the adapter groups them in one pass.
+    windowPapers: prepare(`
+      SELECT p.id AS paper_id, p.key, p.arxiv_id, p.title, p.abstract, p.authors, p.author_count, p.organization,
+        p.published_on, p.upvotes, p.comments, p.links, p.first_seen, pt.topic_id, pt.rank AS topic_rank, pt.score AS topic_score,
+        (SELECT l.listed_on FROM paper_listings pl JOIN listings l ON l.id = pl.listing_id
+         WHERE pl.paper_id = p.id ORDER BY l.listed_on DESC, l.id DESC LIMIT 1) AS listed_on,
+        (SELECT pl.position FROM paper_listings pl JOIN listings l ON l.id = pl.listing_id
+         WHERE pl.paper_id = p.id ORDER BY l.listed_on DESC, l.id DESC LIMIT 1) AS listing_position
+      FROM papers p JOIN paper_topics pt ON pt.paper_id = p.id
+      WHERE p.first_seen > @since
+      ORDER BY p.id, pt.rank`),
+    // Each subscriber's primary-key range of deliveries and reservations, kept to the window.
+    heldPaperIds: prepare(`
+      SELECT d.subscriber_id, d.paper_id FROM deliveries d JOIN papers p ON p.id = d.paper_id
+      WHERE d.subscriber_id IN (SELECT value FROM json_each(@subscriberIds)) AND p.first_seen > @since
+      UNION ALL
+      SELECT op.subscriber_id, op.paper_id FROM outbox_papers op JOIN outbox o ON o.id = op.outbox_id JOIN papers p ON p.id = op.paper_id
+      WHERE op.subscriber_id IN (SELECT value FROM json_each(@subscriberIds)) AND o.status = 'queued' AND p.first_seen > @since`),
     insertOutbox: prepare(`
       INSERT INTO outbox (run_id, subscriber_id, kind, message_id, recipient, recipient_name, subject,
         unsubscribe_url, window_since, status, next_attempt_at, created_at)

@@ -4,12 +4,12 @@ import Database from 'better-sqlite3';
 import { PaperboyError } from '../../errors.ts';
 import type { FailedListing, ListingOutcome, ListingRow, NewListing } from '../../model/listing.ts';
 import { isDigest, type ClaimedMessage, type NewOutboxMessage, type OutboxKind, type OutboxCounts, type OutboxProblem, type RunRecipient, type OutboxState, type OutboxStatus, type OutboxTransition } from '../../model/outbox.ts';
-import type { AssignedTopic, CandidateRow, ListingPapers, PaperFields, PaperFiling, PaperListItem, PaperToClassify, StoredPaper, TopicCount } from '../../model/paper.ts';
+import type { AssignedTopic, CandidateRow, ListingPapers, PaperFields, PaperFiling, PaperListItem, PaperToClassify, StoredPaper, TopicCount, WindowPaper } from '../../model/paper.ts';
 import type { ArchivedPaper, ArchiveTopic, NewDigestRecord, StoredDigest } from '../../model/digest.ts';
 import type { AdminSession, LeaseHolder, RunRow, RunTrigger } from '../../model/run.ts';
 import type { Subscriber, SubscriberInput, SubscriberStatus, Suppression } from '../../model/subscriber.ts';
 import type { Store, StoreSession } from '../port.ts';
-import { camelCase, paperParams, toDigestPaper, toListing, toOutbox, toPaper, toPaperToClassify, toRun, toSubscriber, type Row } from '../rows.ts';
+import { camelCase, groupHeldPaperIds, groupWindowPapers, paperParams, toDigestPaper, toListing, toOutbox, toPaper, toPaperToClassify, toRun, toSubscriber, type Row, type WindowPaperRow } from '../rows.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { prepareStatements, type Statements } from './statements.ts';
 
@@ -226,6 +226,16 @@ class SqliteSession implements StoreSession {
   digestCandidates(subscriberId: number, since: string): Promise<CandidateRow[]> {
     return this.run(() =>
       (this.sql.digestCandidates.all({ subscriberId, since }) as Row[]).map((row) => toDigestPaper(row) as unknown as CandidateRow),
+    );
+  }
+
+  windowPapers(since: string): Promise<WindowPaper[]> {
+    return this.run(() => groupWindowPapers(this.sql.windowPapers.iterate({ since }) as Iterable<WindowPaperRow>));
+  }
+
+  heldPaperIds(subscriberIds: readonly number[], since: string): Promise<Map<number, Set<number>>> {
+    return this.run(() =>
+      groupHeldPaperIds((this.sql.heldPaperIds.raw().all({ subscriberIds: JSON.stringify(subscriberIds), since }) as [number, number][])),
     );
   }
 
