@@ -2,12 +2,12 @@ import type { Clock } from '../clock.ts';
 import { addressOf, type DeliveryConfig } from '../config/config.ts';
 import type { Logger } from '../log.ts';
 import type { ClaimedMessage, OutboxKind } from '../model/outbox.ts';
-import type { OutboxRepository } from '../store/port.ts';
+import type { OutboxRepository, Settlement } from '../store/port.ts';
 import type { Mailer, RawMessage } from './mailer.ts';
 import { decideTransition, pauseReason, type AttemptTally } from './transition.ts';
 import { describeWorker, isDeadLocalWorker, workerName } from './worker.ts';
 
-export type DeliveryStore = Pick<OutboxRepository, 'claimHolders' | 'claimDue' | 'extendClaims' | 'releaseClaims' | 'settle' | 'nextRetryAt' | 'sentSince' | 'outboxCounts'>;
+export type DeliveryStore = Pick<OutboxRepository, 'claimHolders' | 'claimDue' | 'extendClaims' | 'releaseClaims' | 'settle' | 'settleMany' | 'nextRetryAt' | 'sentSince' | 'outboxCounts'>;
 
 export interface DeliverDeps {
   store: DeliveryStore;
@@ -64,11 +64,13 @@ export async function deliverOutbox(deps: DeliverDeps): Promise<DeliveryReport> 
   let claimsRenewedAt = clock.now().getTime();
   const halted = () => report.paused || (deps.stopping?.() ?? false);
 
+  const settler = groupCommit(store, worker, clock);
   const deliverOne = async (message: ClaimedMessage) => {
     const outcome = await deps.mailer.sendRaw(rawMessage(message, config.from));
     const now = clock.now();
     const transition = decideTransition(message, outcome, config, now, random);
-    if (!(await store.settle(message, worker, transition, now.toISOString()))) {
+    // Written before this slot takes another message, in one commit with the other slots' answers.
+    if (!(await settler.settle({ message, transition }))) {
       logger.warn({ to: message.recipient, messageId: message.messageId, worker }, `the claim on the message to ${message.recipient} was lost before it settled`);
     }
     tally.attempted++;
@@ -122,7 +124,10 @@ export async function deliverOutbox(deps: DeliverDeps): Promise<DeliveryReport> 
         }
       }
       claimsRenewedAt = now.getTime();
-      const batch = await store.claimDue(worker, Math.min(budget, config.poolSize * 8), now.toISOString(), new Date(now.getTime() + claimMs).toISOString(), deps.kinds);
+      // The SMTP mailer sends the raw bytes only: the HTML copy stays on disk.
+      const batch = await store.claimDue(worker, Math.min(budget, config.poolSize * 8), now.toISOString(), new Date(now.getTime() + claimMs).toISOString(), deps.kinds, {
+        html: deps.mailer.readsHtml !== false,
+      });
       if (batch.length === 0) {
         const next = await store.nextRetryAt(deps.kinds);
         const wait = next ? Date.parse(next) - now.getTime() : Number.POSITIVE_INFINITY;
@@ -141,6 +146,38 @@ export async function deliverOutbox(deps: DeliverDeps): Promise<DeliveryReport> 
   }
   report.deferred = (await store.outboxCounts()).queued;
   return report;
+}
+
+/**
+ * Group commit of settlements: every answer handed in before the event loop's next turn
+ * goes into one `settleMany` transaction, so with N messages in flight a commit carries up
+ * to N answers instead of one each; each caller learns whether its own transition was
+ * written once that commit is done.
+ */
+function groupCommit(store: Pick<DeliveryStore, 'settleMany'>, worker: string, clock: Clock) {
+  let pending: { settlement: Settlement; done: (written: boolean) => void; failed: (error: unknown) => void }[] = [];
+  const flush = async () => {
+    const group = pending;
+    pending = [];
+    try {
+      const written = await store.settleMany(
+        group.map((entry) => entry.settlement),
+        worker,
+        clock.now().toISOString(),
+      );
+      group.forEach((entry, index) => entry.done(written[index] ?? false));
+    } catch (error) {
+      for (const entry of group) entry.failed(error);
+    }
+  };
+  return {
+    settle(settlement: Settlement): Promise<boolean> {
+      return new Promise<boolean>((done, failed) => {
+        if (pending.length === 0) setImmediate(() => void flush());
+        pending.push({ settlement, done, failed });
+      });
+    },
+  };
 }
 
 function rawMessage(message: ClaimedMessage, from: string): RawMessage {

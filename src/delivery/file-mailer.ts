@@ -10,12 +10,12 @@ import type { Mailer, SendOutcome } from './mailer.ts';
  */
 export function createFileMailer(outboxDir: string): Mailer {
   let written = 0;
-  const write = (messageId: string, eml: Buffer, html: string): SendOutcome => {
+  const write = (messageId: string, eml: Buffer, html: string | null): SendOutcome => {
     mkdirSync(outboxDir, { recursive: true });
     // Sortable by write order; the Message-ID's local part keeps names unique across runs.
     const base = `${new Date().toISOString().replace(/[:.]/g, '-')}-${String(++written).padStart(5, '0')}-${messageId.replace(/[^a-z0-9-]+/gi, '_').slice(1, 40)}`;
     writeFileSync(join(outboxDir, `${base}.eml`), eml);
-    writeFileSync(join(outboxDir, `${base}.html`), html);
+    if (html !== null) writeFileSync(join(outboxDir, `${base}.html`), html);
     return { status: 'sent', response: `written to ${join(outboxDir, `${base}.eml`)}` };
   };
   // Required on first use, not imported: commands that send nothing never load nodemailer.

@@ -36,6 +36,11 @@ export interface QueueDeps {
   heartbeat?: () => Promise<void>;
   /** Subscribers per page (one read of what they hold, one transaction); 250 when absent. */
   pageSize?: number;
+  /**
+   * Called once at least `every` digests were queued since the last call (a run delivers
+   * them then), so the outbox never holds more than about that many bodies at once.
+   */
+  drain?: { every: number; run: () => Promise<void> };
 }
 
 export interface QueueOutcome {
@@ -78,6 +83,7 @@ export async function queueDigests(subscribers: readonly Subscriber[] | AsyncIte
   const paperCache = new Map<number, DigestPaper>();
   const pageSize = deps.pageSize ?? PAGE_SIZE;
   let window: RunWindow | null = null;
+  let undrained = 0;
   const pages = Array.isArray(subscribers) ? pagesOf(subscribers as readonly Subscriber[], pageSize) : (subscribers as AsyncIterable<readonly Subscriber[]>);
   for await (const page of pages) {
     if (deps.stopping?.()) break;
@@ -120,9 +126,14 @@ export async function queueDigests(subscribers: readonly Subscriber[] | AsyncIte
         continue;
       }
       outcome.queued++;
+      undrained++;
       outcome.papers += messages[index]!.paperIds.length;
     }
     await deps.heartbeat?.();
+    if (deps.drain && undrained >= deps.drain.every) {
+      undrained = 0;
+      await deps.drain.run();
+    }
   }
   return outcome;
 }

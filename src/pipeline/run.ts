@@ -126,25 +126,51 @@ async function realRun(deps: PipelineDeps, options: RunOptions, started: Date): 
     const resumed = (await store.outboxCounts()).queued;
     const { context, renderer } = await deps.digests();
     const due = options.to ? await dueSubscribers(deps, options) : duePages(deps, options);
-    const queued = await queueDigests(due, { store, context, renderer, clock, sendEmpty: config.sendEmpty, sender: senderOf(config.delivery), runId: run.id, stopping, heartbeat });
+    // Delivery runs between pages of queueing, every DRAIN_EVERY digests, so the outbox (and
+    // the database file) holds that many bodies at most, not the whole list's.
+    const delivery: DeliveryReport = { sent: 0, failed: 0, retried: 0, deferred: 0, bounced: 0, paused: false, pauseReason: null };
+    let deliveredSinceQueueing = false;
+    const deliver = async () => {
+      if (delivery.paused || stopping()) return;
+      const counted = { ...delivery };
+      const report = await deliverOutbox({
+        store,
+        mailer,
+        clock,
+        config: config.delivery,
+        logger,
+        worker: lease.holder,
+        heartbeat,
+        stopping,
+        onSettled: (so) => store.updateRun({ ...run, sent: counted.sent + so.sent, failed: counted.failed + so.failed, retried: counted.retried + so.retried, bounced: counted.bounced + so.bounced }),
+      });
+      for (const count of ['sent', 'failed', 'retried', 'bounced'] as const) delivery[count] += report[count];
+      Object.assign(delivery, { deferred: report.deferred, paused: report.paused, pauseReason: report.pauseReason });
+      deliveredSinceQueueing = true;
+    };
+    const queued = await queueDigests(due, {
+      store,
+      context,
+      renderer,
+      clock,
+      sendEmpty: config.sendEmpty,
+      sender: senderOf(config.delivery),
+      runId: run.id,
+      stopping,
+      heartbeat,
+      drain: { every: DRAIN_EVERY, run: deliver },
+    });
     if (leaseLost) throw leaseLost;
     run.due = queued.due;
     run.queued = queued.queued;
     await store.updateRun(run);
     logger.info({ due: run.due, queued: run.queued, resumed }, `queued ${run.queued} digests; delivering via ${mailer.description}`);
 
-    const delivery = await deliverOutbox({
-      store,
-      mailer,
-      clock,
-      config: config.delivery,
-      logger,
-      worker: lease.holder,
-      heartbeat,
-      stopping,
-      onSettled: (report) => store.updateRun({ ...run, sent: report.sent, failed: report.failed, retried: report.retried, bounced: report.bounced }),
-    });
+    deliveredSinceQueueing = false;
+    await deliver();
     if (leaseLost) throw leaseLost;
+    // A pause or a shutdown skipped the last delivery: what is still queued is deferred.
+    if (!deliveredSinceQueueing) delivery.deferred = (await store.outboxCounts()).queued;
     await store.pruneOutboxBodies();
     Object.assign(run, {
       status: delivery.paused ? 'paused' : 'done',
@@ -209,6 +235,8 @@ export async function deliverQueued(deps: PipelineDeps, options: Pick<RunOptions
 }
 
 const DUE_PAGE = 250;
+/** Digests queued between two deliveries within a run (each ~100 KB on disk until it is sent). */
+const DRAIN_EVERY = 1000;
 
 /**
  * `dueSubscribers` for every active subscriber, a keyset page at a time, so a run never

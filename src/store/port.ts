@@ -101,7 +101,7 @@ export interface OutboxRepository {
    * held by an unexpired claim) for `worker` until `until`. Each message is claimed by one
    * worker at a time; an expired claim is claimable again.
    */
-  claimDue(worker: string, limit: number, now: string, until: string, kinds?: readonly OutboxKind[]): Promise<ClaimedMessage[]>;
+  claimDue(worker: string, limit: number, now: string, until: string, kinds?: readonly OutboxKind[], options?: ClaimOptions): Promise<ClaimedMessage[]>;
   /** Workers holding claims on queued messages now. */
   claimHolders(): Promise<string[]>;
   /** Pushes back the expiry of every claim `worker` holds; returns how many. */
@@ -113,6 +113,11 @@ export interface OutboxRepository {
    * written) when the claim was lost or the message is no longer queued.
    */
   settle(message: Pick<ClaimedMessage, 'id' | 'subscriberId' | 'messageId'>, worker: string, transition: OutboxTransition, now: string): Promise<boolean>;
+  /**
+   * `settle` for many messages in one transaction (one commit for a batch of answers): each
+   * answer says whether that message's transition was written, in the order given.
+   */
+  settleMany(settlements: readonly Settlement[], worker: string, now: string): Promise<boolean[]>;
   /** The earliest retry still waiting (of these kinds, when given), or null. */
   nextRetryAt(kinds?: readonly OutboxKind[]): Promise<string | null>;
   sentSince(since: string): Promise<number>;
@@ -122,6 +127,17 @@ export interface OutboxRepository {
   outboxById(id: number): Promise<OutboxState | undefined>;
   /** Bodies are needed only while queued: drops the rest; returns how many. */
   pruneOutboxBodies(): Promise<number>;
+}
+
+export interface ClaimOptions {
+  /** Read each message's HTML copy (default true); false leaves `html` null. */
+  html?: boolean;
+}
+
+/** One message's decided transition, for `settleMany`. */
+export interface Settlement {
+  message: Pick<ClaimedMessage, 'id' | 'subscriberId' | 'messageId'>;
+  transition: OutboxTransition;
 }
 
 /** The records of queued digests, written by `queueMessage`: the web view and the public archive. */

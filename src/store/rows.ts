@@ -1,5 +1,5 @@
 import type { ListingRow } from '../model/listing.ts';
-import type { OutboxState } from '../model/outbox.ts';
+import type { ClaimedMessage, OutboxKind, OutboxState, OutboxStatus } from '../model/outbox.ts';
 import type { PaperFields, PaperToClassify, StoredPaper, WindowPaper } from '../model/paper.ts';
 import type { RunRow } from '../model/run.ts';
 import type { Subscriber } from '../model/subscriber.ts';
@@ -128,4 +128,31 @@ export function groupHeldPaperIds(pairs: Iterable<readonly [number, number]>): M
     ids.add(paperId);
   }
   return held;
+}
+
+/** A claimed outbox row (with its body and the recipient's bounces), column by column: delivery reads one per message. */
+export function toClaimedMessage(row: Row): ClaimedMessage {
+  return {
+    id: row.id as number,
+    runId: row.run_id as number | null,
+    subscriberId: row.subscriber_id as number,
+    kind: row.kind as OutboxKind,
+    messageId: row.message_id as string,
+    recipient: row.recipient as string,
+    recipientName: row.recipient_name as string | null,
+    subject: row.subject as string,
+    raw: row.raw as Buffer,
+    html: row.html as string | null,
+    unsubscribeUrl: row.unsubscribe_url as string,
+    windowSince: row.window_since as string | null,
+    status: row.status as OutboxStatus,
+    attempts: row.attempts as number,
+    nextAttemptAt: row.next_attempt_at as string,
+    lastError: row.last_error as string | null,
+    createdAt: row.created_at as string,
+    sentAt: row.sent_at as string | null,
+    claimedBy: row.claimed_by as string,
+    claimExpiresAt: row.claim_expires_at as string,
+    hardBounces: row.hard_bounces as number,
+  };
 }

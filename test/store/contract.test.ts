@@ -703,3 +703,97 @@ describe.each(STORE_ADAPTERS)('store contract, a run\'s window read once: $name'
     };
   }
 });
+
+describe.each(STORE_ADAPTERS)('store contract, delivery in batches: $name', (adapter) => {
+  let store: Store;
+  beforeEach(async () => {
+    store = await adapter.open();
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  async function queued(email: string, n: number, paperIds: number[] = []) {
+    const reader = (await store.insertSubscriber({ email, name: null, topics: null, frequency: 'daily', weekday: null }, 'active', T0))!;
+    const message = {
+      runId: null,
+      subscriberId: reader.id,
+      kind: 'digest' as const,
+      messageId: `<b${n}@contract.test>`,
+      recipient: email,
+      recipientName: null,
+      subject: `Digest ${n}`,
+      raw: Buffer.from(`Subject: Digest ${n}\r\n\r\nbody ${n}\r\n`),
+      html: `<p>body ${n}</p>`,
+      unsubscribeUrl: 'https://paperboy.test/unsubscribe',
+      windowSince: null,
+      now: at(n),
+    };
+    const id = (await store.queueMessage(message, paperIds))!;
+    return { id, subscriberId: reader.id, messageId: message.messageId };
+  }
+
+  it('claims without the HTML copy when asked, the raw bytes all the same', async () => {
+    const { id } = await queued('ada@example.org', 1);
+    const [claimed] = await store.claimDue('w', 10, at(5), at(10), undefined, { html: false });
+    expect([claimed!.id, claimed!.html, claimed!.raw.toString(), claimed!.claimedBy, claimed!.hardBounces]).toEqual([id, null, 'Subject: Digest 1\r\n\r\nbody 1\r\n', 'w', 0]);
+    await store.releaseClaims('w');
+    expect((await store.claimDue('w', 10, at(5), at(10)))[0]!.html).toBe('<p>body 1</p>');
+  });
+
+  it('settles many messages in one call, each as settle would, and tells which claims were lost', async () => {
+    const listingId = await store.insertListing({ origin: 'one', contentHash: 'batch-one', format: 'hf-api', listedOn: '2026-11-23', ingestedAt: T0 });
+    await store.saveListingPapers(listingId, { inserts: [paper(1), paper(2)], updates: [], touches: [], links: [{ paper: { inserted: 0 }, position: 0 }, { paper: { inserted: 1 }, position: 1 }] }, T0);
+    const ids = (await store.papersMatching({ arxivIds: [paper(1).arxivId!, paper(2).arxivId!], titleKeys: [] })).map((row) => row.id);
+    const sent = await queued('ada@example.org', 1, [ids[0]!]);
+    const retried = await queued('grace@example.org', 2, [ids[1]!]);
+    const failed = await queued('linus@example.org', 3, [ids[0]!]);
+    const other = await queued('other@example.org', 4);
+    expect(await store.claimDue('w', 3, at(5), at(10))).toHaveLength(3);
+    expect(await store.claimDue('v', 1, at(5), at(10))).toHaveLength(1);
+
+    const written = await store.settleMany(
+      [
+        { message: sent, transition: { status: 'sent', attempts: 1, sentAt: at(6) } },
+        { message: retried, transition: { status: 'queued', attempts: 1, nextAttemptAt: at(60), error: '451 later' } },
+        { message: failed, transition: { status: 'failed', attempts: 1, error: '550 no', hardBounce: true, bounceSubscriber: false, deliveryError: false } },
+        // Claimed by another worker: nothing written.
+        { message: other, transition: { status: 'sent', attempts: 1, sentAt: at(6) } },
+      ],
+      'w',
+      at(6),
+    );
+    expect(written).toEqual([true, true, true, false]);
+    expect(await store.deliveredPaperIds(sent.subscriberId)).toEqual([ids[0]]);
+    expect(await store.deliveredPaperIds(failed.subscriberId)).toEqual([]);
+    expect([(await store.outboxById(sent.id))!.status, (await store.outboxById(retried.id))!.status, (await store.outboxById(failed.id))!.status, (await store.outboxById(other.id))!.status]).toEqual([
+      'sent',
+      'queued',
+      'failed',
+      'queued',
+    ]);
+    expect((await store.outboxById(retried.id))!.nextAttemptAt).toBe(at(60));
+    // The retried message still holds its paper; the failed one gave its back.
+    expect(await store.heldPaperIds([retried.subscriberId, failed.subscriberId], at(-1))).toEqual(new Map([[retried.subscriberId, new Set([ids[1]])]]));
+    expect((await store.subscriberById(failed.subscriberId))!.hardBounces).toBe(1);
+    expect(await store.settleMany([], 'w', at(7))).toEqual([]);
+  });
+
+  it('writes none of a batch when one of its settlements fails', async () => {
+    const first = await queued('ada@example.org', 1);
+    const second = await queued('grace@example.org', 2);
+    expect(await store.claimDue('w', 10, at(5), at(10))).toHaveLength(2);
+    await expect(
+      store.settleMany(
+        [
+          { message: first, transition: { status: 'sent', attempts: 1, sentAt: at(6) } },
+          // attempts is NOT NULL: the second write fails, and the first goes with it.
+          { message: second, transition: { status: 'sent', attempts: null as never, sentAt: at(6) } },
+        ],
+        'w',
+        at(6),
+      ),
+    ).rejects.toThrow();
+    expect((await store.outboxById(first.id))!.status).toBe('queued');
+  });
+});

@@ -181,4 +181,8 @@ export const PG_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX admin_sessions_by_expiry ON admin_sessions (expires_at);
   `,
+  /* 3: the archive's index holds only the papers that went out (SQLite's 9) */ `
+  DROP INDEX digest_papers_by_topic;
+  CREATE INDEX digest_papers_by_topic ON digest_papers (topic_id, paper_id, digest_id) WHERE fitted = 1;
+  `,
 ];

@@ -6,8 +6,8 @@ import type { AssignedTopic, CandidateRow, ListingPapers, PaperFiling, PaperList
 import type { ArchivedPaper, ArchiveTopic, NewDigestRecord, StoredDigest } from '../../model/digest.ts';
 import type { AdminSession, LeaseHolder, RunRow, RunTrigger } from '../../model/run.ts';
 import type { Subscriber, SubscriberInput, SubscriberStatus, Suppression } from '../../model/subscriber.ts';
-import type { Store, StoreSession } from '../port.ts';
-import { camelCase, groupHeldPaperIds, groupWindowPapers, paperParams, toDigestPaper, toListing, toOutbox, toPaper, toPaperToClassify, toRun, toSubscriber, type Row, type WindowPaperRow } from '../rows.ts';
+import type { ClaimOptions, Settlement, Store, StoreSession } from '../port.ts';
+import { camelCase, groupHeldPaperIds, toClaimedMessage, groupWindowPapers, paperParams, toDigestPaper, toListing, toOutbox, toPaper, toPaperToClassify, toRun, toSubscriber, type Row, type WindowPaperRow } from '../rows.ts';
 import { PG_MIGRATIONS } from './migrations.ts';
 
 /** Any postgres.js handle: the pool, a transaction, or a savepoint inside one. */
@@ -413,15 +413,22 @@ class PostgresSession implements StoreSession {
           ${m.unsubscribeUrl}, ${m.windowSince}, 'queued', ${m.now}, ${m.now}) RETURNING id`;
       const id = row!.id as number;
       await q`INSERT INTO outbox_bodies (outbox_id, raw, html) VALUES (${id}, ${m.raw}, ${m.html})`;
-      for (const paperId of paperIds) await q`INSERT INTO outbox_papers (subscriber_id, paper_id, outbox_id) VALUES (${m.subscriberId}, ${paperId}, ${id})`;
+      // One statement per digest for its papers and for its record's entries, not one per row.
+      if (paperIds.length > 0) {
+        await q`INSERT INTO outbox_papers (subscriber_id, paper_id, outbox_id) SELECT ${m.subscriberId}, unnest(${q.array([...paperIds])}::int[]), ${id}`;
+      }
       if (isDigest(m.kind)) await q`UPDATE subscribers SET last_digest_at = ${m.now} WHERE id = ${m.subscriberId}`;
       if (record) {
         const [digest] = await q`
           INSERT INTO digests (key, subscriber_id, outbox_id, created_at) VALUES (${record.key}, ${record.subscriberId}, ${id}, ${record.createdAt}) RETURNING id`;
-        for (const [ordinal, entry] of record.entries.entries()) {
+        const entries = record.entries;
+        if (entries.length > 0) {
           await q`
             INSERT INTO digest_papers (digest_id, ordinal, paper_id, topic_id, fitted, carried, score)
-            VALUES (${digest!.id as number}, ${ordinal}, ${entry.paperId}, ${entry.topicId}, ${entry.fitted ? 1 : 0}, ${entry.carried ? 1 : 0}, ${entry.score})`;
+            SELECT ${digest!.id as number}, e.ordinal - 1, e.paper_id, e.topic_id, e.fitted, e.carried, e.score
+            FROM unnest(${q.array(entries.map((entry) => entry.paperId))}::int[], ${q.array(entries.map((entry) => entry.topicId))}::text[],
+              ${q.array(entries.map((entry) => (entry.fitted ? 1 : 0)))}::int[], ${q.array(entries.map((entry) => (entry.carried ? 1 : 0)))}::int[],
+              ${q.array(entries.map((entry) => entry.score))}::float8[]) WITH ORDINALITY AS e(paper_id, topic_id, fitted, carried, score, ordinal)`;
         }
       }
       return id;
@@ -461,7 +468,7 @@ class PostgresSession implements StoreSession {
     return new Set(rows.map((row) => row.subscriber_id as number));
   }
 
-  claimDue(worker: string, limit: number, now: string, until: string, kinds?: readonly OutboxKind[]): Promise<ClaimedMessage[]> {
+  claimDue(worker: string, limit: number, now: string, until: string, kinds?: readonly OutboxKind[], options: ClaimOptions = {}): Promise<ClaimedMessage[]> {
     return this.atomic(async (q) => {
       const kindFilter = kinds ? q`AND o.kind = ANY(${q.array([...kinds])}::text[])` : q``;
       const claimed = await q`
@@ -477,11 +484,11 @@ class PostgresSession implements StoreSession {
         RETURNING id`;
       if (claimed.length === 0) return [];
       const rows = await q`
-        SELECT o.*, b.raw, b.html, s.hard_bounces FROM outbox o
+        SELECT o.*, b.raw, ${options.html === false ? q`NULL::text` : q`b.html`} AS html, s.hard_bounces FROM outbox o
           JOIN outbox_bodies b ON b.outbox_id = o.id JOIN subscribers s ON s.id = o.subscriber_id
         WHERE o.id = ANY(${q.array(claimed.map((row) => row.id as number))}::int[]) AND o.claimed_by = ${worker}
         ORDER BY o.next_attempt_at, o.id`;
-      return rows.map((row) => camelCase(row) as unknown as ClaimedMessage);
+      return rows.map(toClaimedMessage);
     });
   }
 
@@ -498,56 +505,14 @@ class PostgresSession implements StoreSession {
   }
 
   settle(message: Pick<ClaimedMessage, 'id' | 'subscriberId' | 'messageId'>, worker: string, transition: OutboxTransition, now: string): Promise<boolean> {
-    const { id, subscriberId, messageId } = message;
+    return this.atomic((q) => settleOne(q, message, worker, transition, now));
+  }
+
+  settleMany(settlements: readonly Settlement[], worker: string, now: string): Promise<boolean[]> {
     return this.atomic(async (q) => {
-      switch (transition.status) {
-        case 'sent': {
-          const marked = await q`
-            UPDATE outbox SET status = 'sent', sent_at = ${transition.sentAt}, attempts = ${transition.attempts}, last_error = NULL,
-              claimed_by = NULL, claim_expires_at = NULL
-            WHERE id = ${id} AND status = 'queued' AND claimed_by = ${worker}`;
-          if (marked.count === 0) return false;
-          await q`
-            INSERT INTO deliveries (subscriber_id, paper_id, message_id, delivered_at)
-            SELECT op.subscriber_id, op.paper_id, ${messageId}, ${now} FROM outbox_papers op WHERE op.outbox_id = ${id}
-            ON CONFLICT DO NOTHING`;
-          await q`DELETE FROM outbox_papers WHERE outbox_id = ${id}`;
-          await q`DELETE FROM outbox_bodies WHERE outbox_id = ${id}`;
-          return true;
-        }
-        case 'queued':
-          return (
-            await q`
-              UPDATE outbox SET attempts = ${transition.attempts}, next_attempt_at = ${transition.nextAttemptAt}, last_error = ${transition.error},
-                claimed_by = NULL, claim_expires_at = NULL
-              WHERE id = ${id} AND status = 'queued' AND claimed_by = ${worker}`
-          ).count === 1;
-        case 'failed': {
-          const marked = await q`
-            UPDATE outbox SET status = 'failed', attempts = ${transition.attempts}, last_error = ${transition.error}, claimed_by = NULL, claim_expires_at = NULL
-            WHERE id = ${id} AND status = 'queued' AND claimed_by = ${worker}`;
-          if (marked.count === 0) return false;
-          await q`
-            UPDATE subscribers s SET last_digest_at = o.window_since FROM outbox o
-            WHERE o.id = ${id} AND s.id = o.subscriber_id AND s.last_digest_at = o.created_at`;
-          await q`DELETE FROM outbox_papers WHERE outbox_id = ${id}`;
-          await q`DELETE FROM outbox_bodies WHERE outbox_id = ${id}`;
-          if (transition.hardBounce) {
-            await q`
-              UPDATE subscribers SET hard_bounces = hard_bounces + 1,
-                status = CASE WHEN ${Boolean(transition.bounceSubscriber)}::boolean AND status = 'active' THEN 'bounced' ELSE status END
-              WHERE id = ${subscriberId}`;
-          }
-          if (transition.bounceSubscriber) {
-            await failQueuedOf(q, subscriberId, 'subscriber bounced');
-            await q`
-              INSERT INTO suppressions (email, reason, message_id, bounced_at)
-              SELECT email, ${transition.error}, ${messageId}, ${now} FROM subscribers WHERE id = ${subscriberId}
-              ON CONFLICT (email) DO UPDATE SET reason = excluded.reason, message_id = excluded.message_id, bounced_at = excluded.bounced_at`;
-          }
-          return true;
-        }
-      }
+      const settled: boolean[] = [];
+      for (const { message, transition } of settlements) settled.push(await settleOne(q, message, worker, transition, now));
+      return settled;
     });
   }
 
@@ -660,6 +625,59 @@ class PostgresSession implements StoreSession {
 
   async setState(key: string, value: string): Promise<void> {
     await this.sql`INSERT INTO state (key, value) VALUES (${key}, ${value}) ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
+  }
+}
+
+/** One message's transition, inside the caller's transaction; false when the claim was lost. */
+async function settleOne(q: Sql, message: Pick<ClaimedMessage, 'id' | 'subscriberId' | 'messageId'>, worker: string, transition: OutboxTransition, now: string): Promise<boolean> {
+  const { id, subscriberId, messageId } = message;
+  switch (transition.status) {
+    case 'sent': {
+      const marked = await q`
+        UPDATE outbox SET status = 'sent', sent_at = ${transition.sentAt}, attempts = ${transition.attempts}, last_error = NULL,
+          claimed_by = NULL, claim_expires_at = NULL
+        WHERE id = ${id} AND status = 'queued' AND claimed_by = ${worker}`;
+      if (marked.count === 0) return false;
+      await q`
+        INSERT INTO deliveries (subscriber_id, paper_id, message_id, delivered_at)
+        SELECT op.subscriber_id, op.paper_id, ${messageId}, ${now} FROM outbox_papers op WHERE op.outbox_id = ${id}
+        ON CONFLICT DO NOTHING`;
+      await q`DELETE FROM outbox_papers WHERE outbox_id = ${id}`;
+      await q`DELETE FROM outbox_bodies WHERE outbox_id = ${id}`;
+      return true;
+    }
+    case 'queued':
+      return (
+        await q`
+          UPDATE outbox SET attempts = ${transition.attempts}, next_attempt_at = ${transition.nextAttemptAt}, last_error = ${transition.error},
+            claimed_by = NULL, claim_expires_at = NULL
+          WHERE id = ${id} AND status = 'queued' AND claimed_by = ${worker}`
+      ).count === 1;
+    case 'failed': {
+      const marked = await q`
+        UPDATE outbox SET status = 'failed', attempts = ${transition.attempts}, last_error = ${transition.error}, claimed_by = NULL, claim_expires_at = NULL
+        WHERE id = ${id} AND status = 'queued' AND claimed_by = ${worker}`;
+      if (marked.count === 0) return false;
+      await q`
+        UPDATE subscribers s SET last_digest_at = o.window_since FROM outbox o
+        WHERE o.id = ${id} AND s.id = o.subscriber_id AND s.last_digest_at = o.created_at`;
+      await q`DELETE FROM outbox_papers WHERE outbox_id = ${id}`;
+      await q`DELETE FROM outbox_bodies WHERE outbox_id = ${id}`;
+      if (transition.hardBounce) {
+        await q`
+          UPDATE subscribers SET hard_bounces = hard_bounces + 1,
+            status = CASE WHEN ${Boolean(transition.bounceSubscriber)}::boolean AND status = 'active' THEN 'bounced' ELSE status END
+          WHERE id = ${subscriberId}`;
+      }
+      if (transition.bounceSubscriber) {
+        await failQueuedOf(q, subscriberId, 'subscriber bounced');
+        await q`
+          INSERT INTO suppressions (email, reason, message_id, bounced_at)
+          SELECT email, ${transition.error}, ${messageId}, ${now} FROM subscribers WHERE id = ${subscriberId}
+          ON CONFLICT (email) DO UPDATE SET reason = excluded.reason, message_id = excluded.message_id, bounced_at = excluded.bounced_at`;
+      }
+      return true;
+    }
   }
 }
 
