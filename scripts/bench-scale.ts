@@ -261,7 +261,7 @@ async function benchOne(n: number, seed: number, topicIds: string[], sink: Sink,
 
   console.log(`\nN = ${int(n)} daily subscribers (import ${imported.seconds.toFixed(1)} s by the CLI)`);
   console.log(`  paperboy run: ${run.seconds.toFixed(1)} s wall (spawn to exit), report duration_ms ${int(report.duration_ms)}, status ${report.status}, exit ${run.code} (${loadBefore} before, ${loadAfterRun} after)`);
-  console.log(`    phases (from its log lines): start-up ${phase('spawn', /^ingesting listings/)}, ingest + file ${phase(/^ingesting listings/, /^(filed \d+ papers|queued \d+ digests)/)}, select + render + queue ${phase(/^(filed \d+ papers|ingesting listings)/, /^queued \d+ digests/)}, deliver + settle + prune ${phase(/^queued \d+ digests/, 'exit')}`);
+  console.log(`    phases (from its log lines): start-up ${phase('spawn', /^ingesting listings/)}, ingest + file ${phase(/^ingesting listings/, /^(filed \d+ papers|queued \d+ digests)/)}, select + render + queue, with a delivery every 1,000 digests ${phase(/^(filed \d+ papers|ingesting listings)/, /^queued \d+ digests/)}, the last delivery + prune ${phase(/^queued \d+ digests/, 'exit')}`);
   console.log(`    ingest: ${report.ingest.files} files, ${report.ingest.new} new papers, ${report.ingest.failed} failed`);
   console.log(`    queue:  ${int(report.due)} due, ${int(report.queued)} queued, ${int(report.papers)} papers`);
   console.log(`    delivery: ${int(report.delivery?.sent ?? 0)} sent, ${report.delivery?.failed ?? 0} failed, ${report.delivery?.deferred ?? 0} deferred; sink received ${int(received)} (${(meanSize / 1024).toFixed(1)} KB each)`);

@@ -34,6 +34,11 @@ export interface QueueDeps {
   stopping?: () => boolean;
   /** Called after each page: renews the run's lease (queueing 100,000 digests outlasts any lease). */
   heartbeat?: () => Promise<void>;
+  /**
+   * False when the mailer never reads a message's HTML copy (SMTP sends the raw bytes): the
+   * outbox then keeps an empty copy instead of ~50 KB more per message. True when absent.
+   */
+  keepHtml?: boolean;
   /** Subscribers per page (one read of what they hold, one transaction); 250 when absent. */
   pageSize?: number;
   /**
@@ -111,6 +116,7 @@ export async function queueDigests(subscribers: readonly Subscriber[] | AsyncIte
         if (!deps.sendEmpty) continue;
       }
       const message = await outboxMessage(deps.renderer.renderDigest(digest.data), subscriber, deps.sender, at, digest.data.links.unsubscribe);
+      if (deps.keepHtml === false) message.html = '';
       messages.push({ message: { ...message, runId: deps.runId, kind: paperIds.length === 0 ? 'empty' : 'digest', windowSince: subscriber.lastDigestAt }, paperIds, record: digest.record });
     }
     // One commit per page; each digest inside it is still checked and written on its own.

@@ -159,6 +159,7 @@ async function realRun(deps: PipelineDeps, options: RunOptions, started: Date): 
       stopping,
       heartbeat,
       drain: { every: DRAIN_EVERY, run: deliver },
+      keepHtml: mailer.readsHtml !== false,
     });
     if (leaseLost) throw leaseLost;
     run.due = queued.due;
