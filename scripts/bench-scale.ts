@@ -7,7 +7,7 @@
  * smtp-source sending as many messages of the size the sink saw over as many connections
  * (PAPERBOY_SMTP_POOL) to the same sink.
  *
- *   npm run bench:scale -- [--sizes 10000,30000,100000] [--seed 42] [--cpu-prof DIR]
+ *   npm run bench:scale -- [--sizes 10000,30000,100000] [--seed 42] [--cpu-prof DIR] [--node-flags="--max-old-space-size=256"]
  *
  * Figures: the run's wall time (spawn to exit, Node start-up included); its ingest, queue
  * and delivery counts and duration_ms from its --json report; per phase wall time, from
@@ -16,7 +16,8 @@
  * counters sampled every 250 ms (first to last message the sink received); peak RSS of the
  * run process (VmHWM from /proc, polled every 250 ms); the database file (+ -wal) before and
  * after the run. Each figure is printed with the load average (`uptime`), as the machine may
- * be shared. `--cpu-prof DIR` writes a V8 CPU profile of each run into DIR.
+ * be shared. `--cpu-prof DIR` writes a V8 CPU profile of each run into DIR; `--node-flags`
+ * are given to the run's Node process (as an operator would in NODE_OPTIONS).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -190,7 +191,7 @@ const int = (value: number) => Math.round(value).toLocaleString('en-US');
 const mb = (bytes: number) => (bytes / 1024 ** 2).toFixed(1);
 const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
 
-async function benchOne(n: number, seed: number, topicIds: string[], sink: Sink, workDir: string, children: Set<ChildProcess>, cpuProfDir: string | undefined): Promise<void> {
+async function benchOne(n: number, seed: number, topicIds: string[], sink: Sink, workDir: string, children: Set<ChildProcess>, cpuProfDir: string | undefined, nodeFlags: string[]): Promise<void> {
   const dir = join(workDir, `n${n}`);
   const inbox = join(dir, 'inbox');
   mkdirSync(inbox, { recursive: true });
@@ -232,7 +233,7 @@ async function benchOne(n: number, seed: number, topicIds: string[], sink: Sink,
       }
     });
   };
-  const nodeArgs = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=run-${n}.cpuprofile`] : [];
+  const nodeArgs = [...nodeFlags, ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=run-${n}.cpuprofile`] : [])];
   const loadBefore = load();
   const run = await runCli(['run', '--json'], { ...env, PAPERBOY_SMTP_URL: `smtp://127.0.0.1:${sink.port}`, PAPERBOY_ALLOW_HTTP_LINKS: 'true' }, children, sampleSink, nodeArgs);
   const loadAfterRun = load();
@@ -276,7 +277,7 @@ async function benchOne(n: number, seed: number, topicIds: string[], sink: Sink,
 
 async function main(workDir: string, children: Set<ChildProcess>): Promise<void> {
   const { values } = parseArgs({
-    options: { sizes: { type: 'string' }, subscribers: { type: 'string' }, seed: { type: 'string', default: '42' }, 'cpu-prof': { type: 'string' } },
+    options: { sizes: { type: 'string' }, subscribers: { type: 'string' }, seed: { type: 'string', default: '42' }, 'cpu-prof': { type: 'string' }, 'node-flags': { type: 'string' } },
   });
   const sizes = (values.sizes ?? values.subscribers ?? '10000,30000,100000').split(',').map((text) => {
     const value = Number(text);
@@ -290,7 +291,9 @@ async function main(workDir: string, children: Set<ChildProcess>): Promise<void>
   const sink = await startSink(children);
   console.log(`Paperboy at scale: CLI import, shipped listings, \`paperboy run --json\` into the SMTP sink on 127.0.0.1:${sink.port} (its own process)`);
   console.log(`  ${availableParallelism()} cores, Node ${process.version}, ${load()}; ceiling: ${existsSync(SMTP_SOURCE) ? SMTP_SOURCE : 'smtp-source not installed (apt-get install postfix)'}`);
-  for (const n of sizes) await benchOne(n, seed, topicIds, sink, workDir, children, cpuProfDir);
+  const nodeFlags = values['node-flags']?.split(' ').filter(Boolean) ?? [];
+  if (nodeFlags.length > 0) console.log(`  the run's Node flags: ${nodeFlags.join(' ')}`);
+  for (const n of sizes) await benchOne(n, seed, topicIds, sink, workDir, children, cpuProfDir, nodeFlags);
 }
 
 // Run as a script (not imported for its helpers by another bench).
