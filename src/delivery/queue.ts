@@ -39,7 +39,7 @@ export interface QueueDeps {
    * outbox then keeps an empty copy instead of ~50 KB more per message. True when absent.
    */
   keepHtml?: boolean;
-  /** Subscribers per page (one read of what they hold, one transaction); 250 when absent. */
+  /** Subscribers per page (one read of what they hold, one transaction); 100 when absent. */
   pageSize?: number;
   /**
    * Called once at least `every` digests were queued since the last call (a run delivers
@@ -60,7 +60,7 @@ export interface QueueOutcome {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-const PAGE_SIZE = 250;
+const PAGE_SIZE = 100;
 /**
  * How far back the run's shared window may reach. A subscriber whose window starts earlier
  * (mail stopped for months) is selected by their own query instead of making every page
