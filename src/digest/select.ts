@@ -1,5 +1,5 @@
 import type { CandidateRow, WindowPaper } from '../model/paper.ts';
-import { rankScore, type ScoreParts } from './rank.ts';
+import { listingDay, rankScoreOf, type ScoreParts } from './rank.ts';
 
 /**
  * Selection: which papers go into one subscriber's next digest. A pure function over the
@@ -93,8 +93,7 @@ export function selectFromWindow(window: readonly WindowPaper[], rules: WindowRu
       if (!best || topic.rank < best.rank || (topic.rank === best.rank && topic.score > best.score)) best = topic;
     }
     if (!best) continue;
-    const { topics: _topics, ...paper } = candidate;
-    entries.push({ topicId: best.topicId, paper: selectedPaper(paper, best.score, rules) });
+    entries.push({ topicId: best.topicId, paper: selectedFromWindow(candidate, best.score, rules) });
   }
   return capAndSection(entries, rules);
 }
@@ -145,11 +144,47 @@ function byRank(a: SelectedPaper, b: SelectedPaper): number {
   return (
     b.score.total - a.score.total ||
     (a.listingPosition ?? Number.MAX_SAFE_INTEGER) - (b.listingPosition ?? Number.MAX_SAFE_INTEGER) ||
-    (b.listedOn ?? '').localeCompare(a.listedOn ?? '') ||
+    // ISO days: code-point order is date order (localeCompare would cost a collator per call).
+    compareText(b.listedOn ?? '', a.listedOn ?? '') ||
     a.paperId - b.paperId
   );
 }
 
 function selectedPaper(paper: Omit<SelectedPaper, 'score' | 'carried'>, topicScore: number, rules: Pick<SelectionRules, 'now' | 'carriedBefore'>): SelectedPaper {
-  return { ...paper, score: rankScore({ ...paper, topicScore }, rules.now), carried: rules.carriedBefore !== null && paper.firstSeen <= rules.carriedBefore };
+  return { ...paper, score: rankScoreOf(paper, listingDay(paper), topicScore, rules.now), carried: rules.carriedBefore !== null && paper.firstSeen <= rules.carriedBefore };
+}
+
+// A window paper's listing day, parsed once per run rather than once per subscriber.
+const listingDays = new WeakMap<WindowPaper, number>();
+
+/**
+ * `selectedPaper` for a window paper, field by field: this runs for every paper of the
+ * window for every subscriber, and a literal is several times cheaper than a spread.
+ */
+function selectedFromWindow(paper: WindowPaper, topicScore: number, rules: Pick<SelectionRules, 'now' | 'carriedBefore'>): SelectedPaper {
+  let day = listingDays.get(paper);
+  if (day === undefined) listingDays.set(paper, (day = listingDay(paper)));
+  return {
+    paperId: paper.paperId,
+    key: paper.key,
+    arxivId: paper.arxivId,
+    title: paper.title,
+    abstract: paper.abstract,
+    authors: paper.authors,
+    authorCount: paper.authorCount,
+    organization: paper.organization,
+    publishedOn: paper.publishedOn,
+    upvotes: paper.upvotes,
+    comments: paper.comments,
+    links: paper.links,
+    firstSeen: paper.firstSeen,
+    listedOn: paper.listedOn,
+    listingPosition: paper.listingPosition,
+    score: rankScoreOf(paper, day, topicScore, rules.now),
+    carried: rules.carriedBefore !== null && paper.firstSeen <= rules.carriedBefore,
+  };
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
