@@ -4,10 +4,13 @@
  *   1. parse alone (papers/s),
  *   2. parse + store into a fresh SQLite file, one transaction per file (papers/s),
  *   3. resident memory as the corpus grows (it should stay flat: files are streamed one by one),
- * and, in the same run, the baseline (the same store work with one autocommit per statement)
- * and the same ingest with the database on tmpfs, which shows how much of the time is disk I/O.
+ * and, in the same run, the baseline: a bare better-sqlite3 insert of the same rows (each
+ * file's listing, papers and listing links, parsed and mapped beforehand, untimed) through
+ * the adapter's own prepared statements into a fresh database with the same schema, indexes
+ * and pragmas, one transaction per file as ingest commits them; and the same ingest with
+ * the database on tmpfs, which shows how much of the time is disk I/O.
  *
- *   npx tsx scripts/bench-ingest.ts [--papers 120000] [--per-file 600]
+ *   npm run bench:ingest -- [--papers 120000] [--per-file 600]
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +21,11 @@ import { ingestListing } from '../src/ingest/ingest.ts';
 import { titleKey } from '../src/ingest/identity.ts';
 import { fieldsFromRecord } from '../src/ingest/merge.ts';
 import { parseListing } from '../src/ingest/parse.ts';
+import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+import { loadavg } from 'node:os';
+import { paperParams } from '../src/store/rows.ts';
+import { prepareStatements } from '../src/store/sqlite/statements.ts';
 import { openSqliteStore } from '../src/store/sqlite/store.ts';
 
 const read = (path: string) => ({ origin: path, fetchedAt: now, bytes: readFileSync(path) });
@@ -88,18 +96,35 @@ try {
   const storedPapers = (await store.countPapers()).papers;
   await store.close();
 
-  // Baseline: the same inserts, one autocommit transaction per statement (no batching per file).
-  const baselineStore = openSqliteStore(join(workDir, 'baseline.db'));
-  const baselineRecords = parseListing(readFileSync(files[0]!), { now }).papers.slice(0, 300);
+  // Baseline: the same rows inserted bare. Parsing and mapping happen first, untimed; then
+  // the adapter's schema (a fresh database opened and closed by the adapter) and its own
+  // statements, one transaction per file, as ingest writes them.
+  const bareRows = files.map((file) => {
+    const bytes = readFileSync(file);
+    return {
+      listing: { origin: file, contentHash: createHash('sha256').update(bytes).digest('hex'), format: 'hf-dump', listedOn: null, ingestedAt: now.toISOString() },
+      papers: parseListing(bytes, { now }).papers.map((record) => paperParams(fieldsFromRecord(record, titleKey(record.title)), now.toISOString())),
+    };
+  });
+  const barePath = join(workDir, 'bare.db');
+  await openSqliteStore(barePath).close();
+  const bare = new Database(barePath);
+  for (const pragma of ['journal_mode = WAL', 'synchronous = NORMAL', 'cache_size = -65536', 'temp_store = MEMORY', 'foreign_keys = ON']) bare.pragma(pragma);
+  const bareSql = prepareStatements(bare);
   start = performance.now();
-  for (const record of baselineRecords) {
-    const key = titleKey(record.title);
-    if ((await baselineStore.papersMatching({ arxivIds: [], titleKeys: [key] })).length === 0) {
-      await baselineStore.saveListingPapers(0, { inserts: [fieldsFromRecord(record, key)], updates: [], touches: [], links: [] }, now.toISOString());
-    }
+  let bareStored = 0;
+  for (const { listing, papers } of bareRows) {
+    bare.transaction(() => {
+      const listingId = Number(bareSql.insertListing.run(listing).lastInsertRowid);
+      papers.forEach((params, position) => {
+        const paperId = Number(bareSql.insertPaper.run(params).lastInsertRowid);
+        bareSql.linkPaper.run(paperId, listingId, position);
+      });
+    }).immediate();
+    bareStored += papers.length;
   }
-  const baselineRate = baselineRecords.length / ((performance.now() - start) / 1000);
-  await baselineStore.close();
+  const baselineRate = bareStored / ((performance.now() - start) / 1000);
+  bare.close();
 
   // The I/O share: the same ingest with the database on tmpfs (memory), where the disk costs nothing.
   let tmpfsRate: number | null = null;
@@ -119,11 +144,12 @@ try {
     'parse only': { 'papers/s': Math.round(parsed / parseSeconds), seconds: parseSeconds.toFixed(2) },
     'parse + store (1 tx per file)': { 'papers/s': Math.round(storeRate), seconds: storeSeconds.toFixed(2) },
     ...(tmpfsRate ? { 'parse + store, database on tmpfs': { 'papers/s': Math.round(tmpfsRate), seconds: (totalPapers / tmpfsRate).toFixed(2) } } : {}),
-    'baseline: autocommit per paper': { 'papers/s': Math.round(baselineRate), seconds: '(300 papers)' },
+    'baseline: bare insert of the same rows (1 tx per file)': { 'papers/s': Math.round(baselineRate), seconds: (bareStored / baselineRate).toFixed(2) },
   });
   console.log(`distinct papers stored: ${storedPapers.toLocaleString()} (expected ${totalPapers.toLocaleString()})`);
   console.log(`RSS as the corpus grows: ${rssSamples.join(', ')}; peak RSS ${peakRssMb().toFixed(0)} MB`);
-  console.log(`speedup over baseline: ${(storeRate / baselineRate).toFixed(1)}×; target ≥ 100,000 papers/s parse+store: ${storeRate >= 100_000 ? 'met' : 'NOT met'}`);
+  const share = storeRate / baselineRate;
+  console.log(`parse + store at ${Math.round(share * 100)}% of the bare insert (target ≥ 90%: ${share >= 0.9 ? 'met' : 'NOT met'}); load ${loadavg().map((value) => value.toFixed(2)).join(' ')}`);
 } finally {
   rmSync(workDir, { recursive: true, force: true });
 }

@@ -7,20 +7,25 @@
  * smtp-source sending as many messages of the size the sink saw over as many connections
  * (PAPERBOY_SMTP_POOL) to the same sink.
  *
- *   npx tsx scripts/bench-scale.ts [--subscribers 10000,30000,100000] [--seed 42]
+ *   npm run bench:scale -- [--sizes 10000,30000,100000] [--seed 42] [--cpu-prof DIR] [--node-flags="--max-old-space-size=256"]
  *
  * Figures: the run's wall time (spawn to exit, Node start-up included); its ingest, queue
- * and delivery counts and duration_ms from its --json report; the delivery phase from the
- * sink's counters sampled every 250 ms (first to last message the sink received); peak RSS
- * of the run process (VmHWM from /proc, read just before it exits, polled every 250 ms); the
- * database file (+ -wal) before and after the run.
+ * and delivery counts and duration_ms from its --json report; per phase wall time, from
+ * the moment each of the run's info log lines reached the bench (start-up, ingest + file,
+ * select + render + queue, deliver + settle); the delivery phase also from the sink's
+ * counters sampled every 250 ms (first to last message the sink received); peak RSS of the
+ * run process (VmHWM from /proc, polled every 250 ms); the database file (+ -wal) before and
+ * after the run. Each figure is printed with the load average (`uptime`), as the machine may
+ * be shared. `--cpu-prof DIR` writes a V8 CPU profile of each run into DIR; `--node-flags`
+ * are given to the run's Node process (as an operator would in NODE_OPTIONS).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
@@ -36,7 +41,7 @@ const TARGET_CEILING_SHARE = 0.5;
 const TARGET_RSS_MB = 300;
 const TARGET_GROWTH_KB = 5;
 
-interface Sink {
+export interface Sink {
   port: number;
   counters(): Promise<SinkCounters>;
 }
@@ -55,7 +60,8 @@ function seeded(seed: number, key: string): number {
   return createHash('sha256').update(`${seed}/${key}`).digest().readUInt32BE(0) / 2 ** 32;
 }
 
-async function startSink(children: Set<ChildProcess>): Promise<Sink> {
+/** The SMTP sink (scripts/smtp-sink-server.ts) in a process of its own; `children` gets it, to kill at the end. */
+export async function startSink(children: Set<ChildProcess>): Promise<Sink> {
   const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), SINK_SCRIPT], { stdio: ['pipe', 'pipe', 'inherit'] });
   children.add(child);
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
@@ -79,14 +85,31 @@ async function startSink(children: Set<ChildProcess>): Promise<Sink> {
 }
 
 /** Runs the CLI to completion; returns stdout, wall seconds and peak RSS (VmHWM) in bytes. */
-async function runCli(args: string[], env: NodeJS.ProcessEnv, children: Set<ChildProcess>, onSample?: () => void): Promise<{ stdout: string; seconds: number; peakRss: number; code: number | null }> {
+interface CliResult {
+  stdout: string;
+  seconds: number;
+  peakRss: number;
+  code: number | null;
+  /** Each JSON log line's `msg` with the seconds since spawn at which it reached us. */
+  logLines: { at: number; msg: string }[];
+}
+
+async function runCli(args: string[], env: NodeJS.ProcessEnv, children: Set<ChildProcess>, onSample?: () => void, nodeArgs: string[] = []): Promise<CliResult> {
   const started = performance.now();
-  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let stdout = '';
   let stderr = '';
+  const logLines: CliResult['logLines'] = [];
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  createInterface({ input: child.stderr }).on('line', (line) => {
+    stderr += `${line}\n`;
+    try {
+      logLines.push({ at: (performance.now() - started) / 1000, msg: String((JSON.parse(line) as { msg?: unknown }).msg ?? '') });
+    } catch {
+      // Not a JSON log line (a stack trace): kept in stderr only.
+    }
+  });
   let peakRss = 0;
   const readHwm = () => {
     try {
@@ -105,7 +128,40 @@ async function runCli(args: string[], env: NodeJS.ProcessEnv, children: Set<Chil
   children.delete(child);
   const seconds = (performance.now() - started) / 1000;
   if (code !== 0 && code !== 1) throw new Error(`paperboy ${args.join(' ')} exited with ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
-  return { stdout, seconds, peakRss, code };
+  return { stdout, seconds, peakRss, code, logLines };
+}
+
+/** `uptime`'s load averages, printed beside each figure: the machine may be shared. */
+export function load(): string {
+  return `load ${loadavg().map((value) => value.toFixed(2)).join(' ')}`;
+}
+
+/**
+ * N daily subscribers as a `subscribers import` CSV: mixed topic subsets (each topic with
+ * probability 1/4, one in ten follows all), the same for a seed.
+ */
+export function subscribersCsv(n: number, seed: number, topicIds: readonly string[]): string {
+  const rows = ['email,name,topics,frequency,weekday'];
+  for (let index = 0; index < n; index++) {
+    const topics = topicIds.filter((id) => seeded(seed, `${index} ${id}`) < 0.25);
+    const choice = seeded(seed, `all ${index}`) < 0.1 || topics.length === 0 ? 'all' : topics.join(';');
+    rows.push(`reader${index}@example.com,Reader ${index},${choice},daily,`);
+  }
+  return `${rows.join('\n')}\n`;
+}
+
+/** The shipped taxonomy's topic ids. */
+export function shippedTopicIds(): string[] {
+  const taxonomy = parseYaml(readFileSync(join(ROOT, 'data', 'topics.yaml'), 'utf8')) as { topics: { id: string }[] };
+  return taxonomy.topics.map((topic) => topic.id);
+}
+
+/** The wall time between two of the run's log lines (the first line whose msg matches each). */
+function phaseSeconds(lines: CliResult['logLines'], from: RegExp | 'spawn', to: RegExp | 'exit', exitAt: number): number | null {
+  const at = (mark: RegExp | 'spawn' | 'exit') => (mark === 'spawn' ? 0 : mark === 'exit' ? exitAt : (lines.find((line) => mark.test(line.msg))?.at ?? null));
+  const start = at(from);
+  const end = at(to);
+  return start === null || end === null ? null : end - start;
 }
 
 function dbBytes(path: string): number {
@@ -135,7 +191,7 @@ const int = (value: number) => Math.round(value).toLocaleString('en-US');
 const mb = (bytes: number) => (bytes / 1024 ** 2).toFixed(1);
 const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
 
-async function benchOne(n: number, seed: number, topicIds: string[], sink: Sink, workDir: string, children: Set<ChildProcess>): Promise<void> {
+async function benchOne(n: number, seed: number, topicIds: string[], sink: Sink, workDir: string, children: Set<ChildProcess>, cpuProfDir: string | undefined, nodeFlags: string[]): Promise<void> {
   const dir = join(workDir, `n${n}`);
   const inbox = join(dir, 'inbox');
   mkdirSync(inbox, { recursive: true });
@@ -148,20 +204,14 @@ async function benchOne(n: number, seed: number, topicIds: string[], sink: Sink,
     PAPERBOY_INBOX: inbox,
     PAPERBOY_OUTBOX_DIR: join(dir, 'outbox'),
     PAPERBOY_SOURCES: 'none',
-    PAPERBOY_LOG_LEVEL: 'warn',
+    PAPERBOY_LOG_LEVEL: 'info',
     PAPERBOY_SECRET: createHash('sha256').update(`bench-scale ${seed}`).digest('hex'),
     PAPERBOY_SMTP_TLS: 'none',
     PAPERBOY_SMTP_POOL: pool,
   };
 
-  const rows = ['email,name,topics,frequency,weekday'];
-  for (let index = 0; index < n; index++) {
-    const topics = topicIds.filter((id) => seeded(seed, `${index} ${id}`) < 0.25);
-    const choice = seeded(seed, `all ${index}`) < 0.1 || topics.length === 0 ? 'all' : topics.join(';');
-    rows.push(`reader${index}@example.com,Reader ${index},${choice},daily,`);
-  }
   const csv = join(dir, 'subscribers.csv');
-  writeFileSync(csv, `${rows.join('\n')}\n`);
+  writeFileSync(csv, subscribersCsv(n, seed, topicIds));
   const imported = await runCli(['subscribers', 'import', csv], env, children);
 
   const listingsDir = join(ROOT, 'data', 'listings');
@@ -183,7 +233,10 @@ async function benchOne(n: number, seed: number, topicIds: string[], sink: Sink,
       }
     });
   };
-  const run = await runCli(['run', '--json'], { ...env, PAPERBOY_SMTP_URL: `smtp://127.0.0.1:${sink.port}`, PAPERBOY_ALLOW_HTTP_LINKS: 'true' }, children, sampleSink);
+  const nodeArgs = [...nodeFlags, ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=run-${n}.cpuprofile`] : [])];
+  const loadBefore = load();
+  const run = await runCli(['run', '--json'], { ...env, PAPERBOY_SMTP_URL: `smtp://127.0.0.1:${sink.port}`, PAPERBOY_ALLOW_HTTP_LINKS: 'true' }, children, sampleSink, nodeArgs);
+  const loadAfterRun = load();
   const sinkEnd = await sink.counters();
   const after = dbBytes(db);
   const report = JSON.parse(run.stdout) as RunReport;
@@ -200,15 +253,21 @@ async function benchOne(n: number, seed: number, topicIds: string[], sink: Sink,
     const seconds = (performance.now() - ceilingStarted) / 1000;
     ceiling = { seconds, rate: received / seconds };
   }
+  const loadAfterCeiling = load();
+  const phase = (from: RegExp | 'spawn', to: RegExp | 'exit') => {
+    const seconds = phaseSeconds(run.logLines, from, to, run.seconds);
+    return seconds === null ? '—' : `${seconds.toFixed(1)} s`;
+  };
   const deliveryRate = deliverySeconds ? received / deliverySeconds : 0;
 
   console.log(`\nN = ${int(n)} daily subscribers (import ${imported.seconds.toFixed(1)} s by the CLI)`);
-  console.log(`  paperboy run: ${run.seconds.toFixed(1)} s wall (spawn to exit), report duration_ms ${int(report.duration_ms)}, status ${report.status}, exit ${run.code}`);
+  console.log(`  paperboy run: ${run.seconds.toFixed(1)} s wall (spawn to exit), report duration_ms ${int(report.duration_ms)}, status ${report.status}, exit ${run.code} (${loadBefore} before, ${loadAfterRun} after)`);
+  console.log(`    phases (from its log lines): start-up ${phase('spawn', /^ingesting listings/)}, ingest + file ${phase(/^ingesting listings/, /^(filed \d+ papers|queued \d+ digests)/)}, select + render + queue, with a delivery every 1,000 digests ${phase(/^(filed \d+ papers|ingesting listings)/, /^queued \d+ digests/)}, the last delivery + prune ${phase(/^queued \d+ digests/, 'exit')}`);
   console.log(`    ingest: ${report.ingest.files} files, ${report.ingest.new} new papers, ${report.ingest.failed} failed`);
   console.log(`    queue:  ${int(report.due)} due, ${int(report.queued)} queued, ${int(report.papers)} papers`);
   console.log(`    delivery: ${int(report.delivery?.sent ?? 0)} sent, ${report.delivery?.failed ?? 0} failed, ${report.delivery?.deferred ?? 0} deferred; sink received ${int(received)} (${(meanSize / 1024).toFixed(1)} KB each)`);
   console.log(`    phases (sink sampled every ${SAMPLE_MS} ms): before the first message ${firstAt !== null ? ((firstAt - started) / 1000).toFixed(1) : '—'} s (start-up, ingest, file, select, render, queue), delivery ${deliverySeconds.toFixed(1)} s, after the last ${lastAt !== null ? (run.seconds - (lastAt - started) / 1000).toFixed(1) : '—'} s`);
-  console.log(`  delivery: ${int(deliveryRate)} msgs/s` + (ceiling ? `; smtp-source ${int(ceiling.rate)} msgs/s (${ceiling.seconds.toFixed(1)} s, ${int(received)} msgs, ${pool} sessions): ${Math.round((deliveryRate / ceiling.rate) * 100)}% (target ≥ ${TARGET_CEILING_SHARE * 100}%: ${verdict(deliveryRate / ceiling.rate >= TARGET_CEILING_SHARE)})` : '; smtp-source not measured'));
+  console.log(`  delivery: ${int(deliveryRate)} msgs/s` + (ceiling ? `; smtp-source ${int(ceiling.rate)} msgs/s (${ceiling.seconds.toFixed(1)} s, ${int(received)} msgs, ${pool} sessions, ${loadAfterCeiling} after): ${Math.round((deliveryRate / ceiling.rate) * 100)}% (target ≥ ${TARGET_CEILING_SHARE * 100}%: ${verdict(deliveryRate / ceiling.rate >= TARGET_CEILING_SHARE)})` : '; smtp-source not measured'));
   console.log(`  peak RSS of the run: ${mb(run.peakRss)} MB (target ≤ ${TARGET_RSS_MB} MB, flat across N: ${verdict(run.peakRss <= TARGET_RSS_MB * 1024 ** 2)})`);
   const growth = (after - before) / n / 1024;
   console.log(`  database + wal: ${mb(before)} MB before, ${mb(after)} MB after: ${growth.toFixed(1)} KB per subscriber (target ≤ ${TARGET_GROWTH_KB} KB: ${verdict(growth <= TARGET_GROWTH_KB)})`);
@@ -217,31 +276,39 @@ async function benchOne(n: number, seed: number, topicIds: string[], sink: Sink,
 }
 
 async function main(workDir: string, children: Set<ChildProcess>): Promise<void> {
-  const { values } = parseArgs({ options: { subscribers: { type: 'string', default: '10000,30000,100000' }, seed: { type: 'string', default: '42' } } });
-  const sizes = values.subscribers.split(',').map((text) => {
+  const { values } = parseArgs({
+    options: { sizes: { type: 'string' }, subscribers: { type: 'string' }, seed: { type: 'string', default: '42' }, 'cpu-prof': { type: 'string' }, 'node-flags': { type: 'string' } },
+  });
+  const sizes = (values.sizes ?? values.subscribers ?? '10000,30000,100000').split(',').map((text) => {
     const value = Number(text);
-    if (!Number.isInteger(value) || value <= 0) throw new Error(`--subscribers takes positive integers separated by commas, not ${JSON.stringify(text)}`);
+    if (!Number.isInteger(value) || value <= 0) throw new Error(`--sizes takes positive integers separated by commas, not ${JSON.stringify(text)}`);
     return value;
   });
   const seed = Number(values.seed);
-  const taxonomy = parseYaml(readFileSync(join(ROOT, 'data', 'topics.yaml'), 'utf8')) as { topics: { id: string }[] };
-  const topicIds = taxonomy.topics.map((topic) => topic.id);
+  const topicIds = shippedTopicIds();
+  const cpuProfDir = values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']);
+  if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
   const sink = await startSink(children);
   console.log(`Paperboy at scale: CLI import, shipped listings, \`paperboy run --json\` into the SMTP sink on 127.0.0.1:${sink.port} (its own process)`);
-  console.log(`  ${availableParallelism()} cores, Node ${process.version}, load average ${loadavg()[0]!.toFixed(1)}; ceiling: ${existsSync(SMTP_SOURCE) ? SMTP_SOURCE : 'smtp-source not installed (apt-get install postfix)'}`);
-  for (const n of sizes) await benchOne(n, seed, topicIds, sink, workDir, children);
+  console.log(`  ${availableParallelism()} cores, Node ${process.version}, ${load()}; ceiling: ${existsSync(SMTP_SOURCE) ? SMTP_SOURCE : 'smtp-source not installed (apt-get install postfix)'}`);
+  const nodeFlags = values['node-flags']?.split(' ').filter(Boolean) ?? [];
+  if (nodeFlags.length > 0) console.log(`  the run's Node flags: ${nodeFlags.join(' ')}`);
+  for (const n of sizes) await benchOne(n, seed, topicIds, sink, workDir, children, cpuProfDir, nodeFlags);
 }
 
-const workDir = mkdtempSync(join(tmpdir(), 'paperboy-bench-scale-'));
-const children = new Set<ChildProcess>();
-const cleanUp = () => {
-  for (const child of children) child.kill('SIGKILL');
-  rmSync(workDir, { recursive: true, force: true });
-};
-process.once('exit', cleanUp);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
-try {
-  await main(workDir, children);
-} finally {
-  cleanUp();
+// Run as a script (not imported for its helpers by another bench).
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const workDir = mkdtempSync(join(tmpdir(), 'paperboy-bench-scale-'));
+  const children = new Set<ChildProcess>();
+  const cleanUp = () => {
+    for (const child of children) child.kill('SIGKILL');
+    rmSync(workDir, { recursive: true, force: true });
+  };
+  process.once('exit', cleanUp);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+  try {
+    await main(workDir, children);
+  } finally {
+    cleanUp();
+  }
 }

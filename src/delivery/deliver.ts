@@ -3,13 +3,13 @@ import { addressOf, type DeliveryConfig } from '../config/config.ts';
 import type { Logger } from '../log.ts';
 import type { ClaimedMessage, OutboxKind } from '../model/outbox.ts';
 import type { OnProgress } from '../model/progress.ts';
-import type { OutboxRepository } from '../store/port.ts';
+import type { OutboxRepository, Settlement } from '../store/port.ts';
 import type { Mailer, RawMessage } from './mailer.ts';
 import { createDeliveryLimits, type DeliveryLimits, type LimitsStore } from './limits.ts';
 import { decideTransition, pauseReason, type AttemptTally } from './transition.ts';
 import { describeWorker, isDeadLocalWorker, workerName } from './worker.ts';
 
-export type DeliveryStore = Pick<OutboxRepository, 'claimHolders' | 'claimDue' | 'extendClaims' | 'releaseClaims' | 'settle' | 'nextRetryAt' | 'outboxCounts'> & LimitsStore;
+export type DeliveryStore = Pick<OutboxRepository, 'claimHolders' | 'claimDue' | 'extendClaims' | 'releaseClaims' | 'settle' | 'settleMany' | 'nextRetryAt' | 'outboxCounts'> & LimitsStore;
 
 export interface DeliverDeps {
   store: DeliveryStore;
@@ -69,11 +69,13 @@ export async function deliverOutbox(deps: DeliverDeps): Promise<DeliveryReport> 
   let claimsRenewedAt = clock.now().getTime();
   const halted = () => report.paused || (deps.stopping?.() ?? false);
 
+  const settler = groupCommit(store, worker, clock);
   const deliverOne = async (message: ClaimedMessage) => {
     const outcome = await deps.mailer.sendRaw(rawMessage(message, config.from));
     const now = clock.now();
     const transition = decideTransition(message, outcome, config, now, random);
-    if (!(await store.settle(message, worker, transition, now.toISOString()))) {
+    // Written before this slot takes another message, in one commit with the other slots' answers.
+    if (!(await settler.settle({ message, transition }))) {
       logger.warn({ to: message.recipient, messageId: message.messageId, worker }, `the claim on the message to ${message.recipient} was lost before it settled`);
     }
     tally.attempted++;
@@ -130,7 +132,10 @@ export async function deliverOutbox(deps: DeliverDeps): Promise<DeliveryReport> 
         continue;
       }
       claimsRenewedAt = now.getTime();
-      const batch = await store.claimDue(worker, allowance.granted, now.toISOString(), new Date(now.getTime() + claimMs).toISOString(), deps.kinds);
+      // The SMTP mailer sends the raw bytes only: the HTML copy stays on disk.
+      const batch = await store.claimDue(worker, allowance.granted, now.toISOString(), new Date(now.getTime() + claimMs).toISOString(), deps.kinds, {
+        html: deps.mailer.readsHtml !== false,
+      });
       const attemptedBefore = tally.attempted;
       const failuresBefore = tally.failures;
       if (batch.length === 0) {
@@ -158,6 +163,38 @@ export async function deliverOutbox(deps: DeliverDeps): Promise<DeliveryReport> 
   }
   report.deferred = (await store.outboxCounts()).queued;
   return report;
+}
+
+/**
+ * Group commit of settlements: every answer handed in before the event loop's next turn
+ * goes into one `settleMany` transaction, so with N messages in flight a commit carries up
+ * to N answers instead of one each; each caller learns whether its own transition was
+ * written once that commit is done.
+ */
+function groupCommit(store: Pick<DeliveryStore, 'settleMany'>, worker: string, clock: Clock) {
+  let pending: { settlement: Settlement; done: (written: boolean) => void; failed: (error: unknown) => void }[] = [];
+  const flush = async () => {
+    const group = pending;
+    pending = [];
+    try {
+      const written = await store.settleMany(
+        group.map((entry) => entry.settlement),
+        worker,
+        clock.now().toISOString(),
+      );
+      group.forEach((entry, index) => entry.done(written[index] ?? false));
+    } catch (error) {
+      for (const entry of group) entry.failed(error);
+    }
+  };
+  return {
+    settle(settlement: Settlement): Promise<boolean> {
+      return new Promise<boolean>((done, failed) => {
+        if (pending.length === 0) setImmediate(() => void flush());
+        pending.push({ settlement, done, failed });
+      });
+    },
+  };
 }
 
 function rawMessage(message: ClaimedMessage, from: string): RawMessage {

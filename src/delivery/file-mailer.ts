@@ -13,14 +13,14 @@ import type { Mailer, SendOutcome } from './mailer.ts';
 export function createFileMailer(outboxDir: string): Mailer {
   let written = 0;
   let folderReady = false;
-  const write = (messageId: string, eml: Buffer, html: string): SendOutcome => {
+  const write = (messageId: string, eml: Buffer, html: string | null): SendOutcome => {
     // Made on the first message, not before: a dry run or a run with nothing to send leaves no folder.
     if (!folderReady) ensureDirectory(outboxDir, OUTBOX_VARIABLE);
     folderReady = true;
     // Sortable by write order; the Message-ID's local part keeps names unique across runs.
     const base = `${new Date().toISOString().replace(/[:.]/g, '-')}-${String(++written).padStart(5, '0')}-${messageId.replace(/[^a-z0-9-]+/gi, '_').slice(1, 40)}`;
     writeInOutbox(outboxDir, `${base}.eml`, eml);
-    writeInOutbox(outboxDir, `${base}.html`, html);
+    if (html !== null) writeInOutbox(outboxDir, `${base}.html`, html);
     return { status: 'sent', response: `written to ${join(outboxDir, `${base}.eml`)}` };
   };
   // Required on first use, not imported: commands that send nothing never load nodemailer.

@@ -23,8 +23,8 @@ export interface RawMessage {
   messageId: string;
   envelope: { from: string; to: string };
   raw: Buffer;
-  /** The HTML part, for mailers that show it (the file outbox). */
-  html: string;
+  /** The HTML part, for mailers that show it (the file outbox); null when the mailer said it does not read it. */
+  html: string | null;
 }
 
 export type SendOutcome =
@@ -43,6 +43,11 @@ export type SendOutcome =
 export interface Mailer {
   /** Where mail goes, for logs and `status` (never includes credentials). */
   readonly description: string;
+  /**
+   * False when `sendRaw` never reads `html` (SMTP sends the raw bytes): delivery then does
+   * not load the HTML copy of each message. Absent means it is read.
+   */
+  readonly readsHtml?: boolean;
   send(message: OutgoingMessage): Promise<SendOutcome>;
   sendRaw(message: RawMessage): Promise<SendOutcome>;
   close(): Promise<void>;

@@ -30,6 +30,7 @@ export function createSmtpMailer(config: DeliveryConfig): Mailer {
   });
   return {
     description: `smtp${url.protocol === 'smtps:' ? 's' : ''}://${url.hostname}:${url.port || (url.protocol === 'smtps:' ? 465 : 587)}`,
+    readsHtml: false,
     send: (message) => sendWith(transport, message),
     sendRaw: (message) => sendRawWith(transport, message),
     close: async () => transport.close(),

@@ -28,23 +28,27 @@ const RECENCY_HALF_LIFE_DAYS = 7;
 const PUBLISHED_GRACE_DAYS = 30;
 
 export function rankScore(row: Pick<CandidateRow, 'upvotes' | 'comments' | 'listedOn' | 'firstSeen' | 'publishedOn' | 'listingPosition' | 'topicScore'>, now: Date): ScoreParts {
-  const engagement = 2 * Math.log2(1 + (row.upvotes ?? 0)) + Math.log2(1 + (row.comments ?? 0));
-  const ageDays = Math.max(0, (now.getTime() - listingDay(row)) / DAY_MS);
-  const recency = 10 * 0.5 ** (ageDays / RECENCY_HALF_LIFE_DAYS);
-  const position = row.listingPosition === null ? 0 : 1 / (1 + row.listingPosition);
-  const topic = (3 * row.topicScore) / (row.topicScore + 10);
-  const parts = { engagement, recency, position, topic };
-  return { ...roundParts(parts), total: round(engagement + recency + position + topic) };
+  return rankScoreOf(row, listingDay(row), row.topicScore, now);
 }
 
-function listingDay(row: Pick<CandidateRow, 'listedOn' | 'firstSeen' | 'publishedOn'>): number {
+/**
+ * `rankScore` with the paper's listing day (ms, `listingDay`) worked out beforehand and the
+ * topic score given apart: selection scores each paper of a run's window for every
+ * subscriber, and parses its dates once.
+ */
+export function rankScoreOf(row: Pick<CandidateRow, 'upvotes' | 'comments' | 'listingPosition'>, listingDayMs: number, topicScore: number, now: Date): ScoreParts {
+  const engagement = 2 * Math.log2(1 + (row.upvotes ?? 0)) + Math.log2(1 + (row.comments ?? 0));
+  const ageDays = Math.max(0, (now.getTime() - listingDayMs) / DAY_MS);
+  const recency = 10 * 0.5 ** (ageDays / RECENCY_HALF_LIFE_DAYS);
+  const position = row.listingPosition === null ? 0 : 1 / (1 + row.listingPosition);
+  const topic = (3 * topicScore) / (topicScore + 10);
+  return { engagement: round(engagement), recency: round(recency), position: round(position), topic: round(topic), total: round(engagement + recency + position + topic) };
+}
+
+export function listingDay(row: Pick<CandidateRow, 'listedOn' | 'firstSeen' | 'publishedOn'>): number {
   const listed = Date.parse(row.listedOn ?? row.firstSeen);
   if (!row.publishedOn) return listed;
   return Math.min(listed, Date.parse(row.publishedOn) + PUBLISHED_GRACE_DAYS * DAY_MS);
-}
-
-function roundParts(parts: Omit<ScoreParts, 'total'>): Omit<ScoreParts, 'total'> {
-  return { engagement: round(parts.engagement), recency: round(parts.recency), position: round(parts.position), topic: round(parts.topic) };
 }
 
 function round(value: number): number {

@@ -1,5 +1,5 @@
-import type { CandidateRow } from '../model/paper.ts';
-import { rankScore, type ScoreParts } from './rank.ts';
+import type { CandidateRow, WindowPaper } from '../model/paper.ts';
+import { listingDay, rankScoreOf, type ScoreParts } from './rank.ts';
 
 /**
  * Selection: which papers go into one subscriber's next digest. A pure function over the
@@ -60,9 +60,51 @@ export function selectDigest(candidates: readonly CandidateRow[], rules: Selecti
       bestRow.set(row.paperId, row);
     }
   }
-  const ranked = [...bestRow.values()]
-    .map((row) => ({ topicId: row.topicId, paper: selectedPaper(row, rules) }))
-    .sort((a, b) => byRank(a.paper, b.paper));
+  return capAndSection(
+    [...bestRow.values()].map((row) => {
+      const { topicId, topicRank: _rank, topicScore, ...paper } = row;
+      return { topicId, paper: selectedPaper(paper, topicScore, rules) };
+    }),
+    rules,
+  );
+}
+
+/** What the window read leaves to each subscriber: where their window starts and what they already have. */
+export interface WindowRules extends SelectionRules {
+  /** Papers first seen after this are new to the subscriber. */
+  since: string;
+  /** Ids of papers delivered to the subscriber or reserved by their queued mail. */
+  held: ReadonlySet<number> | undefined;
+}
+
+/**
+ * The same choice as `selectDigest`, from a run's window read once (every paper with all its
+ * topics) instead of the subscriber's own candidate rows: the papers new to them are those
+ * first seen after their `since` that they do not hold.
+ */
+export function selectFromWindow(window: readonly WindowPaper[], rules: WindowRules): Selection {
+  const follows = rules.topics ? new Set(rules.topics) : null;
+  const entries: RankedEntry[] = [];
+  for (const candidate of window) {
+    if (candidate.firstSeen <= rules.since || rules.held?.has(candidate.paperId)) continue;
+    let best: WindowPaper['topics'][number] | undefined;
+    for (const topic of candidate.topics) {
+      if (follows && !follows.has(topic.topicId)) continue;
+      if (!best || topic.rank < best.rank || (topic.rank === best.rank && topic.score > best.score)) best = topic;
+    }
+    if (!best) continue;
+    entries.push({ topicId: best.topicId, paper: selectedFromWindow(candidate, best.score, rules) });
+  }
+  return capAndSection(entries, rules);
+}
+
+interface RankedEntry {
+  topicId: string;
+  paper: SelectedPaper;
+}
+
+function capAndSection(entries: RankedEntry[], rules: SelectionRules): Selection {
+  const ranked = entries.sort((a, b) => byRank(a.paper, b.paper));
 
   // Caps in rank order across topics: first every topic up to its cap, then, while the
   // digest still has room, the best of what the per-topic cap held back.
@@ -102,12 +144,47 @@ function byRank(a: SelectedPaper, b: SelectedPaper): number {
   return (
     b.score.total - a.score.total ||
     (a.listingPosition ?? Number.MAX_SAFE_INTEGER) - (b.listingPosition ?? Number.MAX_SAFE_INTEGER) ||
-    (b.listedOn ?? '').localeCompare(a.listedOn ?? '') ||
+    // ISO days: code-point order is date order (localeCompare would cost a collator per call).
+    compareText(b.listedOn ?? '', a.listedOn ?? '') ||
     a.paperId - b.paperId
   );
 }
 
-function selectedPaper(row: CandidateRow, rules: Pick<SelectionRules, 'now' | 'carriedBefore'>): SelectedPaper {
-  const { topicId: _topic, topicRank: _rank, topicScore: _score, ...paper } = row;
-  return { ...paper, score: rankScore(row, rules.now), carried: rules.carriedBefore !== null && row.firstSeen <= rules.carriedBefore };
+function selectedPaper(paper: Omit<SelectedPaper, 'score' | 'carried'>, topicScore: number, rules: Pick<SelectionRules, 'now' | 'carriedBefore'>): SelectedPaper {
+  return { ...paper, score: rankScoreOf(paper, listingDay(paper), topicScore, rules.now), carried: rules.carriedBefore !== null && paper.firstSeen <= rules.carriedBefore };
+}
+
+// A window paper's listing day, parsed once per run rather than once per subscriber.
+const listingDays = new WeakMap<WindowPaper, number>();
+
+/**
+ * `selectedPaper` for a window paper, field by field: this runs for every paper of the
+ * window for every subscriber, and a literal is several times cheaper than a spread.
+ */
+function selectedFromWindow(paper: WindowPaper, topicScore: number, rules: Pick<SelectionRules, 'now' | 'carriedBefore'>): SelectedPaper {
+  let day = listingDays.get(paper);
+  if (day === undefined) listingDays.set(paper, (day = listingDay(paper)));
+  return {
+    paperId: paper.paperId,
+    key: paper.key,
+    arxivId: paper.arxivId,
+    title: paper.title,
+    abstract: paper.abstract,
+    authors: paper.authors,
+    authorCount: paper.authorCount,
+    organization: paper.organization,
+    publishedOn: paper.publishedOn,
+    upvotes: paper.upvotes,
+    comments: paper.comments,
+    links: paper.links,
+    firstSeen: paper.firstSeen,
+    listedOn: paper.listedOn,
+    listingPosition: paper.listingPosition,
+    score: rankScoreOf(paper, day, topicScore, rules.now),
+    carried: rules.carriedBefore !== null && paper.firstSeen <= rules.carriedBefore,
+  };
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

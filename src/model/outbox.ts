@@ -45,7 +45,9 @@ export interface OutboxRow extends Omit<NewOutboxMessage, 'now'> {
 }
 
 /** A queued message a delivery worker holds until `claimExpiresAt`, with what deciding its fate needs. */
-export interface ClaimedMessage extends OutboxRow {
+export interface ClaimedMessage extends Omit<OutboxRow, 'html'> {
+  /** Its HTML part; null when the claim did not ask for it (a mailer that sends only the raw bytes). */
+  html: string | null;
   claimedBy: string;
   claimExpiresAt: string;
   /** The recipient's hard bounces so far (the bounce limit is counted against it). */

@@ -120,3 +120,20 @@ export interface CandidateRow
   topicRank: number;
   topicScore: number;
 }
+
+/** One topic a window paper is filed under. */
+export interface WindowPaperTopic {
+  topicId: string;
+  /** 0 for the paper's primary topic, 1–2 for secondaries. */
+  rank: number;
+  score: number;
+}
+
+/**
+ * A paper of a run's window (first seen after its start), read once for every subscriber
+ * the run selects for: what a digest shows of it, with every topic it is filed under.
+ */
+export interface WindowPaper extends Omit<CandidateRow, 'topicId' | 'topicRank' | 'topicScore'> {
+  /** Primary first. */
+  topics: WindowPaperTopic[];
+}

@@ -127,28 +127,56 @@ async function realRun(deps: PipelineDeps, options: RunOptions, started: Date): 
     run.ingested = ingest.totals.new;
     const filed = await deps.filePapers();
     const resumed = (await store.outboxCounts()).queued;
-    const due = await dueSubscribers(deps, options);
-    run.due = due.length;
     const { context, renderer } = await deps.digests();
-    const queued = await queueDigests(due, { store, context, renderer, clock, sendEmpty: config.sendEmpty, sender: senderOf(config.delivery), runId: run.id, stopping, heartbeat, onProgress: deps.onProgress });
+    const due = options.to ? await dueSubscribers(deps, options) : duePages(deps, options);
+    // Delivery runs between pages of queueing, every DRAIN_EVERY digests, so the outbox (and
+    // the database file) holds that many bodies at most, not the whole list's.
+    const delivery: DeliveryReport = { sent: 0, failed: 0, retried: 0, deferred: 0, bounced: 0, paused: false, pauseReason: null };
+    let deliveredSinceQueueing = false;
+    const deliver = async () => {
+      if (delivery.paused || stopping()) return;
+      const counted = { ...delivery };
+      const report = await deliverOutbox({
+        store,
+        mailer,
+        clock,
+        config: config.delivery,
+        logger,
+        worker: lease.holder,
+        heartbeat,
+        stopping,
+        onProgress: deps.onProgress,
+        onSettled: (so) => store.updateRun({ ...run, sent: counted.sent + so.sent, failed: counted.failed + so.failed, retried: counted.retried + so.retried, bounced: counted.bounced + so.bounced }),
+      });
+      for (const count of ['sent', 'failed', 'retried', 'bounced'] as const) delivery[count] += report[count];
+      Object.assign(delivery, { deferred: report.deferred, paused: report.paused, pauseReason: report.pauseReason });
+      deliveredSinceQueueing = true;
+    };
+    const queued = await queueDigests(due, {
+      store,
+      context,
+      renderer,
+      clock,
+      sendEmpty: config.sendEmpty,
+      sender: senderOf(config.delivery),
+      runId: run.id,
+      stopping,
+      heartbeat,
+      drain: { every: DRAIN_EVERY, run: deliver },
+      keepHtml: mailer.readsHtml !== false,
+      onProgress: deps.onProgress,
+    });
     if (leaseLost) throw leaseLost;
+    run.due = queued.due;
     run.queued = queued.queued;
     await store.updateRun(run);
     logger.info({ due: run.due, queued: run.queued, resumed }, `queued ${run.queued} digests; delivering via ${mailer.description}`);
 
-    const delivery = await deliverOutbox({
-      store,
-      mailer,
-      clock,
-      config: config.delivery,
-      logger,
-      worker: lease.holder,
-      heartbeat,
-      stopping,
-      onProgress: deps.onProgress,
-      onSettled: (report) => store.updateRun({ ...run, sent: report.sent, failed: report.failed, retried: report.retried, bounced: report.bounced }),
-    });
+    deliveredSinceQueueing = false;
+    await deliver();
     if (leaseLost) throw leaseLost;
+    // A pause or a shutdown skipped the last delivery: what is still queued is deferred.
+    if (!deliveredSinceQueueing) delivery.deferred = (await store.outboxCounts()).queued;
     await store.pruneOutboxBodies();
     Object.assign(run, {
       status: delivery.paused ? 'paused' : 'done',
@@ -211,6 +239,26 @@ export async function deliverQueued(deps: PipelineDeps, options: Pick<RunOptions
   });
   await deps.store.pruneOutboxBodies();
   return { delivery, outbox: await deps.store.outboxCounts(), mailer: deps.mailer.description, duration_ms: deps.clock.now().getTime() - started.getTime() };
+}
+
+const DUE_PAGE = 250;
+/** Digests queued between two deliveries within a run (each ~100 KB on disk until it is sent). */
+const DRAIN_EVERY = 1000;
+
+/**
+ * `dueSubscribers` for every active subscriber, a keyset page at a time, so a run never
+ * holds the whole list.
+ */
+async function* duePages(deps: PipelineDeps, options: RunOptions): AsyncIterable<Subscriber[]> {
+  const withQueuedMail = await deps.store.subscribersWithQueuedMail();
+  for (let after = 0; ; ) {
+    const page = await deps.store.listSubscribers({ status: 'active', after, limit: DUE_PAGE });
+    if (page.length === 0) return;
+    after = page[page.length - 1]!.id;
+    const now = deps.clock.now();
+    const due = page.filter((subscriber) => !withQueuedMail.has(subscriber.id) && (options.force || isDue(subscriber, now, deps.config.timeZone)));
+    if (due.length > 0) yield due;
+  }
 }
 
 /** Active subscribers owed a digest now (or, with --force, all selected), minus those with mail still queued. */

@@ -1,7 +1,7 @@
 import type { FailedListing, ListingOutcome, ListingRow, NewListing } from '../model/listing.ts';
 import type { ArchivedPaper, ArchiveTopic, NewDigestRecord, StoredDigest } from '../model/digest.ts';
 import type { ClaimedMessage, NewOutboxMessage, OutboxKind, OutboxState, OutboxCounts, OutboxProblem, OutboxRow, RunRecipient, OutboxTransition } from '../model/outbox.ts';
-import type { CandidateRow, ListingPapers, PaperFiling, PaperListItem, PaperToClassify, StoredPaper, TopicCount } from '../model/paper.ts';
+import type { CandidateRow, ListingPapers, PaperFiling, PaperListItem, PaperToClassify, StoredPaper, TopicCount, WindowPaper } from '../model/paper.ts';
 import type { AdminSession, LeaseHolder, RunRow, RunTrigger } from '../model/run.ts';
 import type { Subscriber, SubscriberInput, SubscriberSearch, SubscriberStatus, Suppression } from '../model/subscriber.ts';
 
@@ -80,6 +80,17 @@ export interface OutboxRepository {
    * reserved by a message still queued for them; one row per (paper, topic it is filed under).
    */
   digestCandidates(subscriberId: number, since: string): Promise<CandidateRow[]>;
+  /**
+   * Every filed paper first seen after `since`, with its topics (primary first), in id
+   * order: a run reads its window once and selects every subscriber's digest from it.
+   */
+  windowPapers(since: string): Promise<WindowPaper[]>;
+  /**
+   * For each of these subscribers, the ids of papers first seen after `since` that were
+   * delivered to them or are reserved by a message still queued for them (what
+   * `digestCandidates` leaves out); a subscriber with none is absent from the map.
+   */
+  heldPaperIds(subscriberIds: readonly number[], since: string): Promise<Map<number, Set<number>>>;
   /** Ids of the papers delivered to a subscriber (the "previously sent" record). */
   deliveredPaperIds(subscriberId: number): Promise<number[]>;
   /**
@@ -96,7 +107,7 @@ export interface OutboxRepository {
    * held by an unexpired claim) for `worker` until `until`. Each message is claimed by one
    * worker at a time; an expired claim is claimable again.
    */
-  claimDue(worker: string, limit: number, now: string, until: string, kinds?: readonly OutboxKind[]): Promise<ClaimedMessage[]>;
+  claimDue(worker: string, limit: number, now: string, until: string, kinds?: readonly OutboxKind[], options?: ClaimOptions): Promise<ClaimedMessage[]>;
   /** Workers holding claims on queued messages now. */
   claimHolders(): Promise<string[]>;
   /** Pushes back the expiry of every claim `worker` holds; returns how many. */
@@ -109,6 +120,11 @@ export interface OutboxRepository {
    */
   settle(message: Pick<ClaimedMessage, 'id' | 'subscriberId' | 'messageId'>, worker: string, transition: OutboxTransition, now: string): Promise<boolean>;
   /**
+   * `settle` for many messages in one transaction (one commit for a batch of answers): each
+   * answer says whether that message's transition was written, in the order given.
+   */
+  settleMany(settlements: readonly Settlement[], worker: string, now: string): Promise<boolean[]>;
+  /**
    * When the next queued message (of these kinds, when given) may be claimed: its retry time,
    * or, while another worker holds it, when that claim expires; null when nothing is queued.
    */
@@ -120,6 +136,17 @@ export interface OutboxRepository {
   outboxById(id: number): Promise<OutboxState | undefined>;
   /** Bodies are needed only while queued: drops the rest; returns how many. */
   pruneOutboxBodies(): Promise<number>;
+}
+
+export interface ClaimOptions {
+  /** Read each message's HTML copy (default true); false leaves `html` null. */
+  html?: boolean;
+}
+
+/** One message's decided transition, for `settleMany`. */
+export interface Settlement {
+  message: Pick<ClaimedMessage, 'id' | 'subscriberId' | 'messageId'>;
+  transition: OutboxTransition;
 }
 
 /** The records of queued digests, written by `queueMessage`: the web view and the public archive. */

@@ -1,6 +1,6 @@
 import type { ListingRow } from '../model/listing.ts';
-import type { OutboxState } from '../model/outbox.ts';
-import type { PaperFields, PaperToClassify, StoredPaper } from '../model/paper.ts';
+import type { ClaimedMessage, OutboxKind, OutboxState, OutboxStatus } from '../model/outbox.ts';
+import type { PaperFields, PaperToClassify, StoredPaper, WindowPaper } from '../model/paper.ts';
 import type { RunRow } from '../model/run.ts';
 import type { Subscriber } from '../model/subscriber.ts';
 
@@ -67,4 +67,98 @@ export function toPaperToClassify(row: Row): PaperToClassify {
 export function hitsGranted(wanted: number, limit: number | null, used: number): number {
   if (limit === null) return wanted;
   return Math.max(0, Math.min(wanted, limit - used));
+}
+
+/** One (paper, topic) row of a run's window, as both adapters' queries name the columns. */
+export interface WindowPaperRow {
+  paper_id: number;
+  key: string;
+  arxiv_id: string | null;
+  title: string;
+  abstract: string;
+  authors: string;
+  author_count: number | null;
+  organization: string | null;
+  published_on: string | null;
+  upvotes: number | null;
+  comments: number | null;
+  links: string;
+  first_seen: string;
+  listed_on: string | null;
+  listing_position: number | null;
+  topic_id: string;
+  topic_rank: number;
+  topic_score: number;
+}
+
+/**
+ * (paper, topic) rows in paper order → one window paper each, its topics in row order.
+ * Named columns, no generic mapper: a run's window is read once but holds every paper.
+ */
+export function groupWindowPapers(rows: Iterable<WindowPaperRow>): WindowPaper[] {
+  const papers: WindowPaper[] = [];
+  let last: WindowPaper | undefined;
+  for (const row of rows) {
+    if (last?.paperId !== row.paper_id) {
+      last = {
+        paperId: row.paper_id,
+        key: row.key,
+        arxivId: row.arxiv_id,
+        title: row.title,
+        abstract: row.abstract,
+        authors: JSON.parse(row.authors) as string[],
+        authorCount: row.author_count,
+        organization: row.organization,
+        publishedOn: row.published_on,
+        upvotes: row.upvotes,
+        comments: row.comments,
+        links: JSON.parse(row.links) as PaperFields['links'],
+        firstSeen: row.first_seen,
+        listedOn: row.listed_on,
+        listingPosition: row.listing_position,
+        topics: [],
+      };
+      papers.push(last);
+    }
+    last.topics.push({ topicId: row.topic_id, rank: row.topic_rank, score: row.topic_score });
+  }
+  return papers;
+}
+
+/** (subscriber id, paper id) pairs → each subscriber's set of paper ids. */
+export function groupHeldPaperIds(pairs: Iterable<readonly [number, number]>): Map<number, Set<number>> {
+  const held = new Map<number, Set<number>>();
+  for (const [subscriberId, paperId] of pairs) {
+    let ids = held.get(subscriberId);
+    if (!ids) held.set(subscriberId, (ids = new Set()));
+    ids.add(paperId);
+  }
+  return held;
+}
+
+/** A claimed outbox row (with its body and the recipient's bounces), column by column: delivery reads one per message. */
+export function toClaimedMessage(row: Row): ClaimedMessage {
+  return {
+    id: row.id as number,
+    runId: row.run_id as number | null,
+    subscriberId: row.subscriber_id as number,
+    kind: row.kind as OutboxKind,
+    messageId: row.message_id as string,
+    recipient: row.recipient as string,
+    recipientName: row.recipient_name as string | null,
+    subject: row.subject as string,
+    raw: row.raw as Buffer,
+    html: row.html as string | null,
+    unsubscribeUrl: row.unsubscribe_url as string,
+    windowSince: row.window_since as string | null,
+    status: row.status as OutboxStatus,
+    attempts: row.attempts as number,
+    nextAttemptAt: row.next_attempt_at as string,
+    lastError: row.last_error as string | null,
+    createdAt: row.created_at as string,
+    sentAt: row.sent_at as string | null,
+    claimedBy: row.claimed_by as string,
+    claimExpiresAt: row.claim_expires_at as string,
+    hardBounces: row.hard_bounces as number,
+  };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { selectDigest, type SelectionRules } from '../../src/digest/select.ts';
-import type { CandidateRow } from '../../src/model/paper.ts';
+import { selectDigest, selectFromWindow, type SelectionRules } from '../../src/digest/select.ts';
+import type { CandidateRow, WindowPaper } from '../../src/model/paper.ts';
 
 const TOPICS = ['reasoning', 'code', 'agents', 'data', 'other'];
 
@@ -146,5 +146,48 @@ describe('selectDigest', () => {
     const none = { sections: [], paperIds: [], omittedCount: 0, carriedCount: 0 };
     expect(selectDigest([], rules())).toEqual(none);
     expect(selectDigest(paper(['agents']), rules({ topics: ['code'] }))).toEqual(none);
+  });
+});
+
+/** Candidate rows (one per paper and topic) as the window read returns them: one paper, its topics listed. */
+function asWindow(rows: readonly CandidateRow[]): WindowPaper[] {
+  const papers = new Map<number, WindowPaper>();
+  for (const { topicId, topicRank, topicScore, ...fields } of rows) {
+    const paper = papers.get(fields.paperId) ?? { ...fields, topics: [] };
+    paper.topics.push({ topicId, rank: topicRank, score: topicScore });
+    papers.set(fields.paperId, paper);
+  }
+  return [...papers.values()];
+}
+
+describe('selectFromWindow', () => {
+  // Papers 1–30 across topics, some held, some first seen before the subscriber's window.
+  const rows = Array.from({ length: 30 }, (_, index) =>
+    paper([TOPICS[index % 5]!, TOPICS[(index + 2) % 5]!], {
+      paperId: 100 + index,
+      upvotes: (index * 7) % 11,
+      listingPosition: index % 4,
+      firstSeen: `2026-11-${String(10 + (index % 10)).padStart(2, '0')}T07:00:00.000Z`,
+    }),
+  ).flat();
+  const since = '2026-11-12T07:00:00.000Z';
+  const held = new Set([101, 105, 117]);
+
+  it('chooses what selectDigest chooses from the subscriber\'s own candidate rows', () => {
+    // What digestCandidates would return for this subscriber: new since their window, not held.
+    const own = rows.filter((row) => row.firstSeen > since && !held.has(row.paperId));
+    for (const overrides of [{}, { topics: ['code', 'data'] }, { maxPerTopic: 2, maxPerDigest: 7 }, { carriedBefore: '2026-11-15T07:00:00.000Z', topics: ['other'] }]) {
+      const expected = selectDigest(own, rules(overrides));
+      expect(selectFromWindow(asWindow(rows), { ...rules(overrides), since, held })).toEqual(expected);
+      expect(expected.paperIds.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('leaves out held papers and papers first seen by the window start', () => {
+    const selection = selectFromWindow(asWindow(rows), { ...rules({ maxPerTopic: 50 }), since, held });
+    expect(selection.paperIds.filter((id) => held.has(id))).toEqual([]);
+    expect(selection.paperIds.sort()).toEqual(
+      [...new Set(rows.filter((row) => row.firstSeen > since && !held.has(row.paperId)).map((row) => row.paperId))].sort(),
+    );
   });
 });

@@ -723,3 +723,197 @@ describe.each(STORE_ADAPTERS)('store contract, when the next message may be clai
     expect(await store.nextRetryAt()).toBe(at(1));
   });
 });
+
+
+describe.each(STORE_ADAPTERS)('store contract, a run\'s window read once: $name', (adapter) => {
+  let store: Store;
+  beforeEach(async () => {
+    store = await adapter.open();
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  /** Papers `numbers`, new in one listing at `now` (in that order), filed under `topics` (primary first); their ids. */
+  async function listed(origin: string, numbers: number[], now: string, topics: string[]): Promise<number[]> {
+    const listingId = await store.insertListing({ origin, contentHash: `hash-${origin}`, format: 'hf-api', listedOn: now.slice(0, 10), ingestedAt: now });
+    await store.saveListingPapers(
+      listingId,
+      { inserts: numbers.map((n) => paper(n)), updates: [], touches: [], links: numbers.map((_, index) => ({ paper: { inserted: index }, position: index })) },
+      now,
+    );
+    const stored = await store.papersMatching({ arxivIds: numbers.map((n) => paper(n).arxivId!), titleKeys: [] });
+    await store.saveFilings('v1', stored.map((row) => ({ paperId: row.id, topics: topics.map((topicId, rank) => ({ topicId, score: 9 - rank, evidence: [] })) })));
+    return stored.map((row) => row.id);
+  }
+
+  it('reads every filed paper first seen after the start, with its topics primary first, in id order', async () => {
+    const early = await listed('early', [1], at(-60), ['code']);
+    const ids = await listed('late', [2, 3], T0, ['reasoning', 'agents']);
+    const window = await store.windowPapers(at(-1));
+    expect(window.map((row) => row.paperId)).toEqual(ids);
+    expect(window[0]).toEqual({
+      paperId: ids[0],
+      key: '2611.00002',
+      arxivId: '2611.00002',
+      title: 'Paper number 2',
+      abstract: 'Abstract of paper 2.',
+      authors: ['Author 2'],
+      authorCount: 1,
+      organization: null,
+      publishedOn: '2026-11-20',
+      upvotes: 2,
+      comments: null,
+      links: { github: 'https://github.com/example/paper-2' },
+      firstSeen: T0,
+      listedOn: '2026-11-23',
+      listingPosition: 0,
+      topics: [
+        { topicId: 'reasoning', rank: 0, score: 9 },
+        { topicId: 'agents', rank: 1, score: 8 },
+      ],
+    });
+    expect(window[1]!.listingPosition).toBe(1);
+    expect((await store.windowPapers(at(-61))).map((row) => row.paperId)).toEqual([...early, ...ids]);
+    expect(await store.windowPapers(T0)).toEqual([]);
+    // What a subscriber's own query offers is the window's papers, one row per topic.
+    const ada = (await store.insertSubscriber({ email: 'ada@example.org', name: null, topics: null, frequency: 'daily', weekday: null }, 'active', T0))!;
+    const own = await store.digestCandidates(ada.id, at(-1));
+    expect(own.map((row) => [row.paperId, row.topicId]).sort()).toEqual(window.flatMap((row) => row.topics.map((topic) => [row.paperId, topic.topicId])).sort());
+  });
+
+  it('tells, per subscriber, the window papers delivered to them or reserved by their queued mail', async () => {
+    const old = await listed('old', [1], at(-60), ['code']);
+    const ids = await listed('new', [2, 3, 4], T0, ['code']);
+    const insert = async (email: string) => (await store.insertSubscriber({ email, name: null, topics: null, frequency: 'daily', weekday: null }, 'active', at(-120)))!;
+    const [ada, grace, linus] = [await insert('ada@example.org'), await insert('grace@example.org'), await insert('linus@example.org')];
+    expect(await store.heldPaperIds([ada.id, grace.id, linus.id], at(-1))).toEqual(new Map());
+
+    // Ada: papers 1 (before the window) and 2 delivered; later 3 reserved by a queued digest.
+    const sent = (await store.queueMessage({ ...windowMessage(ada.id, 1), now: at(-30) }, [old[0]!, ids[0]!]))!;
+    const [claimed] = await store.claimDue('w', 10, at(-30), at(-20));
+    expect(claimed!.id).toBe(sent);
+    expect(await store.settle(claimed!, 'w', { status: 'sent', attempts: 1, sentAt: at(-29) }, at(-29))).toBe(true);
+    // Grace: paper 4 reserved by mail that then failed (reservation released).
+    const failed = (await store.queueMessage({ ...windowMessage(grace.id, 3), now: at(2) }, [ids[2]!]))!;
+    expect((await store.claimDue('w', 10, at(3), at(10))).map((row) => row.id)).toEqual([failed]);
+    await store.settle({ id: failed, subscriberId: grace.id, messageId: windowMessage(grace.id, 3).messageId }, 'w', { status: 'failed', attempts: 1, error: '550 no', hardBounce: false, bounceSubscriber: false, deliveryError: true }, at(4));
+    await store.queueMessage({ ...windowMessage(ada.id, 2), now: at(1), windowSince: at(-30) }, [ids[1]!]);
+
+    expect(await store.heldPaperIds([ada.id, grace.id, linus.id], at(-1))).toEqual(new Map([[ada.id, new Set([ids[0], ids[1]])]]));
+    expect(await store.heldPaperIds([ada.id], at(-61))).toEqual(new Map([[ada.id, new Set([old[0], ids[0], ids[1]])]]));
+    expect(await store.heldPaperIds([grace.id, linus.id], at(-61))).toEqual(new Map());
+    expect(await store.heldPaperIds([], at(-61))).toEqual(new Map());
+  });
+
+  function windowMessage(subscriberId: number, n: number): NewOutboxMessage {
+    return {
+      runId: null,
+      subscriberId,
+      kind: 'digest',
+      messageId: `<w${n}.${subscriberId}@contract.test>`,
+      recipient: `reader${subscriberId}@example.org`,
+      recipientName: null,
+      subject: `Digest ${n}`,
+      raw: Buffer.from(`Subject: Digest ${n}\r\n\r\nbody ${n}\r\n`),
+      html: `<p>body ${n}</p>`,
+      unsubscribeUrl: `https://paperboy.test/unsubscribe?token=${subscriberId}`,
+      windowSince: null,
+      now: T0,
+    };
+  }
+});
+
+describe.each(STORE_ADAPTERS)('store contract, delivery in batches: $name', (adapter) => {
+  let store: Store;
+  beforeEach(async () => {
+    store = await adapter.open();
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  async function queued(email: string, n: number, paperIds: number[] = []) {
+    const reader = (await store.insertSubscriber({ email, name: null, topics: null, frequency: 'daily', weekday: null }, 'active', T0))!;
+    const message = {
+      runId: null,
+      subscriberId: reader.id,
+      kind: 'digest' as const,
+      messageId: `<b${n}@contract.test>`,
+      recipient: email,
+      recipientName: null,
+      subject: `Digest ${n}`,
+      raw: Buffer.from(`Subject: Digest ${n}\r\n\r\nbody ${n}\r\n`),
+      html: `<p>body ${n}</p>`,
+      unsubscribeUrl: 'https://paperboy.test/unsubscribe',
+      windowSince: null,
+      now: at(n),
+    };
+    const id = (await store.queueMessage(message, paperIds))!;
+    return { id, subscriberId: reader.id, messageId: message.messageId };
+  }
+
+  it('claims without the HTML copy when asked, the raw bytes all the same', async () => {
+    const { id } = await queued('ada@example.org', 1);
+    const [claimed] = await store.claimDue('w', 10, at(5), at(10), undefined, { html: false });
+    expect([claimed!.id, claimed!.html, claimed!.raw.toString(), claimed!.claimedBy, claimed!.hardBounces]).toEqual([id, null, 'Subject: Digest 1\r\n\r\nbody 1\r\n', 'w', 0]);
+    await store.releaseClaims('w');
+    expect((await store.claimDue('w', 10, at(5), at(10)))[0]!.html).toBe('<p>body 1</p>');
+  });
+
+  it('settles many messages in one call, each as settle would, and tells which claims were lost', async () => {
+    const listingId = await store.insertListing({ origin: 'one', contentHash: 'batch-one', format: 'hf-api', listedOn: '2026-11-23', ingestedAt: T0 });
+    await store.saveListingPapers(listingId, { inserts: [paper(1), paper(2)], updates: [], touches: [], links: [{ paper: { inserted: 0 }, position: 0 }, { paper: { inserted: 1 }, position: 1 }] }, T0);
+    const ids = (await store.papersMatching({ arxivIds: [paper(1).arxivId!, paper(2).arxivId!], titleKeys: [] })).map((row) => row.id);
+    const sent = await queued('ada@example.org', 1, [ids[0]!]);
+    const retried = await queued('grace@example.org', 2, [ids[1]!]);
+    const failed = await queued('linus@example.org', 3, [ids[0]!]);
+    const other = await queued('other@example.org', 4);
+    expect(await store.claimDue('w', 3, at(5), at(10))).toHaveLength(3);
+    expect(await store.claimDue('v', 1, at(5), at(10))).toHaveLength(1);
+
+    const written = await store.settleMany(
+      [
+        { message: sent, transition: { status: 'sent', attempts: 1, sentAt: at(6) } },
+        { message: retried, transition: { status: 'queued', attempts: 1, nextAttemptAt: at(60), error: '451 later' } },
+        { message: failed, transition: { status: 'failed', attempts: 1, error: '550 no', hardBounce: true, bounceSubscriber: false, deliveryError: false } },
+        // Claimed by another worker: nothing written.
+        { message: other, transition: { status: 'sent', attempts: 1, sentAt: at(6) } },
+      ],
+      'w',
+      at(6),
+    );
+    expect(written).toEqual([true, true, true, false]);
+    expect(await store.deliveredPaperIds(sent.subscriberId)).toEqual([ids[0]]);
+    expect(await store.deliveredPaperIds(failed.subscriberId)).toEqual([]);
+    expect([(await store.outboxById(sent.id))!.status, (await store.outboxById(retried.id))!.status, (await store.outboxById(failed.id))!.status, (await store.outboxById(other.id))!.status]).toEqual([
+      'sent',
+      'queued',
+      'failed',
+      'queued',
+    ]);
+    expect((await store.outboxById(retried.id))!.nextAttemptAt).toBe(at(60));
+    // The retried message still holds its paper; the failed one gave its back.
+    expect(await store.heldPaperIds([retried.subscriberId, failed.subscriberId], at(-1))).toEqual(new Map([[retried.subscriberId, new Set([ids[1]])]]));
+    expect((await store.subscriberById(failed.subscriberId))!.hardBounces).toBe(1);
+    expect(await store.settleMany([], 'w', at(7))).toEqual([]);
+  });
+
+  it('writes none of a batch when one of its settlements fails', async () => {
+    const first = await queued('ada@example.org', 1);
+    const second = await queued('grace@example.org', 2);
+    expect(await store.claimDue('w', 10, at(5), at(10))).toHaveLength(2);
+    await expect(
+      store.settleMany(
+        [
+          { message: first, transition: { status: 'sent', attempts: 1, sentAt: at(6) } },
+          // attempts is NOT NULL: the second write fails, and the first goes with it.
+          { message: second, transition: { status: 'sent', attempts: null as never, sentAt: at(6) } },
+        ],
+        'w',
+        at(6),
+      ),
+    ).rejects.toThrow();
+    expect((await store.outboxById(first.id))!.status).toBe('queued');
+  });
+});

@@ -191,4 +191,8 @@ export const PG_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX counters_by_expiry ON counters (expires_at);
   `,
+  /* 4: the archive's index holds only the papers that went out (SQLite's 10) */ `
+  DROP INDEX digest_papers_by_topic;
+  CREATE INDEX digest_papers_by_topic ON digest_papers (topic_id, paper_id, digest_id) WHERE fitted = 1;
+  `,
 ];

@@ -2,12 +2,12 @@ import postgres from 'postgres';
 import { PaperboyError } from '../../errors.ts';
 import type { FailedListing, ListingOutcome, ListingRow, NewListing } from '../../model/listing.ts';
 import { isDigest, type ClaimedMessage, type NewOutboxMessage, type OutboxKind, type OutboxCounts, type OutboxProblem, type OutboxState, type OutboxStatus, type OutboxTransition, type RunRecipient } from '../../model/outbox.ts';
-import type { AssignedTopic, CandidateRow, ListingPapers, PaperFiling, PaperListItem, PaperToClassify, StoredPaper, TopicCount } from '../../model/paper.ts';
+import type { AssignedTopic, CandidateRow, ListingPapers, PaperFiling, PaperListItem, PaperToClassify, StoredPaper, TopicCount, WindowPaper } from '../../model/paper.ts';
 import type { ArchivedPaper, ArchiveTopic, NewDigestRecord, StoredDigest } from '../../model/digest.ts';
 import type { AdminSession, LeaseHolder, RunRow, RunTrigger } from '../../model/run.ts';
 import type { Subscriber, SubscriberInput, SubscriberSearch, SubscriberStatus, Suppression } from '../../model/subscriber.ts';
-import type { HitWindow, Store, StoreSession } from '../port.ts';
-import { camelCase, hitsGranted, paperParams, toDigestPaper, toListing, toOutbox, toPaper, toPaperToClassify, toRun, toSubscriber, type Row } from '../rows.ts';
+import type { ClaimOptions, HitWindow, Settlement, Store, StoreSession } from '../port.ts';
+import { camelCase, groupHeldPaperIds, groupWindowPapers, hitsGranted, paperParams, toClaimedMessage, toDigestPaper, toListing, toOutbox, toPaper, toPaperToClassify, toRun, toSubscriber, type Row, type WindowPaperRow } from '../rows.ts';
 import { PG_MIGRATIONS } from './migrations.ts';
 
 /** Any postgres.js handle: the pool, a transaction, or a savepoint inside one. */
@@ -375,6 +375,31 @@ class PostgresSession implements StoreSession {
     return rows.map((row) => toDigestPaper(row) as unknown as CandidateRow);
   }
 
+  async windowPapers(since: string): Promise<WindowPaper[]> {
+    const rows = await this.sql`
+      SELECT p.id AS paper_id, p.key, p.arxiv_id, p.title, p.abstract, p.authors, p.author_count, p.organization,
+        p.published_on, p.upvotes, p.comments, p.links, p.first_seen, pt.topic_id, pt.rank AS topic_rank, pt.score AS topic_score,
+        latest.listed_on, latest.listing_position
+      FROM papers p JOIN paper_topics pt ON pt.paper_id = p.id
+        LEFT JOIN LATERAL (
+          SELECT l.listed_on, pl.position AS listing_position FROM paper_listings pl JOIN listings l ON l.id = pl.listing_id
+          WHERE pl.paper_id = p.id ORDER BY l.listed_on DESC NULLS LAST, l.id DESC LIMIT 1) latest ON true
+      WHERE p.first_seen > ${since}
+      ORDER BY p.id, pt.rank`;
+    return groupWindowPapers(rows as unknown as WindowPaperRow[]);
+  }
+
+  async heldPaperIds(subscriberIds: readonly number[], since: string): Promise<Map<number, Set<number>>> {
+    const ids = this.sql.array([...subscriberIds]);
+    const rows = await this.sql`
+      SELECT d.subscriber_id, d.paper_id FROM deliveries d JOIN papers p ON p.id = d.paper_id
+      WHERE d.subscriber_id = ANY(${ids}::int[]) AND p.first_seen > ${since}
+      UNION ALL
+      SELECT op.subscriber_id, op.paper_id FROM outbox_papers op JOIN outbox o ON o.id = op.outbox_id JOIN papers p ON p.id = op.paper_id
+      WHERE op.subscriber_id = ANY(${ids}::int[]) AND o.status = 'queued' AND p.first_seen > ${since}`.values();
+    return groupHeldPaperIds(rows as unknown as [number, number][]);
+  }
+
   async deliveredPaperIds(subscriberId: number): Promise<number[]> {
     return (await this.sql`SELECT paper_id FROM deliveries WHERE subscriber_id = ${subscriberId} ORDER BY paper_id`).map((row) => row.paper_id as number);
   }
@@ -456,7 +481,7 @@ class PostgresSession implements StoreSession {
     return new Set(rows.map((row) => row.subscriber_id as number));
   }
 
-  claimDue(worker: string, limit: number, now: string, until: string, kinds?: readonly OutboxKind[]): Promise<ClaimedMessage[]> {
+  claimDue(worker: string, limit: number, now: string, until: string, kinds?: readonly OutboxKind[], options: ClaimOptions = {}): Promise<ClaimedMessage[]> {
     return this.atomic(async (q) => {
       const kindFilter = kinds ? q`AND o.kind = ANY(${q.array([...kinds])}::text[])` : q``;
       const claimed = await q`
@@ -472,11 +497,11 @@ class PostgresSession implements StoreSession {
         RETURNING id`;
       if (claimed.length === 0) return [];
       const rows = await q`
-        SELECT o.*, b.raw, b.html, s.hard_bounces FROM outbox o
+        SELECT o.*, b.raw, ${options.html === false ? q`NULL::text` : q`b.html`} AS html, s.hard_bounces FROM outbox o
           JOIN outbox_bodies b ON b.outbox_id = o.id JOIN subscribers s ON s.id = o.subscriber_id
         WHERE o.id = ANY(${q.array(claimed.map((row) => row.id as number))}::int[]) AND o.claimed_by = ${worker}
         ORDER BY o.next_attempt_at, o.id`;
-      return rows.map((row) => camelCase(row) as unknown as ClaimedMessage);
+      return rows.map(toClaimedMessage);
     });
   }
 
@@ -493,56 +518,14 @@ class PostgresSession implements StoreSession {
   }
 
   settle(message: Pick<ClaimedMessage, 'id' | 'subscriberId' | 'messageId'>, worker: string, transition: OutboxTransition, now: string): Promise<boolean> {
-    const { id, subscriberId, messageId } = message;
+    return this.atomic((q) => settleOne(q, message, worker, transition, now));
+  }
+
+  settleMany(settlements: readonly Settlement[], worker: string, now: string): Promise<boolean[]> {
     return this.atomic(async (q) => {
-      switch (transition.status) {
-        case 'sent': {
-          const marked = await q`
-            UPDATE outbox SET status = 'sent', sent_at = ${transition.sentAt}, attempts = ${transition.attempts}, last_error = NULL,
-              claimed_by = NULL, claim_expires_at = NULL
-            WHERE id = ${id} AND status = 'queued' AND claimed_by = ${worker}`;
-          if (marked.count === 0) return false;
-          await q`
-            INSERT INTO deliveries (subscriber_id, paper_id, message_id, delivered_at)
-            SELECT op.subscriber_id, op.paper_id, ${messageId}, ${now} FROM outbox_papers op WHERE op.outbox_id = ${id}
-            ON CONFLICT DO NOTHING`;
-          await q`DELETE FROM outbox_papers WHERE outbox_id = ${id}`;
-          await q`DELETE FROM outbox_bodies WHERE outbox_id = ${id}`;
-          return true;
-        }
-        case 'queued':
-          return (
-            await q`
-              UPDATE outbox SET attempts = ${transition.attempts}, next_attempt_at = ${transition.nextAttemptAt}, last_error = ${transition.error},
-                claimed_by = NULL, claim_expires_at = NULL
-              WHERE id = ${id} AND status = 'queued' AND claimed_by = ${worker}`
-          ).count === 1;
-        case 'failed': {
-          const marked = await q`
-            UPDATE outbox SET status = 'failed', attempts = ${transition.attempts}, last_error = ${transition.error}, claimed_by = NULL, claim_expires_at = NULL
-            WHERE id = ${id} AND status = 'queued' AND claimed_by = ${worker}`;
-          if (marked.count === 0) return false;
-          await q`
-            UPDATE subscribers s SET last_digest_at = o.window_since FROM outbox o
-            WHERE o.id = ${id} AND s.id = o.subscriber_id AND s.last_digest_at = o.created_at`;
-          await q`DELETE FROM outbox_papers WHERE outbox_id = ${id}`;
-          await q`DELETE FROM outbox_bodies WHERE outbox_id = ${id}`;
-          if (transition.hardBounce) {
-            await q`
-              UPDATE subscribers SET hard_bounces = hard_bounces + 1,
-                status = CASE WHEN ${Boolean(transition.bounceSubscriber)}::boolean AND status = 'active' THEN 'bounced' ELSE status END
-              WHERE id = ${subscriberId}`;
-          }
-          if (transition.bounceSubscriber) {
-            await failQueuedOf(q, subscriberId, 'subscriber bounced');
-            await q`
-              INSERT INTO suppressions (email, reason, message_id, bounced_at)
-              SELECT email, ${transition.error}, ${messageId}, ${now} FROM subscribers WHERE id = ${subscriberId}
-              ON CONFLICT (email) DO UPDATE SET reason = excluded.reason, message_id = excluded.message_id, bounced_at = excluded.bounced_at`;
-          }
-          return true;
-        }
-      }
+      const settled: boolean[] = [];
+      for (const { message, transition } of settlements) settled.push(await settleOne(q, message, worker, transition, now));
+      return settled;
     });
   }
 
@@ -675,6 +658,59 @@ class PostgresSession implements StoreSession {
 
   async setState(key: string, value: string): Promise<void> {
     await this.sql`INSERT INTO state (key, value) VALUES (${key}, ${value}) ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
+  }
+}
+
+/** One message's transition, inside the caller's transaction; false when the claim was lost. */
+async function settleOne(q: Sql, message: Pick<ClaimedMessage, 'id' | 'subscriberId' | 'messageId'>, worker: string, transition: OutboxTransition, now: string): Promise<boolean> {
+  const { id, subscriberId, messageId } = message;
+  switch (transition.status) {
+    case 'sent': {
+      const marked = await q`
+        UPDATE outbox SET status = 'sent', sent_at = ${transition.sentAt}, attempts = ${transition.attempts}, last_error = NULL,
+          claimed_by = NULL, claim_expires_at = NULL
+        WHERE id = ${id} AND status = 'queued' AND claimed_by = ${worker}`;
+      if (marked.count === 0) return false;
+      await q`
+        INSERT INTO deliveries (subscriber_id, paper_id, message_id, delivered_at)
+        SELECT op.subscriber_id, op.paper_id, ${messageId}, ${now} FROM outbox_papers op WHERE op.outbox_id = ${id}
+        ON CONFLICT DO NOTHING`;
+      await q`DELETE FROM outbox_papers WHERE outbox_id = ${id}`;
+      await q`DELETE FROM outbox_bodies WHERE outbox_id = ${id}`;
+      return true;
+    }
+    case 'queued':
+      return (
+        await q`
+          UPDATE outbox SET attempts = ${transition.attempts}, next_attempt_at = ${transition.nextAttemptAt}, last_error = ${transition.error},
+            claimed_by = NULL, claim_expires_at = NULL
+          WHERE id = ${id} AND status = 'queued' AND claimed_by = ${worker}`
+      ).count === 1;
+    case 'failed': {
+      const marked = await q`
+        UPDATE outbox SET status = 'failed', attempts = ${transition.attempts}, last_error = ${transition.error}, claimed_by = NULL, claim_expires_at = NULL
+        WHERE id = ${id} AND status = 'queued' AND claimed_by = ${worker}`;
+      if (marked.count === 0) return false;
+      await q`
+        UPDATE subscribers s SET last_digest_at = o.window_since FROM outbox o
+        WHERE o.id = ${id} AND s.id = o.subscriber_id AND s.last_digest_at = o.created_at`;
+      await q`DELETE FROM outbox_papers WHERE outbox_id = ${id}`;
+      await q`DELETE FROM outbox_bodies WHERE outbox_id = ${id}`;
+      if (transition.hardBounce) {
+        await q`
+          UPDATE subscribers SET hard_bounces = hard_bounces + 1,
+            status = CASE WHEN ${Boolean(transition.bounceSubscriber)}::boolean AND status = 'active' THEN 'bounced' ELSE status END
+          WHERE id = ${subscriberId}`;
+      }
+      if (transition.bounceSubscriber) {
+        await failQueuedOf(q, subscriberId, 'subscriber bounced');
+        await q`
+          INSERT INTO suppressions (email, reason, message_id, bounced_at)
+          SELECT email, ${transition.error}, ${messageId}, ${now} FROM subscribers WHERE id = ${subscriberId}
+          ON CONFLICT (email) DO UPDATE SET reason = excluded.reason, message_id = excluded.message_id, bounced_at = excluded.bounced_at`;
+      }
+      return true;
+    }
   }
 }
 

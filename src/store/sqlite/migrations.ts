@@ -310,4 +310,9 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX counters_by_expiry ON counters (expires_at);
   `,
+  /* 10: the archive's index holds only the papers that went out (what it reads); a digest
+     records every paper that matched, and most of them did not fit. */ `
+  DROP INDEX digest_papers_by_topic;
+  CREATE INDEX digest_papers_by_topic ON digest_papers (topic_id, paper_id, digest_id) WHERE fitted = 1;
+  `,
 ];

@@ -125,17 +125,43 @@ export function prepareStatements(db: Database.Database) {
         AND NOT EXISTS (
           SELECT 1 FROM outbox_papers op JOIN outbox o ON o.id = op.outbox_id
           WHERE op.subscriber_id = @subscriberId AND op.paper_id = p.id AND o.status = 'queued')`),
+    // One row per (paper, topic), papers in id order and each paper's topics primary first,
+    // so the adapter groups them in one pass.
+    windowPapers: prepare(`
+      SELECT p.id AS paper_id, p.key, p.arxiv_id, p.title, p.abstract, p.authors, p.author_count, p.organization,
+        p.published_on, p.upvotes, p.comments, p.links, p.first_seen, pt.topic_id, pt.rank AS topic_rank, pt.score AS topic_score,
+        (SELECT l.listed_on FROM paper_listings pl JOIN listings l ON l.id = pl.listing_id
+         WHERE pl.paper_id = p.id ORDER BY l.listed_on DESC, l.id DESC LIMIT 1) AS listed_on,
+        (SELECT pl.position FROM paper_listings pl JOIN listings l ON l.id = pl.listing_id
+         WHERE pl.paper_id = p.id ORDER BY l.listed_on DESC, l.id DESC LIMIT 1) AS listing_position
+      FROM papers p JOIN paper_topics pt ON pt.paper_id = p.id
+      WHERE p.first_seen > @since
+      ORDER BY p.id, pt.rank`),
+    // Each subscriber's primary-key range of deliveries and reservations, kept to the window.
+    // CROSS JOIN fixes the order (subscribers first): the planner would otherwise start from
+    // the queued outbox, which grows with every digest the run queues.
+    heldPaperIds: prepare(`
+      SELECT d.subscriber_id, d.paper_id
+      FROM json_each(@subscriberIds) j CROSS JOIN deliveries d ON d.subscriber_id = j.value CROSS JOIN papers p ON p.id = d.paper_id
+      WHERE p.first_seen > @since
+      UNION ALL
+      SELECT op.subscriber_id, op.paper_id
+      FROM json_each(@subscriberIds) j CROSS JOIN outbox_papers op ON op.subscriber_id = j.value
+        CROSS JOIN outbox o ON o.id = op.outbox_id CROSS JOIN papers p ON p.id = op.paper_id
+      WHERE o.status = 'queued' AND p.first_seen > @since`),
     insertOutbox: prepare(`
       INSERT INTO outbox (run_id, subscriber_id, kind, message_id, recipient, recipient_name, subject,
         unsubscribe_url, window_since, status, next_attempt_at, created_at)
       VALUES (@runId, @subscriberId, @kind, @messageId, @recipient, @recipientName, @subject,
         @unsubscribeUrl, @windowSince, 'queued', @now, @now)`),
     insertOutboxBody: prepare(`INSERT INTO outbox_bodies (outbox_id, raw, html) VALUES (?, ?, ?)`),
-    reservePaper: prepare(`INSERT INTO outbox_papers (subscriber_id, paper_id, outbox_id) VALUES (?, ?, ?)`),
+    // A digest's papers and record entries go in one statement each (a JSON array), not one per row.
+    reservePapers: prepare(`INSERT INTO outbox_papers (subscriber_id, paper_id, outbox_id) SELECT @subscriberId, value, @outboxId FROM json_each(@paperIds)`),
     insertDigest: prepare(`INSERT INTO digests (key, subscriber_id, outbox_id, created_at) VALUES (@key, @subscriberId, @outboxId, @createdAt)`),
-    insertDigestPaper: prepare(`
+    // @entries: [[paperId, topicId, fitted, carried, score], …] in digest order.
+    insertDigestPapers: prepare(`
       INSERT INTO digest_papers (digest_id, ordinal, paper_id, topic_id, fitted, carried, score)
-      VALUES (@digestId, @ordinal, @paperId, @topicId, @fitted, @carried, @score)`),
+      SELECT @digestId, key, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(@entries)`),
     digestByKey: prepare(`SELECT id, key, subscriber_id, created_at FROM digests WHERE key = ?`),
     digestPapers: prepare(`
       SELECT p.id AS paper_id, ${DIGEST_PAPER_COLUMNS}, dp.topic_id, dp.fitted, dp.carried, dp.score
@@ -168,7 +194,7 @@ export function prepareStatements(db: Database.Database) {
         ORDER BY o.next_attempt_at, o.id LIMIT @limit)
       RETURNING id`),
     claimedMessages: prepare(`
-      SELECT o.*, b.raw, b.html, s.hard_bounces FROM outbox o
+      SELECT o.*, b.raw, CASE WHEN @html THEN b.html END AS html, s.hard_bounces FROM outbox o
         JOIN outbox_bodies b ON b.outbox_id = o.id JOIN subscribers s ON s.id = o.subscriber_id
       WHERE o.id IN (SELECT value FROM json_each(@ids)) AND o.claimed_by = @worker
       ORDER BY o.next_attempt_at, o.id`),

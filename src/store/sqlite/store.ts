@@ -4,12 +4,12 @@ import Database from 'better-sqlite3';
 import { PaperboyError } from '../../errors.ts';
 import type { FailedListing, ListingOutcome, ListingRow, NewListing } from '../../model/listing.ts';
 import { isDigest, type ClaimedMessage, type NewOutboxMessage, type OutboxKind, type OutboxCounts, type OutboxProblem, type RunRecipient, type OutboxState, type OutboxStatus, type OutboxTransition } from '../../model/outbox.ts';
-import type { AssignedTopic, CandidateRow, ListingPapers, PaperFields, PaperFiling, PaperListItem, PaperToClassify, StoredPaper, TopicCount } from '../../model/paper.ts';
+import type { AssignedTopic, CandidateRow, ListingPapers, PaperFields, PaperFiling, PaperListItem, PaperToClassify, StoredPaper, TopicCount, WindowPaper } from '../../model/paper.ts';
 import type { ArchivedPaper, ArchiveTopic, NewDigestRecord, StoredDigest } from '../../model/digest.ts';
 import type { AdminSession, LeaseHolder, RunRow, RunTrigger } from '../../model/run.ts';
 import type { Subscriber, SubscriberInput, SubscriberSearch, SubscriberStatus, Suppression } from '../../model/subscriber.ts';
-import type { HitWindow, Store, StoreSession } from '../port.ts';
-import { camelCase, hitsGranted, paperParams, toDigestPaper, toListing, toOutbox, toPaper, toPaperToClassify, toRun, toSubscriber, type Row } from '../rows.ts';
+import type { ClaimOptions, HitWindow, Settlement, Store, StoreSession } from '../port.ts';
+import { camelCase, groupHeldPaperIds, groupWindowPapers, hitsGranted, paperParams, toClaimedMessage, toDigestPaper, toListing, toOutbox, toPaper, toPaperToClassify, toRun, toSubscriber, type Row, type WindowPaperRow } from '../rows.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { prepareStatements, type Statements } from './statements.ts';
 
@@ -235,6 +235,16 @@ class SqliteSession implements StoreSession {
     );
   }
 
+  windowPapers(since: string): Promise<WindowPaper[]> {
+    return this.run(() => groupWindowPapers(this.sql.windowPapers.iterate({ since }) as Iterable<WindowPaperRow>));
+  }
+
+  heldPaperIds(subscriberIds: readonly number[], since: string): Promise<Map<number, Set<number>>> {
+    return this.run(() =>
+      groupHeldPaperIds((this.sql.heldPaperIds.raw().all({ subscriberIds: JSON.stringify(subscriberIds), since }) as [number, number][])),
+    );
+  }
+
   deliveredPaperIds(subscriberId: number): Promise<number[]> {
     return this.run(() => (this.sql.deliveredPaperIds.all(subscriberId) as { paper_id: number }[]).map((row) => row.paper_id));
   }
@@ -245,13 +255,12 @@ class SqliteSession implements StoreSession {
       const { raw, html, ...state } = message;
       const id = Number(this.sql.insertOutbox.run(state).lastInsertRowid);
       this.sql.insertOutboxBody.run(id, raw, html);
-      for (const paperId of paperIds) this.sql.reservePaper.run(message.subscriberId, paperId, id);
+      if (paperIds.length > 0) this.sql.reservePapers.run({ subscriberId: message.subscriberId, outboxId: id, paperIds: JSON.stringify(paperIds) });
       if (isDigest(message.kind)) this.sql.advanceWindow.run(message.now, message.subscriberId);
       if (record) {
         const digestId = Number(this.sql.insertDigest.run({ key: record.key, subscriberId: record.subscriberId, outboxId: id, createdAt: record.createdAt }).lastInsertRowid);
-        record.entries.forEach((entry, ordinal) =>
-          this.sql.insertDigestPaper.run({ ...entry, digestId, ordinal, fitted: entry.fitted ? 1 : 0, carried: entry.carried ? 1 : 0 }),
-        );
+        const entries = record.entries.map((entry) => [entry.paperId, entry.topicId, entry.fitted ? 1 : 0, entry.carried ? 1 : 0, entry.score]);
+        if (entries.length > 0) this.sql.insertDigestPapers.run({ digestId, entries: JSON.stringify(entries) });
       }
       return id;
     });
@@ -278,11 +287,11 @@ class SqliteSession implements StoreSession {
     return this.run(() => new Set((this.sql.subscribersWithQueued.all() as { subscriber_id: number }[]).map((row) => row.subscriber_id)));
   }
 
-  claimDue(worker: string, limit: number, now: string, until: string, kinds?: readonly OutboxKind[]): Promise<ClaimedMessage[]> {
+  claimDue(worker: string, limit: number, now: string, until: string, kinds?: readonly OutboxKind[], options: ClaimOptions = {}): Promise<ClaimedMessage[]> {
     return this.atomic(() => {
       const ids = (this.sql.claimDue.all({ worker, limit, now, until, kinds: kinds ? JSON.stringify(kinds) : null }) as { id: number }[]).map((row) => row.id);
       if (ids.length === 0) return [];
-      return (this.sql.claimedMessages.all({ ids: JSON.stringify(ids), worker }) as Row[]).map((row) => camelCase(row) as unknown as ClaimedMessage);
+      return (this.sql.claimedMessages.all({ ids: JSON.stringify(ids), worker, html: options.html === false ? 0 : 1 }) as Row[]).map(toClaimedMessage);
     });
   }
 
@@ -299,33 +308,39 @@ class SqliteSession implements StoreSession {
   }
 
   settle(message: Pick<ClaimedMessage, 'id' | 'subscriberId' | 'messageId'>, worker: string, transition: OutboxTransition, now: string): Promise<boolean> {
+    return this.atomic(() => this.settleOne(message, worker, transition, now));
+  }
+
+  settleMany(settlements: readonly Settlement[], worker: string, now: string): Promise<boolean[]> {
+    return this.atomic(() => settlements.map(({ message, transition }) => this.settleOne(message, worker, transition, now)));
+  }
+
+  private settleOne(message: Pick<ClaimedMessage, 'id' | 'subscriberId' | 'messageId'>, worker: string, transition: OutboxTransition, now: string): boolean {
     const { id, subscriberId, messageId } = message;
-    return this.atomic(() => {
-      switch (transition.status) {
-        case 'sent': {
-          if (this.sql.markSent.run({ id, worker, attempts: transition.attempts, sentAt: transition.sentAt }).changes === 0) return false;
-          this.sql.deliverReserved.run({ id, messageId, now });
-          this.sql.releaseReservation.run(id);
-          // A settled message is never sent again: its ~70 KB body goes now, not at the run's end.
-          this.sql.dropBody.run(id);
-          return true;
-        }
-        case 'queued':
-          return this.sql.markRetry.run({ id, worker, attempts: transition.attempts, nextAttemptAt: transition.nextAttemptAt, error: transition.error }).changes === 1;
-        case 'failed': {
-          if (this.sql.markFailed.run({ id, worker, attempts: transition.attempts, error: transition.error }).changes === 0) return false;
-          this.sql.restoreWindow.run({ id });
-          this.sql.releaseReservation.run(id);
-          this.sql.dropBody.run(id);
-          if (transition.hardBounce) this.sql.hardBounce.run({ id: subscriberId, bounce: transition.bounceSubscriber ? 1 : 0 });
-          if (transition.bounceSubscriber) {
-            this.sql.failQueuedOf.run({ subscriberId, error: 'subscriber bounced' });
-            this.sql.suppress.run({ subscriberId, reason: transition.error, messageId, now });
-          }
-          return true;
-        }
+    switch (transition.status) {
+      case 'sent': {
+        if (this.sql.markSent.run({ id, worker, attempts: transition.attempts, sentAt: transition.sentAt }).changes === 0) return false;
+        this.sql.deliverReserved.run({ id, messageId, now });
+        this.sql.releaseReservation.run(id);
+        // A settled message is never sent again: its ~70 KB body goes now, not at the run's end.
+        this.sql.dropBody.run(id);
+        return true;
       }
-    });
+      case 'queued':
+        return this.sql.markRetry.run({ id, worker, attempts: transition.attempts, nextAttemptAt: transition.nextAttemptAt, error: transition.error }).changes === 1;
+      case 'failed': {
+        if (this.sql.markFailed.run({ id, worker, attempts: transition.attempts, error: transition.error }).changes === 0) return false;
+        this.sql.restoreWindow.run({ id });
+        this.sql.releaseReservation.run(id);
+        this.sql.dropBody.run(id);
+        if (transition.hardBounce) this.sql.hardBounce.run({ id: subscriberId, bounce: transition.bounceSubscriber ? 1 : 0 });
+        if (transition.bounceSubscriber) {
+          this.sql.failQueuedOf.run({ subscriberId, error: 'subscriber bounced' });
+          this.sql.suppress.run({ subscriberId, reason: transition.error, messageId, now });
+        }
+        return true;
+      }
+    }
   }
 
   nextRetryAt(kinds?: readonly OutboxKind[]): Promise<string | null> {
