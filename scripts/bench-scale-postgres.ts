@@ -7,6 +7,7 @@
  *   - deliver: W `paperboy deliver --json` processes started at once over that outbox,
  *     until each finds nothing left;
  * on SQLite with one worker (the embedded baseline) and on PostgreSQL with 1, 2 and 4.
+ * Postgres queues once: the later worker counts deliver a copy of that queued database.
  *
  *   npx tsx scripts/bench-scale-postgres.ts [--subscribers 100000] [--workers 1,2,4] [--database-url postgres://…]
  *
@@ -113,11 +114,11 @@ function startPaperboy(args: string[], env: NodeJS.ProcessEnv, children: Set<Chi
   return { child, done };
 }
 
-async function freshDatabase(serverUrl: string): Promise<string> {
+async function freshDatabase(serverUrl: string, template?: string): Promise<string> {
   const name = `paperboy_bench_${randomBytes(4).toString('hex')}`;
   const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
   try {
-    await admin.unsafe(`CREATE DATABASE ${name}`);
+    await admin.unsafe(`CREATE DATABASE ${name}${template ? ` TEMPLATE ${new URL(template).pathname.slice(1)}` : ''}`);
   } finally {
     await admin.end();
   }
@@ -135,11 +136,25 @@ async function dropDatabase(serverUrl: string, databaseUrl: string): Promise<voi
   }
 }
 
-async function benchOne(scenario: Scenario, n: number, csvRows: string, serverUrl: string, sink: Sink, workDir: string, children: Set<ChildProcess>): Promise<Measured> {
+/**
+ * The first Postgres scenario's outbox, queued once and kept as a template database: each
+ * later scenario starts from a byte-identical copy (CREATE DATABASE … TEMPLATE) and measures
+ * only its delivery, so the 1/2/4-worker runs deliver exactly the same messages and a
+ * 100,000-subscriber bench does not spend most of its time re-queueing.
+ */
+interface QueuedTemplate {
+  databaseUrl: string;
+  queueSeconds: number;
+  queued: number;
+  runPeakRss: number;
+}
+
+async function benchOne(scenario: Scenario, n: number, csvRows: string, serverUrl: string, sink: Sink, workDir: string, children: Set<ChildProcess>, templates: Map<string, QueuedTemplate>): Promise<Measured> {
   const dir = join(workDir, `${scenario.store}-${scenario.workers}`);
   const inbox = join(dir, 'inbox');
   mkdirSync(inbox, { recursive: true });
-  const databaseUrl = scenario.store === 'postgres' ? await freshDatabase(serverUrl) : null;
+  const template = scenario.store === 'postgres' ? templates.get('postgres') : undefined;
+  const databaseUrl = scenario.store === 'postgres' ? await freshDatabase(serverUrl, template?.databaseUrl) : null;
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -153,20 +168,30 @@ async function benchOne(scenario: Scenario, n: number, csvRows: string, serverUr
     PAPERBOY_SMTP_TLS: 'none',
     PAPERBOY_SMTP_POOL: process.env.PAPERBOY_SMTP_POOL ?? '5',
   };
-  const csv = join(dir, 'subscribers.csv');
-  writeFileSync(csv, csvRows);
-  await startPaperboy(['subscribers', 'import', csv], env, children).done;
-  const listingsDir = join(ROOT, 'data', 'listings');
-  for (const file of readdirSync(listingsDir)) copyFileSync(join(listingsDir, file), join(inbox, file));
-
   const sending = { ...env, PAPERBOY_SMTP_URL: `smtp://127.0.0.1:${sink.port}`, PAPERBOY_ALLOW_HTTP_LINKS: 'true' };
-  // Queue: the real run, held at an hourly cap of one, so it sends one digest and leaves the
-  // rest queued; delivery is then measured apart, by the workers alone.
-  const queueStarted = performance.now();
-  const run = await startPaperboy(['run', '--json'], { ...sending, PAPERBOY_SMTP_HOURLY_CAP: '1' }, children).done;
-  const queueSeconds = (performance.now() - queueStarted) / 1000;
-  const report = JSON.parse(run.stdout) as { queued: number; delivery: { sent: number; deferred: number } };
-  if (report.delivery.sent !== 1 || report.delivery.deferred !== report.queued - 1) throw new Error(`the queueing run sent ${report.delivery.sent} and left ${report.delivery.deferred} of ${report.queued} queued`);
+  let queueSeconds: number;
+  let queued: number;
+  let runPeakRss: number;
+  if (template) {
+    ({ queueSeconds, queued, runPeakRss } = template);
+  } else {
+    const csv = join(dir, 'subscribers.csv');
+    writeFileSync(csv, csvRows);
+    await startPaperboy(['subscribers', 'import', csv], env, children).done;
+    const listingsDir = join(ROOT, 'data', 'listings');
+    for (const file of readdirSync(listingsDir)) copyFileSync(join(listingsDir, file), join(inbox, file));
+
+    // Queue: the real run, held at an hourly cap of one, so it sends one digest and leaves the
+    // rest queued; delivery is then measured apart, by the workers alone.
+    const queueStarted = performance.now();
+    const run = await startPaperboy(['run', '--json'], { ...sending, PAPERBOY_SMTP_HOURLY_CAP: '1' }, children).done;
+    queueSeconds = (performance.now() - queueStarted) / 1000;
+    const report = JSON.parse(run.stdout) as { queued: number; delivery: { sent: number; deferred: number } };
+    if (report.delivery.sent !== 1 || report.delivery.deferred !== report.queued - 1) throw new Error(`the queueing run sent ${report.delivery.sent} and left ${report.delivery.deferred} of ${report.queued} queued`);
+    queued = report.queued;
+    runPeakRss = run.peakRss;
+    if (databaseUrl) templates.set('postgres', { databaseUrl: await freshDatabase(serverUrl, databaseUrl), queueSeconds, queued, runPeakRss });
+  }
 
   const sinkStart = await sink.counters();
   let firstAt: number | null = null;
@@ -191,8 +216,8 @@ async function benchOne(scenario: Scenario, n: number, csvRows: string, serverUr
   rmSync(dir, { recursive: true, force: true });
   const received = sinkEnd.messages - sinkStart.messages;
   const sentByWorker = workers.map((worker) => (JSON.parse(worker.stdout) as { delivery: { sent: number } }).delivery.sent);
-  if (received !== report.queued - 1 || sentByWorker.reduce((a, b) => a + b, 0) !== received) {
-    throw new Error(`${scenario.store} × ${scenario.workers}: ${report.queued - 1} left queued, the sink received ${received}, the workers reported ${sentByWorker.join(' + ')} sent`);
+  if (received !== queued - 1 || sentByWorker.reduce((a, b) => a + b, 0) !== received) {
+    throw new Error(`${scenario.store} × ${scenario.workers}: ${queued - 1} left queued, the sink received ${received}, the workers reported ${sentByWorker.join(' + ')} sent`);
   }
   return {
     scenario,
@@ -200,7 +225,7 @@ async function benchOne(scenario: Scenario, n: number, csvRows: string, serverUr
     deliverSeconds,
     received,
     sinkSeconds: firstAt !== null && lastAt !== null ? Math.max((lastAt - firstAt) / 1000, SAMPLE_MS / 1000) : 0,
-    peakRss: [{ name: 'run', bytes: run.peakRss }, ...workers.map((worker, index) => ({ name: `deliver#${index + 1}`, bytes: worker.peakRss }))],
+    peakRss: [{ name: template ? 'run (queued once, reused)' : 'run', bytes: runPeakRss }, ...workers.map((worker, index) => ({ name: `deliver#${index + 1}`, bytes: worker.peakRss }))],
     sentByWorker,
   };
 }
@@ -229,8 +254,9 @@ async function main(serverUrl: string, workDir: string, children: Set<ChildProce
   console.log(`  ${availableParallelism()} cores, Node ${process.version}, load average ${loadavg()[0]!.toFixed(1)}, PostgreSQL at ${new URL(serverUrl).host}, PAPERBOY_SMTP_POOL=${process.env.PAPERBOY_SMTP_POOL ?? '5'} per worker`);
   const scenarios: Scenario[] = [{ store: 'sqlite', workers: 1 }, ...workerCounts.map((workers) => ({ store: 'postgres' as const, workers }))];
   const results: Measured[] = [];
+  const templates = new Map<string, QueuedTemplate>();
   for (const scenario of scenarios) {
-    const measured = await benchOne(scenario, n, csvRows, serverUrl, sink, workDir, children);
+    const measured = await benchOne(scenario, n, csvRows, serverUrl, sink, workDir, children, templates);
     results.push(measured);
     const rate = measured.received / measured.deliverSeconds;
     console.log(
@@ -239,6 +265,7 @@ async function main(serverUrl: string, workDir: string, children: Set<ChildProce
         `\n  peak RSS: ${measured.peakRss.map((process) => `${process.name} ${mb(process.bytes)} MB`).join(', ')}`,
     );
   }
+  for (const template of templates.values()) await dropDatabase(serverUrl, template.databaseUrl);
   const baselineRate = results[0]!.received / results[0]!.deliverSeconds;
   console.log('\nSummary (delivery = the workers, spawn to exit; against SQLite × 1 in this run):');
   for (const result of results) {
