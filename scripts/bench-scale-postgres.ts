@@ -25,21 +25,13 @@ import { once } from 'node:events';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
-import { parse as parseYaml } from 'yaml';
-import type { SinkCounters } from './smtp-sink-server.ts';
+import { shippedTopicIds, startSink, subscribersCsv, type Sink } from './bench-scale.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const CLI = join(ROOT, 'bin', 'paperboy.js');
-const SINK_SCRIPT = join(import.meta.dirname, 'smtp-sink-server.ts');
 const SAMPLE_MS = 250;
-
-interface Sink {
-  port: number;
-  counters(): Promise<SinkCounters>;
-}
 
 interface Scenario {
   store: 'sqlite' | 'postgres';
@@ -61,32 +53,6 @@ interface Measured {
 
 const int = (value: number) => Math.round(value).toLocaleString('en-US');
 const mb = (bytes: number) => (bytes / 1024 ** 2).toFixed(0);
-
-function seeded(seed: number, key: string): number {
-  return createHash('sha256').update(`${seed}/${key}`).digest().readUInt32BE(0) / 2 ** 32;
-}
-
-async function startSink(children: Set<ChildProcess>): Promise<Sink> {
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), SINK_SCRIPT], { stdio: ['pipe', 'pipe', 'inherit'] });
-  children.add(child);
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const nextLine = async (): Promise<string> => {
-    const line = await lines.next();
-    if (line.done) throw new Error(`the SMTP sink (${SINK_SCRIPT}) exited`);
-    return line.value;
-  };
-  const port = Number(await nextLine());
-  let pending: Promise<unknown> = Promise.resolve();
-  const counters = () => {
-    const answer = pending.then(async () => {
-      child.stdin.write('counters\n');
-      return JSON.parse(await nextLine()) as SinkCounters;
-    });
-    pending = answer.catch(() => undefined);
-    return answer;
-  };
-  return { port, counters };
-}
 
 /** A Paperboy process whose peak RSS is sampled until it exits. */
 function startPaperboy(args: string[], env: NodeJS.ProcessEnv, children: Set<ChildProcess>) {
@@ -239,15 +205,7 @@ async function main(serverUrl: string, workDir: string, children: Set<ChildProce
   const workerCounts = values.workers.split(',').map(Number);
   if (workerCounts.some((count) => !Number.isInteger(count) || count < 1)) throw new Error(`--workers takes positive integers separated by commas, not ${JSON.stringify(values.workers)}`);
   const seed = Number(values.seed);
-  const taxonomy = parseYaml(readFileSync(join(ROOT, 'data', 'topics.yaml'), 'utf8')) as { topics: { id: string }[] };
-  const topicIds = taxonomy.topics.map((topic) => topic.id);
-  const rows = ['email,name,topics,frequency,weekday'];
-  for (let index = 0; index < n; index++) {
-    const topics = topicIds.filter((id) => seeded(seed, `${index} ${id}`) < 0.25);
-    const choice = seeded(seed, `all ${index}`) < 0.1 || topics.length === 0 ? 'all' : topics.join(';');
-    rows.push(`reader${index}@example.com,Reader ${index},${choice},daily,`);
-  }
-  const csvRows = `${rows.join('\n')}\n`;
+  const csvRows = subscribersCsv(n, seed, shippedTopicIds());
 
   const sink = await startSink(children);
   console.log(`Scale-out: ${int(n)} daily subscribers, queued by \`paperboy run\`, then delivered by \`paperboy deliver\` workers, into the SMTP sink on 127.0.0.1:${sink.port} (its own process)`);
