@@ -358,15 +358,24 @@ class PostgresSession implements StoreSession {
         frequency = ${input.frequency}, weekday = ${input.weekday} WHERE id = ${id}`;
   }
 
-  async digestCandidates(subscriberId: number, since: string): Promise<CandidateRow[]> {
-    const rows = await this.sql`
+  /**
+   * One row per (paper, topic) with the paper's place in its newest listing, as digest
+   * candidates and a run's window both read them (each adds its own WHERE): a fragment.
+   */
+  private paperTopicRows() {
+    return this.sql`
       SELECT p.id AS paper_id, p.key, p.arxiv_id, p.title, p.abstract, p.authors, p.author_count, p.organization,
         p.published_on, p.upvotes, p.comments, p.links, p.first_seen, pt.topic_id, pt.rank AS topic_rank, pt.score AS topic_score,
         latest.listed_on, latest.listing_position
       FROM papers p JOIN paper_topics pt ON pt.paper_id = p.id
         LEFT JOIN LATERAL (
           SELECT l.listed_on, pl.position AS listing_position FROM paper_listings pl JOIN listings l ON l.id = pl.listing_id
-          WHERE pl.paper_id = p.id ORDER BY l.listed_on DESC NULLS LAST, l.id DESC LIMIT 1) latest ON true
+          WHERE pl.paper_id = p.id ORDER BY l.listed_on DESC NULLS LAST, l.id DESC LIMIT 1) latest ON true`;
+  }
+
+  async digestCandidates(subscriberId: number, since: string): Promise<CandidateRow[]> {
+    const rows = await this.sql`
+      ${this.paperTopicRows()}
       WHERE p.first_seen > ${since}
         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.subscriber_id = ${subscriberId} AND d.paper_id = p.id)
         AND NOT EXISTS (
@@ -377,13 +386,7 @@ class PostgresSession implements StoreSession {
 
   async windowPapers(since: string): Promise<WindowPaper[]> {
     const rows = await this.sql`
-      SELECT p.id AS paper_id, p.key, p.arxiv_id, p.title, p.abstract, p.authors, p.author_count, p.organization,
-        p.published_on, p.upvotes, p.comments, p.links, p.first_seen, pt.topic_id, pt.rank AS topic_rank, pt.score AS topic_score,
-        latest.listed_on, latest.listing_position
-      FROM papers p JOIN paper_topics pt ON pt.paper_id = p.id
-        LEFT JOIN LATERAL (
-          SELECT l.listed_on, pl.position AS listing_position FROM paper_listings pl JOIN listings l ON l.id = pl.listing_id
-          WHERE pl.paper_id = p.id ORDER BY l.listed_on DESC NULLS LAST, l.id DESC LIMIT 1) latest ON true
+      ${this.paperTopicRows()}
       WHERE p.first_seen > ${since}
       ORDER BY p.id, pt.rank`;
     return groupWindowPapers(rows as unknown as WindowPaperRow[]);

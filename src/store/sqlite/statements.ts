@@ -12,6 +12,20 @@ const PAPER_COLUMNS = `id, key, arxiv_id, title_key, title, abstract, authors, a
 const DIGEST_PAPER_COLUMNS = `p.key, p.arxiv_id, p.title, p.abstract, p.authors, p.author_count, p.organization,
   p.published_on, p.upvotes, p.comments, p.links`;
 
+/**
+ * One row per (paper, topic) with the paper's place in its newest listing, as digest
+ * candidates and a run's window both read them (each adds its own WHERE).
+ */
+const PAPER_TOPIC_ROWS = `
+      SELECT p.id AS paper_id, p.key, p.arxiv_id, p.title, p.abstract, p.authors, p.author_count, p.organization,
+        p.published_on, p.upvotes, p.comments, p.links, p.first_seen, pt.topic_id, pt.rank AS topic_rank, pt.score AS topic_score,
+        (SELECT l.listed_on FROM paper_listings pl JOIN listings l ON l.id = pl.listing_id
+         WHERE pl.paper_id = p.id ORDER BY l.listed_on DESC, l.id DESC LIMIT 1) AS listed_on,
+        (SELECT pl.position FROM paper_listings pl JOIN listings l ON l.id = pl.listing_id
+         WHERE pl.paper_id = p.id ORDER BY l.listed_on DESC, l.id DESC LIMIT 1) AS listing_position
+      FROM papers p JOIN paper_topics pt ON pt.paper_id = p.id
+`;
+
 export function prepareStatements(db: Database.Database) {
   const prepare = (sql: string) => db.prepare(sql);
   return {
@@ -113,14 +127,7 @@ export function prepareStatements(db: Database.Database) {
     updatePreferences: prepare(`
       UPDATE subscribers SET name = @name, topics = @topics, frequency = @frequency, weekday = @weekday WHERE id = @id`),
     digestCandidates: prepare(`
-      SELECT p.id AS paper_id, p.key, p.arxiv_id, p.title, p.abstract, p.authors, p.author_count, p.organization,
-        p.published_on, p.upvotes, p.comments, p.links, p.first_seen, pt.topic_id, pt.rank AS topic_rank, pt.score AS topic_score,
-        (SELECT l.listed_on FROM paper_listings pl JOIN listings l ON l.id = pl.listing_id
-         WHERE pl.paper_id = p.id ORDER BY l.listed_on DESC, l.id DESC LIMIT 1) AS listed_on,
-        (SELECT pl.position FROM paper_listings pl JOIN listings l ON l.id = pl.listing_id
-         WHERE pl.paper_id = p.id ORDER BY l.listed_on DESC, l.id DESC LIMIT 1) AS listing_position
-      FROM papers p JOIN paper_topics pt ON pt.paper_id = p.id
-      WHERE p.first_seen > @since
+${PAPER_TOPIC_ROWS}      WHERE p.first_seen > @since
         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.subscriber_id = @subscriberId AND d.paper_id = p.id)
         AND NOT EXISTS (
           SELECT 1 FROM outbox_papers op JOIN outbox o ON o.id = op.outbox_id
@@ -128,14 +135,7 @@ export function prepareStatements(db: Database.Database) {
     // One row per (paper, topic), papers in id order and each paper's topics primary first,
     // so the adapter groups them in one pass.
     windowPapers: prepare(`
-      SELECT p.id AS paper_id, p.key, p.arxiv_id, p.title, p.abstract, p.authors, p.author_count, p.organization,
-        p.published_on, p.upvotes, p.comments, p.links, p.first_seen, pt.topic_id, pt.rank AS topic_rank, pt.score AS topic_score,
-        (SELECT l.listed_on FROM paper_listings pl JOIN listings l ON l.id = pl.listing_id
-         WHERE pl.paper_id = p.id ORDER BY l.listed_on DESC, l.id DESC LIMIT 1) AS listed_on,
-        (SELECT pl.position FROM paper_listings pl JOIN listings l ON l.id = pl.listing_id
-         WHERE pl.paper_id = p.id ORDER BY l.listed_on DESC, l.id DESC LIMIT 1) AS listing_position
-      FROM papers p JOIN paper_topics pt ON pt.paper_id = p.id
-      WHERE p.first_seen > @since
+${PAPER_TOPIC_ROWS}      WHERE p.first_seen > @since
       ORDER BY p.id, pt.rank`),
     // Each subscriber's primary-key range of deliveries and reservations, kept to the window.
     // CROSS JOIN fixes the order (subscribers first): the planner would otherwise start from
