@@ -1,14 +1,11 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openApp } from '../../src/app.ts';
-import { queueDigests } from '../../src/delivery/queue.ts';
-import { senderOf } from '../../src/pipeline/run.ts';
 import { CLI, childEnv, runCliAsync } from '../helpers/cli.ts';
 import { DATABASES } from '../helpers/databases.ts';
-import { DUMP_FILES, tempDir } from '../helpers/paths.ts';
+import { tempDir } from '../helpers/paths.ts';
+import { queueReaderDigests } from '../helpers/queued-digests.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
-import { ingestPaths } from '../helpers/store.ts';
 
 const READERS = 24;
 
@@ -28,23 +25,7 @@ async function queued(database: (typeof DATABASES)[number]): Promise<Record<stri
     PAPERBOY_SECRET: 'deliver-command-secret-0123456789abcdef0',
     PAPERBOY_LOG_LEVEL: 'silent',
   };
-  const app = openApp({ env: settings });
-  await ingestPaths(app.store, app.clock, [DUMP_FILES[0]!]);
-  await app.filePapers();
-  for (let i = 0; i < READERS; i++) {
-    await app.store.insertSubscriber({ email: `reader${i}@example.org`, name: null, topics: null, frequency: 'daily', weekday: null }, 'active', app.clock.now().toISOString());
-  }
-  const outcome = await queueDigests(await app.store.listSubscribers({ status: 'active' }), {
-    store: app.store,
-    context: app.digestContext(),
-    renderer: await app.renderer(),
-    clock: app.clock,
-    sendEmpty: false,
-    sender: senderOf(app.config.delivery),
-    runId: null,
-  });
-  expect(outcome.queued).toBe(READERS);
-  await app.close();
+  expect(await queueReaderDigests(settings, READERS)).toBe(READERS);
   return settings;
 }
 

@@ -1,12 +1,9 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openApp } from '../../src/app.ts';
-import { queueDigests } from '../../src/delivery/queue.ts';
-import { senderOf } from '../../src/pipeline/run.ts';
 import { runCliAsync } from '../helpers/cli.ts';
-import { DUMP_FILES, tempDir } from '../helpers/paths.ts';
+import { tempDir } from '../helpers/paths.ts';
+import { queueReaderDigests } from '../helpers/queued-digests.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
-import { ingestPaths } from '../helpers/store.ts';
 import { DATABASES } from '../helpers/databases.ts';
 
 let sink: SmtpSink | undefined;
@@ -43,23 +40,7 @@ describe.each(DATABASES)('two delivery processes over one outbox ($name)', (data
     };
 
     // Queue one digest per reader, as a run's producer phase does, and deliver nothing.
-    const app = openApp({ env: settings });
-    await ingestPaths(app.store, app.clock, [DUMP_FILES[0]!]);
-    await app.filePapers();
-    for (let i = 0; i < READERS; i++) {
-      await app.store.insertSubscriber({ email: `reader${i}@example.org`, name: null, topics: null, frequency: 'daily', weekday: null }, 'active', app.clock.now().toISOString());
-    }
-    const queued = await queueDigests(await app.store.listSubscribers({ status: 'active' }), {
-      store: app.store,
-      context: app.digestContext(),
-      renderer: await app.renderer(),
-      clock: app.clock,
-      sendEmpty: false,
-      sender: senderOf(app.config.delivery),
-      runId: null,
-    });
-    expect(queued.queued).toBe(READERS);
-    await app.close();
+    expect(await queueReaderDigests(settings, READERS)).toBe(READERS);
 
     const [first, second] = await Promise.all([runCliAsync(['deliver', '--json'], settings), runCliAsync(['deliver', '--json'], settings)]);
     expect([first.status, second.status]).toEqual([0, 0]);

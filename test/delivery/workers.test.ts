@@ -3,13 +3,11 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openApp } from '../../src/app.ts';
-import { queueDigests } from '../../src/delivery/queue.ts';
-import { senderOf } from '../../src/pipeline/run.ts';
 import { CLI, childEnv } from '../helpers/cli.ts';
 import { freshPostgresDatabase } from '../helpers/databases.ts';
-import { DUMP_FILES, tempDir } from '../helpers/paths.ts';
+import { tempDir } from '../helpers/paths.ts';
+import { queueReaderDigests } from '../helpers/queued-digests.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
-import { ingestPaths } from '../helpers/store.ts';
 import { TEST_DATABASE_URL } from '../helpers/store-adapters.ts';
 
 const READERS = 2000;
@@ -57,23 +55,8 @@ describe.skipIf(!TEST_DATABASE_URL)('`paperboy deliver --follow` workers on Post
       PAPERBOY_LOG_LEVEL: 'warn',
     };
 
+    expect(await queueReaderDigests(settings, READERS)).toBe(READERS);
     const app = openApp({ env: settings });
-    await ingestPaths(app.store, app.clock, [DUMP_FILES[0]!]);
-    await app.filePapers();
-    const now = app.clock.now().toISOString();
-    await app.store.withTransaction(async (tx) => {
-      for (let i = 0; i < READERS; i++) await tx.insertSubscriber({ email: `reader${i}@example.org`, name: null, topics: null, frequency: 'daily', weekday: null }, 'active', now);
-    });
-    const queued = await queueDigests(await app.store.listSubscribers({ status: 'active' }), {
-      store: app.store,
-      context: app.digestContext(),
-      renderer: await app.renderer(),
-      clock: app.clock,
-      sendEmpty: false,
-      sender: senderOf(app.config.delivery),
-      runId: null,
-    });
-    expect(queued.queued).toBe(READERS);
 
     const reports = Array.from({ length: WORKERS }, () => {
       const worker = spawn(process.execPath, [CLI, 'deliver', '--follow', '--json'], { env: childEnv(settings), stdio: ['ignore', 'pipe', 'pipe'] });
