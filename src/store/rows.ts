@@ -1,3 +1,4 @@
+import type { DigestEntry, DigestPaperRow, StoredDigest } from '../model/digest.ts';
 import type { ListingRow } from '../model/listing.ts';
 import type { ClaimedMessage, OutboxKind, OutboxState, OutboxStatus } from '../model/outbox.ts';
 import type { PaperFields, PaperToClassify, StoredPaper, WindowPaper } from '../model/paper.ts';
@@ -39,6 +40,32 @@ export function toPaper(row: Row): StoredPaper {
 /** A paper as a digest's web view or the archive reads it (JSON columns decoded). */
 export function toDigestPaper(row: Row): Row {
   return { ...camelCase(row), authors: JSON.parse(row.authors as string) as string[], links: JSON.parse(row.links as string) as PaperFields['links'] };
+}
+
+/** A `digests` row as digestByKey reads it: the record packed in `topics` and `entries`. */
+export interface StoredDigestRow {
+  key: string;
+  subscriber_id: number;
+  created_at: string;
+  topics: string;
+  entries: Uint8Array;
+}
+
+/**
+ * A digest's entries with the papers they name (rows of DIGEST_PAPER_COLUMNS, any order), in
+ * entry order; an entry whose paper is gone is left out, as a row of it would have gone with it.
+ */
+export function toStoredDigest(digest: StoredDigestRow, entries: readonly DigestEntry[], paperRows: readonly Row[]): StoredDigest {
+  const papers = new Map(paperRows.map((row) => [row.paper_id as number, row]));
+  return {
+    key: digest.key,
+    subscriberId: digest.subscriber_id,
+    createdAt: digest.created_at,
+    papers: entries.flatMap(({ paperId, ...entry }) => {
+      const row = papers.get(paperId);
+      return row ? [{ ...(toDigestPaper(row) as unknown as DigestPaperRow), ...entry }] : [];
+    }),
+  };
 }
 
 export function toSubscriber(row: Row): Subscriber {

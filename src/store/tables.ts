@@ -17,7 +17,7 @@ export const STORE_TABLES = [
   'state',
   'suppressions',
   'digests',
-  'digest_papers',
+  'topic_archive',
   'admin_sessions',
   'counters',
 ] as const;

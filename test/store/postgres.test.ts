@@ -22,10 +22,10 @@ describe.skipIf(!TEST_DATABASE_URL)('postgres adapter (PAPERBOY_TEST_DATABASE_UR
   it('migrates once, records the version, and reopens at the same version', async () => {
     const store = await tempPostgresStore();
     opened.push(store);
-    expect(await store.ping()).toBe(4);
+    expect(await store.ping()).toBe(5);
     const again = await openPostgresStore({ url: TEST_DATABASE_URL!, schema: store.schema });
     opened.push(again);
-    expect(await again.ping()).toBe(4);
+    expect(await again.ping()).toBe(5);
   });
 
   it('refuses a schema newer than it knows, naming the database without its password', async () => {
@@ -36,7 +36,7 @@ describe.skipIf(!TEST_DATABASE_URL)('postgres adapter (PAPERBOY_TEST_DATABASE_UR
     await admin.unsafe(`UPDATE ${schema}.schema_version SET version = 99`);
     await admin.end();
     await expect(openPostgresStore({ url: TEST_DATABASE_URL!, schema })).rejects.toThrow(
-      `${describeDatabaseUrl(TEST_DATABASE_URL!)} (schema ${schema}): schema version 99 is newer than this Paperboy knows (4); upgrade Paperboy`,
+      `${describeDatabaseUrl(TEST_DATABASE_URL!)} (schema ${schema}): schema version 99 is newer than this Paperboy knows (5); upgrade Paperboy`,
     );
   });
 
@@ -44,7 +44,7 @@ describe.skipIf(!TEST_DATABASE_URL)('postgres adapter (PAPERBOY_TEST_DATABASE_UR
     const app = openApp({ env: { PAPERBOY_DATABASE_URL: TEST_DATABASE_URL!, PAPERBOY_DATABASE_POOL: '2' } });
     try {
       expect(app.store.description).toBe(describeDatabaseUrl(TEST_DATABASE_URL!));
-      expect(await app.store.ping()).toBe(4);
+      expect(await app.store.ping()).toBe(5);
       await app.store.setState('app-test', 'yes');
       expect(await app.store.getState('app-test')).toBe('yes');
     } finally {

@@ -195,4 +195,43 @@ export const PG_MIGRATIONS: readonly string[] = [
   DROP INDEX digest_papers_by_topic;
   CREATE INDEX digest_papers_by_topic ON digest_papers (topic_id, paper_id, digest_id) WHERE fitted = 1;
   `,
+  /* 5: compact deliveries, digest records and archive (SQLite's 11). The packed entries are
+     built here with int4send/float8send, the layout of src/store/digest-entries.ts. */ `
+  CREATE TABLE deliveries_v5 (
+    subscriber_id  INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+    paper_id       INTEGER NOT NULL REFERENCES papers (id) ON DELETE CASCADE,
+    outbox_id      INTEGER,
+    PRIMARY KEY (subscriber_id, paper_id)
+  );
+  INSERT INTO deliveries_v5 (subscriber_id, paper_id, outbox_id)
+    SELECT d.subscriber_id, d.paper_id, o.id FROM deliveries d LEFT JOIN outbox o ON o.message_id = d.message_id;
+  DROP TABLE deliveries;
+  ALTER TABLE deliveries_v5 RENAME TO deliveries;
+  ALTER TABLE deliveries RENAME CONSTRAINT deliveries_v5_pkey TO deliveries_pkey;
+
+  ALTER TABLE digests ADD COLUMN topics TEXT NOT NULL DEFAULT '[]', ADD COLUMN entries BYTEA NOT NULL DEFAULT ''::bytea;
+  WITH ranked AS (
+    SELECT digest_id, ordinal, paper_id, fitted | (carried << 1) AS flags, score,
+      dense_rank() OVER (PARTITION BY digest_id ORDER BY topic_id COLLATE "C")::int - 1 AS topic_index
+    FROM digest_papers
+  ), packed AS (
+    SELECT digest_id, string_agg(int4send(paper_id) || substring(int4send(topic_index) FROM 4 FOR 1) || substring(int4send(flags) FROM 4 FOR 1) || float8send(score), ''::bytea ORDER BY ordinal) AS entries
+    FROM ranked GROUP BY digest_id
+  ), topics AS (
+    SELECT digest_id, json_agg(topic_id ORDER BY topic_id COLLATE "C")::text AS topics FROM (SELECT DISTINCT digest_id, topic_id FROM digest_papers) t GROUP BY digest_id
+  )
+  UPDATE digests d SET entries = p.entries, topics = t.topics FROM packed p JOIN topics t USING (digest_id) WHERE d.id = p.digest_id;
+
+  CREATE TABLE topic_archive (
+    topic_id           TEXT NOT NULL,
+    paper_id           INTEGER NOT NULL REFERENCES papers (id) ON DELETE CASCADE,
+    first_digested_at  TEXT NOT NULL,
+    last_digested_at   TEXT NOT NULL,
+    PRIMARY KEY (topic_id, paper_id)
+  );
+  INSERT INTO topic_archive (topic_id, paper_id, first_digested_at, last_digested_at)
+    SELECT dp.topic_id, dp.paper_id, min(d.created_at), max(d.created_at)
+    FROM digest_papers dp JOIN digests d ON d.id = dp.digest_id WHERE dp.fitted = 1 GROUP BY dp.topic_id, dp.paper_id;
+  DROP TABLE digest_papers;
+  `,
 ];

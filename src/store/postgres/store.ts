@@ -7,7 +7,8 @@ import type { ArchivedPaper, ArchiveTopic, NewDigestRecord, StoredDigest } from 
 import type { AdminSession, LeaseHolder, RunRow, RunTrigger } from '../../model/run.ts';
 import type { Subscriber, SubscriberInput, SubscriberSearch, SubscriberStatus, Suppression } from '../../model/subscriber.ts';
 import type { ClaimOptions, HitWindow, Settlement, Store, StoreSession } from '../port.ts';
-import { camelCase, groupHeldPaperIds, groupWindowPapers, hitsGranted, paperParams, toClaimedMessage, toDigestPaper, toListing, toOutbox, toPaper, toPaperToClassify, toRun, toSubscriber, type Row, type WindowPaperRow } from '../rows.ts';
+import { decodeDigestEntries, encodeDigestEntries, fittedPairs } from '../digest-entries.ts';
+import { camelCase, groupHeldPaperIds, groupWindowPapers, hitsGranted, paperParams, toClaimedMessage, toDigestPaper, toListing, toOutbox, toPaper, toPaperToClassify, toRun, toStoredDigest, toSubscriber, type Row, type StoredDigestRow, type WindowPaperRow } from '../rows.ts';
 import { PG_MIGRATIONS } from './migrations.ts';
 
 /** Any postgres.js handle: the pool, a transaction, or a savepoint inside one. */
@@ -435,16 +436,17 @@ class PostgresSession implements StoreSession {
       }
       if (isDigest(m.kind)) await q`UPDATE subscribers SET last_digest_at = ${m.now} WHERE id = ${m.subscriberId}`;
       if (record) {
-        const [digest] = await q`
-          INSERT INTO digests (key, subscriber_id, outbox_id, created_at) VALUES (${record.key}, ${record.subscriberId}, ${id}, ${record.createdAt}) RETURNING id`;
-        const entries = record.entries;
-        if (entries.length > 0) {
+        const packed = encodeDigestEntries(record.entries);
+        await q`
+          INSERT INTO digests (key, subscriber_id, outbox_id, created_at, topics, entries)
+          VALUES (${record.key}, ${record.subscriberId}, ${id}, ${record.createdAt}, ${packed.topics}, ${packed.entries})`;
+        const { topicIds, paperIds } = fittedPairs(record.entries);
+        if (topicIds.length > 0) {
           await q`
-            INSERT INTO digest_papers (digest_id, ordinal, paper_id, topic_id, fitted, carried, score)
-            SELECT ${digest!.id as number}, e.ordinal - 1, e.paper_id, e.topic_id, e.fitted, e.carried, e.score
-            FROM unnest(${q.array(entries.map((entry) => entry.paperId))}::int[], ${q.array(entries.map((entry) => entry.topicId))}::text[],
-              ${q.array(entries.map((entry) => (entry.fitted ? 1 : 0)))}::int[], ${q.array(entries.map((entry) => (entry.carried ? 1 : 0)))}::int[],
-              ${q.array(entries.map((entry) => entry.score))}::float8[]) WITH ORDINALITY AS e(paper_id, topic_id, fitted, carried, score, ordinal)`;
+            INSERT INTO topic_archive (topic_id, paper_id, first_digested_at, last_digested_at)
+            SELECT topic_id, paper_id, ${record.createdAt}, ${record.createdAt} FROM unnest(${q.array(topicIds)}::text[], ${q.array(paperIds)}::int[]) AS e(topic_id, paper_id)
+            ON CONFLICT (topic_id, paper_id) DO UPDATE SET first_digested_at = LEAST(topic_archive.first_digested_at, excluded.first_digested_at),
+              last_digested_at = GREATEST(topic_archive.last_digested_at, excluded.last_digested_at)`;
         }
       }
       return id;
@@ -452,30 +454,26 @@ class PostgresSession implements StoreSession {
   }
 
   async digestByKey(key: string): Promise<StoredDigest | undefined> {
-    const [digest] = await this.sql`SELECT id, key, subscriber_id, created_at FROM digests WHERE key = ${key}`;
+    const [digest] = await this.sql`SELECT key, subscriber_id, created_at, topics, entries FROM digests WHERE key = ${key}`;
     if (!digest) return undefined;
+    const entries = decodeDigestEntries(digest.topics as string, digest.entries as Buffer);
     const rows = await this.sql`
-      SELECT p.id AS paper_id, ${this.sql.unsafe(DIGEST_PAPER_COLUMNS)}, dp.topic_id, dp.fitted, dp.carried, dp.score
-      FROM digest_papers dp JOIN papers p ON p.id = dp.paper_id
-      WHERE dp.digest_id = ${digest.id as number} ORDER BY dp.ordinal`;
-    const papers = rows.map((row) => ({ ...toDigestPaper(row), fitted: row.fitted === 1, carried: row.carried === 1 }));
-    return { key: digest.key, subscriberId: digest.subscriber_id, createdAt: digest.created_at, papers } as StoredDigest;
+      SELECT p.id AS paper_id, ${this.sql.unsafe(DIGEST_PAPER_COLUMNS)} FROM papers p
+      WHERE p.id = ANY(${this.sql.array(entries.map((entry) => entry.paperId))}::int[])`;
+    return toStoredDigest(digest as unknown as StoredDigestRow, entries, rows);
   }
 
   async archiveTopics(): Promise<ArchiveTopic[]> {
     const rows = await this.sql`
-      SELECT dp.topic_id, count(DISTINCT dp.paper_id)::int AS papers, max(d.created_at) AS latest
-      FROM digest_papers dp JOIN digests d ON d.id = dp.digest_id
-      WHERE dp.fitted = 1 GROUP BY dp.topic_id ORDER BY dp.topic_id`;
+      SELECT topic_id, count(*)::int AS papers, max(last_digested_at) AS latest FROM topic_archive GROUP BY topic_id ORDER BY topic_id`;
     return rows.map((row) => camelCase(row) as unknown as ArchiveTopic);
   }
 
   async archivedPapers(topicId: string, limit: number): Promise<ArchivedPaper[]> {
     const rows = await this.sql`
-      SELECT p.id AS paper_id, ${this.sql.unsafe(DIGEST_PAPER_COLUMNS)}, dp.topic_id, min(d.created_at) AS digested_on
-      FROM digest_papers dp JOIN digests d ON d.id = dp.digest_id JOIN papers p ON p.id = dp.paper_id
-      WHERE dp.topic_id = ${topicId} AND dp.fitted = 1
-      GROUP BY p.id, dp.topic_id ORDER BY digested_on DESC, p.id DESC LIMIT ${limit}`;
+      SELECT p.id AS paper_id, ${this.sql.unsafe(DIGEST_PAPER_COLUMNS)}, a.topic_id, a.first_digested_at AS digested_on
+      FROM topic_archive a JOIN papers p ON p.id = a.paper_id
+      WHERE a.topic_id = ${topicId} ORDER BY a.first_digested_at DESC, p.id DESC LIMIT ${limit}`;
     return rows.map((row) => toDigestPaper(row) as unknown as ArchivedPaper);
   }
 
@@ -675,8 +673,8 @@ async function settleOne(q: Sql, message: Pick<ClaimedMessage, 'id' | 'subscribe
         WHERE id = ${id} AND status = 'queued' AND claimed_by = ${worker}`;
       if (marked.count === 0) return false;
       await q`
-        INSERT INTO deliveries (subscriber_id, paper_id, message_id, delivered_at)
-        SELECT op.subscriber_id, op.paper_id, ${messageId}, ${now} FROM outbox_papers op WHERE op.outbox_id = ${id}
+        INSERT INTO deliveries (subscriber_id, paper_id, outbox_id)
+        SELECT op.subscriber_id, op.paper_id, op.outbox_id FROM outbox_papers op WHERE op.outbox_id = ${id}
         ON CONFLICT DO NOTHING`;
       await q`DELETE FROM outbox_papers WHERE outbox_id = ${id}`;
       await q`DELETE FROM outbox_bodies WHERE outbox_id = ${id}`;

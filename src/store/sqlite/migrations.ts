@@ -315,4 +315,46 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX digest_papers_by_topic;
   CREATE INDEX digest_papers_by_topic ON digest_papers (topic_id, paper_id, digest_id) WHERE fitted = 1;
   `,
+  /* 11: a run adds a few kilobytes per subscriber, not ten. A delivery is its key and the
+     outbox id of the message that delivered it (that row's sent_at says when), not the
+     Message-ID and time as text again. A digest's matches, most of which never fitted, are
+     packed into its own row (src/store/digest-entries.ts; the function that packs old rows
+     is the adapter's). The public archive keeps one row per (topic, paper) that went out, with
+     the first and last digest that carried it, instead of one per digest: it no longer loses
+     papers when a subscriber is deleted. No foreign key on outbox_id: outbox rows go only
+     with their subscriber, and the deliveries with them. */ `
+  CREATE TABLE deliveries_v11 (
+    subscriber_id  INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+    paper_id       INTEGER NOT NULL REFERENCES papers (id) ON DELETE CASCADE,
+    outbox_id      INTEGER,
+    PRIMARY KEY (subscriber_id, paper_id)
+  ) WITHOUT ROWID;
+  INSERT INTO deliveries_v11 (subscriber_id, paper_id, outbox_id)
+    SELECT d.subscriber_id, d.paper_id, o.id FROM deliveries d LEFT JOIN outbox o ON o.message_id = d.message_id;
+  DROP TABLE deliveries;
+  ALTER TABLE deliveries_v11 RENAME TO deliveries;
+
+  ALTER TABLE digests ADD COLUMN topics TEXT NOT NULL DEFAULT '[]';
+  ALTER TABLE digests ADD COLUMN entries BLOB NOT NULL DEFAULT x'';
+  UPDATE digests SET
+    topics = (SELECT json_group_array(topic_id ORDER BY topic_id) FROM (SELECT DISTINCT topic_id FROM digest_papers WHERE digest_id = digests.id)),
+    entries = (
+      SELECT paperboy_digest_entries(dp.paper_id,
+          (SELECT count(DISTINCT t.topic_id) FROM digest_papers t WHERE t.digest_id = dp.digest_id AND t.topic_id < dp.topic_id),
+          dp.fitted | (dp.carried << 1), dp.score ORDER BY dp.ordinal)
+      FROM digest_papers dp WHERE dp.digest_id = digests.id)
+  WHERE EXISTS (SELECT 1 FROM digest_papers WHERE digest_id = digests.id);
+
+  CREATE TABLE topic_archive (
+    topic_id           TEXT NOT NULL,
+    paper_id           INTEGER NOT NULL REFERENCES papers (id) ON DELETE CASCADE,
+    first_digested_at  TEXT NOT NULL,
+    last_digested_at   TEXT NOT NULL,
+    PRIMARY KEY (topic_id, paper_id)
+  ) WITHOUT ROWID;
+  INSERT INTO topic_archive (topic_id, paper_id, first_digested_at, last_digested_at)
+    SELECT dp.topic_id, dp.paper_id, min(d.created_at), max(d.created_at)
+    FROM digest_papers dp JOIN digests d ON d.id = dp.digest_id WHERE dp.fitted = 1 GROUP BY dp.topic_id, dp.paper_id;
+  DROP TABLE digest_papers;
+  `,
 ];

@@ -157,25 +157,22 @@ ${PAPER_TOPIC_ROWS}      WHERE p.first_seen > @since
     insertOutboxBody: prepare(`INSERT INTO outbox_bodies (outbox_id, raw, html) VALUES (?, ?, ?)`),
     // A digest's papers and record entries go in one statement each (a JSON array), not one per row.
     reservePapers: prepare(`INSERT INTO outbox_papers (subscriber_id, paper_id, outbox_id) SELECT @subscriberId, value, @outboxId FROM json_each(@paperIds)`),
-    insertDigest: prepare(`INSERT INTO digests (key, subscriber_id, outbox_id, created_at) VALUES (@key, @subscriberId, @outboxId, @createdAt)`),
-    // @entries: [[paperId, topicId, fitted, carried, score], …] in digest order.
-    insertDigestPapers: prepare(`
-      INSERT INTO digest_papers (digest_id, ordinal, paper_id, topic_id, fitted, carried, score)
-      SELECT @digestId, key, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(@entries)`),
-    digestByKey: prepare(`SELECT id, key, subscriber_id, created_at FROM digests WHERE key = ?`),
-    digestPapers: prepare(`
-      SELECT p.id AS paper_id, ${DIGEST_PAPER_COLUMNS}, dp.topic_id, dp.fitted, dp.carried, dp.score
-      FROM digest_papers dp JOIN papers p ON p.id = dp.paper_id
-      WHERE dp.digest_id = ? ORDER BY dp.ordinal`),
+    insertDigest: prepare(`
+      INSERT INTO digests (key, subscriber_id, outbox_id, created_at, topics, entries) VALUES (@key, @subscriberId, @outboxId, @createdAt, @topics, @entries)`),
+    // The (topic, paper) pairs a digest sent out, in one statement (two JSON arrays of one length).
+    archiveFitted: prepare(`
+      INSERT INTO topic_archive (topic_id, paper_id, first_digested_at, last_digested_at)
+      SELECT t.value, p.value, @at, @at FROM json_each(@topicIds) t JOIN json_each(@paperIds) p ON p.key = t.key WHERE true
+      ON CONFLICT (topic_id, paper_id) DO UPDATE SET first_digested_at = min(first_digested_at, excluded.first_digested_at),
+        last_digested_at = max(last_digested_at, excluded.last_digested_at)`),
+    digestByKey: prepare(`SELECT key, subscriber_id, created_at, topics, entries FROM digests WHERE key = ?`),
+    digestPapers: prepare(`SELECT p.id AS paper_id, ${DIGEST_PAPER_COLUMNS} FROM papers p WHERE p.id IN (SELECT value FROM json_each(?))`),
     archiveTopics: prepare(`
-      SELECT dp.topic_id, count(DISTINCT dp.paper_id) AS papers, max(d.created_at) AS latest
-      FROM digest_papers dp JOIN digests d ON d.id = dp.digest_id
-      WHERE dp.fitted = 1 GROUP BY dp.topic_id ORDER BY dp.topic_id`),
+      SELECT topic_id, count(*) AS papers, max(last_digested_at) AS latest FROM topic_archive GROUP BY topic_id ORDER BY topic_id`),
     archivedPapers: prepare(`
-      SELECT p.id AS paper_id, ${DIGEST_PAPER_COLUMNS}, dp.topic_id, min(d.created_at) AS digested_on
-      FROM digest_papers dp JOIN digests d ON d.id = dp.digest_id JOIN papers p ON p.id = dp.paper_id
-      WHERE dp.topic_id = @topicId AND dp.fitted = 1
-      GROUP BY p.id ORDER BY digested_on DESC, p.id DESC LIMIT @limit`),
+      SELECT p.id AS paper_id, ${DIGEST_PAPER_COLUMNS}, a.topic_id, a.first_digested_at AS digested_on
+      FROM topic_archive a JOIN papers p ON p.id = a.paper_id
+      WHERE a.topic_id = @topicId ORDER BY a.first_digested_at DESC, p.id DESC LIMIT @limit`),
     advanceWindow: prepare(`UPDATE subscribers SET last_digest_at = ? WHERE id = ?`),
     // A digest is queued only against the window it was selected for, and never beside another
     // queued digest: two producers can never queue the same subscriber twice.
@@ -207,8 +204,8 @@ ${PAPER_TOPIC_ROWS}      WHERE p.first_seen > @since
       UPDATE outbox SET status = 'sent', sent_at = @sentAt, attempts = @attempts, last_error = NULL, claimed_by = NULL, claim_expires_at = NULL
       WHERE id = @id AND status = 'queued' AND claimed_by = @worker`),
     deliverReserved: prepare(`
-      INSERT OR IGNORE INTO deliveries (subscriber_id, paper_id, message_id, delivered_at)
-      SELECT op.subscriber_id, op.paper_id, @messageId, @now FROM outbox_papers op WHERE op.outbox_id = @id`),
+      INSERT OR IGNORE INTO deliveries (subscriber_id, paper_id, outbox_id)
+      SELECT op.subscriber_id, op.paper_id, op.outbox_id FROM outbox_papers op WHERE op.outbox_id = ?`),
     markRetry: prepare(`
       UPDATE outbox SET attempts = @attempts, next_attempt_at = @nextAttemptAt, last_error = @error, claimed_by = NULL, claim_expires_at = NULL
       WHERE id = @id AND status = 'queued' AND claimed_by = @worker`),

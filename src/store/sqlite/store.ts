@@ -9,7 +9,8 @@ import type { ArchivedPaper, ArchiveTopic, NewDigestRecord, StoredDigest } from 
 import type { AdminSession, LeaseHolder, RunRow, RunTrigger } from '../../model/run.ts';
 import type { Subscriber, SubscriberInput, SubscriberSearch, SubscriberStatus, Suppression } from '../../model/subscriber.ts';
 import type { ClaimOptions, HitWindow, Settlement, Store, StoreSession } from '../port.ts';
-import { camelCase, groupHeldPaperIds, groupWindowPapers, hitsGranted, paperParams, toClaimedMessage, toDigestPaper, toListing, toOutbox, toPaper, toPaperToClassify, toRun, toSubscriber, type Row, type WindowPaperRow } from '../rows.ts';
+import { decodeDigestEntries, encodeDigestEntries, encodeEntry, fittedPairs } from '../digest-entries.ts';
+import { camelCase, groupHeldPaperIds, groupWindowPapers, hitsGranted, paperParams, toClaimedMessage, toDigestPaper, toListing, toOutbox, toPaper, toPaperToClassify, toRun, toStoredDigest, toSubscriber, type Row, type StoredDigestRow, type WindowPaperRow } from '../rows.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { prepareStatements, type Statements } from './statements.ts';
 
@@ -40,6 +41,14 @@ export function openSqliteStore(path: string): Store {
   // Ingest and selection walk indexes on text keys; a 64 MB page cache keeps them in memory.
   db.pragma('cache_size = -65536');
   db.pragma('temp_store = MEMORY');
+  // Migration 11 packs the digest records of older databases with the adapter's own encoder.
+  const packEntry = (packed: Buffer[], paperId: number, topicIndex: number, flags: number, score: number) => void packed.push(encodeEntry(paperId, topicIndex, flags, score));
+  db.aggregate('paperboy_digest_entries', {
+    start: () => [] as Buffer[],
+    // The typings know one-argument steps only; SQLite passes the four columns.
+    step: packEntry as unknown as (packed: Buffer[], next: Buffer) => void,
+    result: (packed: Buffer[]) => Buffer.concat(packed),
+  });
   migrate(db);
   db.pragma('foreign_keys = ON');
   return new SqliteStore(db, prepareStatements(db));
@@ -258,9 +267,9 @@ class SqliteSession implements StoreSession {
       if (paperIds.length > 0) this.sql.reservePapers.run({ subscriberId: message.subscriberId, outboxId: id, paperIds: JSON.stringify(paperIds) });
       if (isDigest(message.kind)) this.sql.advanceWindow.run(message.now, message.subscriberId);
       if (record) {
-        const digestId = Number(this.sql.insertDigest.run({ key: record.key, subscriberId: record.subscriberId, outboxId: id, createdAt: record.createdAt }).lastInsertRowid);
-        const entries = record.entries.map((entry) => [entry.paperId, entry.topicId, entry.fitted ? 1 : 0, entry.carried ? 1 : 0, entry.score]);
-        if (entries.length > 0) this.sql.insertDigestPapers.run({ digestId, entries: JSON.stringify(entries) });
+        this.sql.insertDigest.run({ key: record.key, subscriberId: record.subscriberId, outboxId: id, createdAt: record.createdAt, ...encodeDigestEntries(record.entries) });
+        const { topicIds, paperIds } = fittedPairs(record.entries);
+        if (topicIds.length > 0) this.sql.archiveFitted.run({ at: record.createdAt, topicIds: JSON.stringify(topicIds), paperIds: JSON.stringify(paperIds) });
       }
       return id;
     });
@@ -268,10 +277,10 @@ class SqliteSession implements StoreSession {
 
   digestByKey(key: string): Promise<StoredDigest | undefined> {
     return this.run(() => {
-      const digest = this.sql.digestByKey.get(key) as { id: number; key: string; subscriber_id: number; created_at: string } | undefined;
+      const digest = this.sql.digestByKey.get(key) as StoredDigestRow | undefined;
       if (!digest) return undefined;
-      const papers = (this.sql.digestPapers.all(digest.id) as Row[]).map((row) => ({ ...toDigestPaper(row), fitted: row.fitted === 1, carried: row.carried === 1 }));
-      return { key: digest.key, subscriberId: digest.subscriber_id, createdAt: digest.created_at, papers } as StoredDigest;
+      const entries = decodeDigestEntries(digest.topics, digest.entries);
+      return toStoredDigest(digest, entries, this.sql.digestPapers.all(JSON.stringify(entries.map((entry) => entry.paperId))) as Row[]);
     });
   }
 
@@ -320,7 +329,7 @@ class SqliteSession implements StoreSession {
     switch (transition.status) {
       case 'sent': {
         if (this.sql.markSent.run({ id, worker, attempts: transition.attempts, sentAt: transition.sentAt }).changes === 0) return false;
-        this.sql.deliverReserved.run({ id, messageId, now });
+        this.sql.deliverReserved.run(id);
         this.sql.releaseReservation.run(id);
         // A settled message is never sent again: its ~70 KB body goes now, not at the run's end.
         this.sql.dropBody.run(id);
