@@ -1,5 +1,6 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openApp, type App } from '../../src/app.ts';
 import { describeDatabaseUrl } from '../../src/store/postgres/store.ts';
@@ -55,6 +56,19 @@ describe.skipIf(!TEST_DATABASE_URL)('paperboy db copy (PAPERBOY_TEST_DATABASE_UR
     expect(await shared.store.recentRuns(5)).toEqual(await embedded.store.recentRuns(5));
     const subscriber = (await embedded.store.listSubscribers({}))[0]!;
     expect(await shared.store.deliveredPaperIds(subscriber.id)).toEqual(await embedded.store.deliveredPaperIds(subscriber.id));
+    // The packed digest records and the archive read the same on both sides.
+    expect(count('topic_archive')).toBeGreaterThan(0);
+    const source = new Database(settings.PAPERBOY_DB, { readonly: true });
+    const keys = source.prepare(`SELECT key FROM digests ORDER BY id`).pluck().all() as string[];
+    source.close();
+    for (const key of keys) {
+      const digest = await embedded.store.digestByKey(key);
+      expect(digest!.papers.length).toBeGreaterThan(0);
+      expect(await shared.store.digestByKey(key)).toEqual(digest);
+    }
+    expect(await shared.store.archiveTopics()).toEqual(await embedded.store.archiveTopics());
+    const [topic] = await embedded.store.archiveTopics();
+    expect(await shared.store.archivedPapers(topic!.topicId, 50)).toEqual(await embedded.store.archivedPapers(topic!.topicId, 50));
     // The ids go on after the copied rows.
     const added = await shared.store.insertSubscriber({ email: 'new@example.org', name: null, topics: null, frequency: 'daily', weekday: null }, 'active', new Date().toISOString());
     expect(added!.id).toBe(Math.max(...(await embedded.store.listSubscribers({})).map((s) => s.id)) + 1);

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { NewDigestRecord } from '../../src/model/digest.ts';
 import type { NewOutboxMessage } from '../../src/model/outbox.ts';
 import type { PaperFields } from '../../src/model/paper.ts';
 import type { SubscriberInput } from '../../src/model/subscriber.ts';
@@ -915,5 +916,67 @@ describe.each(STORE_ADAPTERS)('store contract, delivery in batches: $name', (ada
       ),
     ).rejects.toThrow();
     expect((await store.outboxById(first.id))!.status).toBe('queued');
+  });
+});
+
+describe.each(STORE_ADAPTERS)('store contract, compact digest records and archive: $name', (adapter) => {
+  let store: Store;
+  beforeEach(async () => {
+    store = await adapter.open();
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  async function papers(count: number): Promise<number[]> {
+    const numbers = Array.from({ length: count }, (_, index) => index + 1);
+    const listingId = await store.insertListing({ origin: 'one', contentHash: 'compact-one', format: 'hf-api', listedOn: '2026-11-23', ingestedAt: T0 });
+    await store.saveListingPapers(listingId, { inserts: numbers.map((n) => paper(n)), updates: [], touches: [], links: numbers.map((_, index) => ({ paper: { inserted: index }, position: index })) }, T0);
+    return (await store.papersMatching({ arxivIds: numbers.map((n) => paper(n).arxivId!), titleKeys: [] })).map((row) => row.id);
+  }
+
+  async function digest(email: string, key: string, createdAt: string, entries: NewDigestRecord['entries']) {
+    const reader = (await store.insertSubscriber({ email, name: null, topics: null, frequency: 'daily', weekday: null }, 'active', T0))!;
+    const queued = await store.queueMessage(message(reader.id, 1, createdAt), entries.filter((entry) => entry.fitted).map((entry) => entry.paperId), { key, subscriberId: reader.id, createdAt, entries });
+    expect(queued).not.toBeNull();
+    return reader;
+  }
+
+  it('reads back every match of a digest exactly: order, topics, flags and scores to the last bit', async () => {
+    const ids = await papers(120);
+    const topics = ['reasoning', 'code', 'rl-alignment'];
+    const entries = ids.map((paperId, index) => ({ paperId, topicId: topics[index % 3]!, fitted: index % 4 === 0, carried: index % 5 === 0, score: Math.PI / (index + 1) - index }));
+    await digest('ada@example.org', 'k1', at(1), entries);
+    const stored = (await store.digestByKey('k1'))!;
+    expect(stored.papers.map(({ paperId, topicId, fitted, carried, score }) => ({ paperId, topicId, fitted, carried, score }))).toEqual(entries);
+    expect(stored.papers[7]).toMatchObject({ key: paper(8).key, title: paper(8).title, links: paper(8).links });
+  });
+
+  it('archives each (topic, paper) that went out once: the first digest that carried it, the latest digest of the topic', async () => {
+    const [a, b, c] = await papers(3);
+    await digest('ada@example.org', 'k1', at(10), [
+      { paperId: a!, topicId: 'reasoning', fitted: true, carried: false, score: 3 },
+      { paperId: b!, topicId: 'code', fitted: true, carried: false, score: 2 },
+    ]);
+    await digest('grace@example.org', 'k2', at(20), [
+      { paperId: a!, topicId: 'reasoning', fitted: true, carried: false, score: 3 },
+      { paperId: c!, topicId: 'reasoning', fitted: false, carried: false, score: 1 },
+    ]);
+    // Queued with an earlier time (a producer that selected earlier): its time becomes the first.
+    await digest('linus@example.org', 'k3', at(5), [{ paperId: b!, topicId: 'code', fitted: true, carried: true, score: 2 }]);
+    expect(await store.archiveTopics()).toEqual([
+      { topicId: 'code', papers: 1, latest: at(10) },
+      { topicId: 'reasoning', papers: 1, latest: at(20) },
+    ]);
+    expect((await store.archivedPapers('reasoning', 10)).map((row) => [row.paperId, row.topicId, row.digestedOn])).toEqual([[a, 'reasoning', at(10)]]);
+    expect((await store.archivedPapers('code', 10)).map((row) => [row.paperId, row.digestedOn])).toEqual([[b, at(5)]]);
+  });
+
+  it('keeps the public archive when a subscriber is deleted with their digests', async () => {
+    const [a] = await papers(1);
+    const ada = await digest('ada@example.org', 'k1', at(1), [{ paperId: a!, topicId: 'reasoning', fitted: true, carried: false, score: 1 }]);
+    await store.deleteSubscriber(ada.id);
+    expect(await store.digestByKey('k1')).toBeUndefined();
+    expect((await store.archivedPapers('reasoning', 10)).map((row) => [row.paperId, row.digestedOn])).toEqual([[a, at(1)]]);
   });
 });

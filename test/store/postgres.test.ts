@@ -1,8 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openApp } from '../../src/app.ts';
+import { PG_MIGRATIONS } from '../../src/store/postgres/migrations.ts';
 import { describeDatabaseUrl, openPostgresStore } from '../../src/store/postgres/store.ts';
 import type { Store } from '../../src/store/port.ts';
+import { expectMigrated, PRE_COMPACT_ROWS } from '../helpers/pre-compact-rows.ts';
 import { TEST_DATABASE_URL, tempPostgresStore } from '../helpers/store-adapters.ts';
 
 /** What only the PostgreSQL adapter has: its URL, its schema versions, its place in the composition root. */
@@ -26,6 +29,28 @@ describe.skipIf(!TEST_DATABASE_URL)('postgres adapter (PAPERBOY_TEST_DATABASE_UR
     const again = await openPostgresStore({ url: TEST_DATABASE_URL!, schema: store.schema });
     opened.push(again);
     expect(await again.ping()).toBe(5);
+  });
+
+  it('brings a version 4 schema forward: deliveries name their outbox row, digest records are packed, the archive is per (topic, paper)', async () => {
+    const schema = `t_${randomBytes(6).toString('hex')}`;
+    const admin = postgres(TEST_DATABASE_URL!, { max: 1, onnotice: () => {} });
+    try {
+      await admin.unsafe(`CREATE SCHEMA ${schema}`);
+      await admin.begin(async (tx) => {
+        await tx.unsafe(`SET LOCAL search_path TO ${schema}`);
+        for (const sql of PG_MIGRATIONS.slice(0, 4)) await tx.unsafe(sql);
+        await tx.unsafe(`CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (4)`);
+        for (const sql of PRE_COMPACT_ROWS) await tx.unsafe(sql);
+      });
+      const store = await openPostgresStore({ url: TEST_DATABASE_URL!, schema });
+      opened.push(store);
+      expect(await store.ping()).toBe(PG_MIGRATIONS.length);
+      await expectMigrated(store);
+      expect((await admin.unsafe(`SELECT paper_id, outbox_id FROM ${schema}.deliveries ORDER BY paper_id`).values())).toEqual([[1, 7], [3, 7]]);
+      expect((await admin.unsafe(`SELECT to_regclass('${schema}.digest_papers') AS t`))[0]!.t).toBeNull();
+    } finally {
+      await admin.end();
+    }
   });
 
   it('refuses a schema newer than it knows, naming the database without its password', async () => {

@@ -7,6 +7,7 @@ import { MIGRATIONS } from '../../src/store/sqlite/migrations.ts';
 import { prepareStatements } from '../../src/store/sqlite/statements.ts';
 import { openSqliteStore } from '../../src/store/sqlite/store.ts';
 import { REPO_ROOT, tempDir } from '../helpers/paths.ts';
+import { expectMigrated, PRE_COMPACT_ROWS } from '../helpers/pre-compact-rows.ts';
 
 /** What only the SQLite adapter has: its schema history, its query plans, its file. */
 describe('the SQLite adapter', () => {
@@ -29,6 +30,26 @@ describe('the SQLite adapter', () => {
     await store.insertListing({ origin: 'https://rss.arxiv.org/rss/cs.LG', contentHash: 'h2', format: 'arxiv-rss', listedOn: null, ingestedAt: '2026-11-02T07:00:00.000Z' });
     expect((await store.listingByHash('h2'))?.format).toBe('arxiv-rss');
     await store.close();
+  });
+
+  it('brings a version 10 database forward: deliveries name their outbox row, digest records are packed, the archive is per (topic, paper)', async () => {
+    const path = join(tempDir(), 'v10.db');
+    const old = new Database(path);
+    for (const [index, sql] of MIGRATIONS.slice(0, 10).entries()) {
+      old.exec(sql);
+      old.pragma(`user_version = ${index + 1}`);
+    }
+    for (const sql of PRE_COMPACT_ROWS) old.exec(sql);
+    old.close();
+
+    const store = openSqliteStore(path);
+    expect(await store.ping()).toBe(MIGRATIONS.length);
+    await expectMigrated(store);
+    await store.close();
+    const migrated = new Database(path, { readonly: true });
+    expect(migrated.prepare(`SELECT paper_id, outbox_id FROM deliveries ORDER BY paper_id`).raw().all()).toEqual([[1, 7], [3, 7]]);
+    expect(migrated.prepare(`SELECT count(*) FROM sqlite_schema WHERE name = 'digest_papers'`).pluck().get()).toBe(0);
+    migrated.close();
   });
 
   it('refuses a database written by a newer Paperboy, naming the file', () => {
