@@ -79,9 +79,9 @@ db.prepare(`
 // 100 distinct papers per subscriber, spread over the whole history (31 is prime to 3,000),
 // in primary-key order.
 db.prepare(`
-  INSERT INTO deliveries (subscriber_id, paper_id, message_id, delivered_at)
+  INSERT INTO deliveries (subscriber_id, paper_id, outbox_id)
   WITH RECURSIVE k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < @perSubscriber - 1)
-  SELECT s.id, (s.id * 37 + k.j * 31) % @papers + 1, 'm', '2026-11-01T00:00:00.000Z' FROM subscribers s CROSS JOIN k
+  SELECT s.id, (s.id * 37 + k.j * 31) % @papers + 1, s.id FROM subscribers s CROSS JOIN k
   ORDER BY 1, 2`).run({ perSubscriber: PER_SUBSCRIBER, papers: PAPERS });
 db.exec('COMMIT');
 db.pragma('wal_checkpoint(TRUNCATE)');

@@ -9,15 +9,21 @@ import { openSqliteStore } from '../../src/store/sqlite/store.ts';
 import { REPO_ROOT, tempDir } from '../helpers/paths.ts';
 import { expectMigrated, PRE_COMPACT_ROWS } from '../helpers/pre-compact-rows.ts';
 
+/** A database file as a Paperboy whose schema ended at `version` left it (open, for rows to be added). */
+function databaseAtVersion(path: string, version: number): Database.Database {
+  const db = new Database(path);
+  for (const [index, sql] of MIGRATIONS.slice(0, version).entries()) {
+    db.exec(sql);
+    db.pragma(`user_version = ${index + 1}`);
+  }
+  return db;
+}
+
 /** What only the SQLite adapter has: its schema history, its query plans, its file. */
 describe('the SQLite adapter', () => {
   it('brings a version 4 database forward with its listings intact: path becomes origin, any format is allowed', async () => {
     const path = join(tempDir(), 'v4.db');
-    const old = new Database(path);
-    for (const [index, sql] of MIGRATIONS.slice(0, 4).entries()) {
-      old.exec(sql);
-      old.pragma(`user_version = ${index + 1}`);
-    }
+    const old = databaseAtVersion(path, 4);
     old.prepare(`INSERT INTO listings (path, content_hash, format, ingested_at, status) VALUES ('data/inbox/a.txt', 'h1', 'hf-dump', '2026-11-01T07:00:00.000Z', 'ingested')`).run();
     old.prepare(`INSERT INTO papers (key, title_key, title, abstract, first_seen, last_seen, updated_at) VALUES ('title-1', 'a', 'A', 'x', 't', 't', 't')`).run();
     old.prepare(`INSERT INTO paper_listings (paper_id, listing_id, position) VALUES (1, 1, 0)`).run();
@@ -34,11 +40,7 @@ describe('the SQLite adapter', () => {
 
   it('brings a version 10 database forward: deliveries name their outbox row, digest records are packed, the archive is per (topic, paper)', async () => {
     const path = join(tempDir(), 'v10.db');
-    const old = new Database(path);
-    for (const [index, sql] of MIGRATIONS.slice(0, 10).entries()) {
-      old.exec(sql);
-      old.pragma(`user_version = ${index + 1}`);
-    }
+    const old = databaseAtVersion(path, 10);
     for (const sql of PRE_COMPACT_ROWS) old.exec(sql);
     old.close();
 

@@ -446,7 +446,8 @@ class PostgresSession implements StoreSession {
             INSERT INTO topic_archive (topic_id, paper_id, first_digested_at, last_digested_at)
             SELECT topic_id, paper_id, ${record.createdAt}, ${record.createdAt} FROM unnest(${q.array(topicIds)}::text[], ${q.array(paperIds)}::int[]) AS e(topic_id, paper_id)
             ON CONFLICT (topic_id, paper_id) DO UPDATE SET first_digested_at = LEAST(topic_archive.first_digested_at, excluded.first_digested_at),
-              last_digested_at = GREATEST(topic_archive.last_digested_at, excluded.last_digested_at)`;
+              last_digested_at = GREATEST(topic_archive.last_digested_at, excluded.last_digested_at)
+            WHERE excluded.first_digested_at < topic_archive.first_digested_at OR excluded.last_digested_at > topic_archive.last_digested_at`;
         }
       }
       return id;

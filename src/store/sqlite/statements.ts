@@ -164,7 +164,8 @@ ${PAPER_TOPIC_ROWS}      WHERE p.first_seen > @since
       INSERT INTO topic_archive (topic_id, paper_id, first_digested_at, last_digested_at)
       SELECT t.value, p.value, @at, @at FROM json_each(@topicIds) t JOIN json_each(@paperIds) p ON p.key = t.key WHERE true
       ON CONFLICT (topic_id, paper_id) DO UPDATE SET first_digested_at = min(first_digested_at, excluded.first_digested_at),
-        last_digested_at = max(last_digested_at, excluded.last_digested_at)`),
+        last_digested_at = max(last_digested_at, excluded.last_digested_at)
+      WHERE excluded.first_digested_at < first_digested_at OR excluded.last_digested_at > last_digested_at`),
     digestByKey: prepare(`SELECT key, subscriber_id, created_at, topics, entries FROM digests WHERE key = ?`),
     digestPapers: prepare(`SELECT p.id AS paper_id, ${DIGEST_PAPER_COLUMNS} FROM papers p WHERE p.id IN (SELECT value FROM json_each(?))`),
     archiveTopics: prepare(`
