@@ -48,7 +48,7 @@ export interface SubscriberRepository {
   insertSubscriber(input: SubscriberInput, status: SubscriberStatus, now: string): Promise<Subscriber | null>;
   subscriberByEmail(email: string): Promise<Subscriber | undefined>;
   subscriberById(id: number): Promise<Subscriber | undefined>;
-  /** Removes the subscriber and, with them, the record of what they were sent. */
+  /** Removes the subscriber and, with them, the record of what they were sent (the public archive keeps its papers). */
   deleteSubscriber(id: number): Promise<void>;
   /** Keyset pagination: subscribers with id > `after`, in id order. */
   listSubscribers(options: { status?: SubscriberStatus | null; after?: number; limit?: number }): Promise<Subscriber[]>;
@@ -155,7 +155,7 @@ export interface DigestRepository {
   digestByKey(key: string): Promise<StoredDigest | undefined>;
   /** Topics with at least one paper that went out in a digest, by topic id. */
   archiveTopics(): Promise<ArchiveTopic[]>;
-  /** The papers that went out under a topic, the most recently digested first. */
+  /** The papers that went out under a topic, each with the first digest that carried it, the most recent first. */
   archivedPapers(topicId: string, limit: number): Promise<ArchivedPaper[]>;
 }
 
