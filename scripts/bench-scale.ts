@@ -16,7 +16,7 @@
  * counters sampled every 250 ms (first to last message the sink received); peak RSS of the
  * run process (VmHWM from /proc, polled every 250 ms); the database file (+ -wal) before and
  * after the run. Each figure is printed with the load average (`uptime`), as the machine may
- * be shared. `--cpu-prof DIR` writes a V8 CPU profile of each run into DIR; `--node-flags`
+ * be shared. `--cpu-prof DIR` writes a V8 CPU profile of each run and of its delivery workers into DIR (one file per process); `--node-flags`
  * are given to the run's Node process (as an operator would in NODE_OPTIONS).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -187,6 +187,7 @@ async function runCli(args: string[], env: NodeJS.ProcessEnv, children: Set<Chil
   const [code] = (await once(child, 'exit')) as [number | null];
   clearInterval(timer);
   children.delete(child);
+  if (process.env.BENCH_RUN_STDERR) writeFileSync(process.env.BENCH_RUN_STDERR, stderr);
   const seconds = (performance.now() - started) / 1000;
   if (code !== 0 && code !== 1) throw new Error(`paperboy ${args.join(' ')} exited with ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
   return { stdout, seconds, peakRss, workerPeakRss: [...workerPeaks.values()], code, logLines };
@@ -303,7 +304,7 @@ async function benchOne(n: number, seed: number, topicIds: string[], sink: Sink,
       }
     });
   };
-  const nodeArgs = [...nodeFlags, ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=run-${n}.cpuprofile`] : [])];
+  const nodeArgs = [...nodeFlags, ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [])];
   const loadBefore = load();
   const run = await runCli(['run', '--json'], { ...env, PAPERBOY_SMTP_URL: `smtp://127.0.0.1:${sink.port}`, PAPERBOY_ALLOW_HTTP_LINKS: 'true' }, children, sampleSink, nodeArgs);
   const loadAfterRun = load();
