@@ -16,12 +16,13 @@
  * counters sampled every 250 ms (first to last message the sink received); peak RSS of the
  * run process (VmHWM from /proc, polled every 250 ms); the database file (+ -wal) before and
  * after the run. Each figure is printed with the load average (`uptime`), as the machine may
- * be shared. `--cpu-prof DIR` writes a V8 CPU profile of each run into DIR; `--node-flags`
+ * be shared. `--cpu-prof DIR` writes a V8 CPU profile of each run and of its delivery workers into DIR (one file per process); `--node-flags`
  * are given to the run's Node process (as an operator would in NODE_OPTIONS).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
+import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -35,6 +36,7 @@ const ROOT = join(import.meta.dirname, '..');
 const CLI = join(ROOT, 'bin', 'paperboy.js');
 const SINK_SCRIPT = join(import.meta.dirname, 'smtp-sink-server.ts');
 const SMTP_SOURCE = '/usr/sbin/smtp-source';
+const POSTFIX_SMTP_SINK = '/usr/sbin/smtp-sink';
 const SAMPLE_MS = 250;
 const TARGET_SECONDS_100K = 180;
 const TARGET_CEILING_SHARE = 0.5;
@@ -60,8 +62,58 @@ function seeded(seed: number, key: string): number {
   return createHash('sha256').update(`${seed}/${key}`).digest().readUInt32BE(0) / 2 ** 32;
 }
 
-/** The SMTP sink (scripts/smtp-sink-server.ts) in a process of its own; `children` gets it, to kill at the end. */
+/**
+ * The SMTP sink in a process of its own; `children` gets it, to kill at the end. Postfix's
+ * smtp-sink when installed: written in C, it takes a few percent of a core where our Node
+ * sink (scripts/smtp-sink-server.ts, smtp-server) took a third of one at 450 msgs/s, on a
+ * machine with two cores that the run, its workers and the sink share.
+ */
 export async function startSink(children: Set<ChildProcess>): Promise<Sink> {
+  return existsSync(POSTFIX_SMTP_SINK) ? startPostfixSink(children) : startNodeSink(children);
+}
+
+/**
+ * `smtp-sink -c` prints `sess=N quit=N mesg=N` after each event; the bytes it received are
+ * what it read from its sockets (`rchar` in /proc/PID/io), and its CPU time is in /proc/PID/stat.
+ */
+async function startPostfixSink(children: Set<ChildProcess>): Promise<Sink> {
+  const port = await freePort();
+  const child = spawn(POSTFIX_SMTP_SINK, ['-c', ...(process.getuid?.() === 0 ? ['-u', 'nobody'] : []), `127.0.0.1:${port}`, '1024'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.add(child);
+  let messages = 0;
+  let sessions = 0;
+  child.stdout.setEncoding('latin1').on('data', (chunk: string) => {
+    const last = /sess=(\d+) quit=\d+ mesg=(\d+)\r?[^\r]*$/.exec(chunk.trimEnd());
+    if (last) [sessions, messages] = [Number(last[1]), Number(last[2])];
+  });
+  const ticks = 100; // USER_HZ on Linux
+  const counters = async (): Promise<SinkCounters> => {
+    const io = readFileSync(`/proc/${child.pid}/io`, 'utf8');
+    const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return { messages, bytes: Number(/rchar: (\d+)/.exec(io)![1]), connections: sessions, cpuMs: ((Number(stat[11]) + Number(stat[12])) * 1000) / ticks };
+  };
+  // Listening once it answers a connection.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await new Promise<void>((resolve, reject) => createConnection(port, '127.0.0.1', resolve).on('error', reject).setTimeout(1000));
+      break;
+    } catch (error) {
+      if (attempt > 50) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  return { port, counters };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function startNodeSink(children: Set<ChildProcess>): Promise<Sink> {
   const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), SINK_SCRIPT], { stdio: ['pipe', 'pipe', 'inherit'] });
   children.add(child);
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
@@ -89,6 +141,8 @@ interface CliResult {
   stdout: string;
   seconds: number;
   peakRss: number;
+  /** Peak RSS of each process the run started (its delivery workers). */
+  workerPeakRss: number[];
   code: number | null;
   /** Each JSON log line's `msg` with the seconds since spawn at which it reached us. */
   logLines: { at: number; msg: string }[];
@@ -111,13 +165,20 @@ async function runCli(args: string[], env: NodeJS.ProcessEnv, children: Set<Chil
     }
   });
   let peakRss = 0;
-  const readHwm = () => {
+  // The delivery workers a run starts beside itself (PAPERBOY_RUN_WORKERS), by pid.
+  const workerPeaks = new Map<number, number>();
+  const hwmOf = (pid: number) => {
     try {
-      const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-      if (match) peakRss = Math.max(peakRss, Number(match[1]) * 1024);
+      const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      return match ? Number(match[1]) * 1024 : 0;
     } catch {
       // The process is gone between two samples: the last sample stands.
+      return 0;
     }
+  };
+  const readHwm = () => {
+    peakRss = Math.max(peakRss, hwmOf(child.pid!));
+    for (const pid of childPids(child.pid!)) workerPeaks.set(pid, Math.max(workerPeaks.get(pid) ?? 0, hwmOf(pid)));
   };
   const timer = setInterval(() => {
     readHwm();
@@ -126,9 +187,19 @@ async function runCli(args: string[], env: NodeJS.ProcessEnv, children: Set<Chil
   const [code] = (await once(child, 'exit')) as [number | null];
   clearInterval(timer);
   children.delete(child);
+  if (process.env.BENCH_RUN_STDERR) writeFileSync(process.env.BENCH_RUN_STDERR, stderr);
   const seconds = (performance.now() - started) / 1000;
   if (code !== 0 && code !== 1) throw new Error(`paperboy ${args.join(' ')} exited with ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
-  return { stdout, seconds, peakRss, code, logLines };
+  return { stdout, seconds, peakRss, workerPeakRss: [...workerPeaks.values()], code, logLines };
+}
+
+/** Pids whose parent is `pid` (from the children file of each of its threads in /proc). */
+function childPids(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((task) => readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+  } catch {
+    return [];
+  }
 }
 
 /** `uptime`'s load averages, printed beside each figure: the machine may be shared. */
@@ -233,7 +304,7 @@ async function benchOne(n: number, seed: number, topicIds: string[], sink: Sink,
       }
     });
   };
-  const nodeArgs = [...nodeFlags, ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=run-${n}.cpuprofile`] : [])];
+  const nodeArgs = [...nodeFlags, ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [])];
   const loadBefore = load();
   const run = await runCli(['run', '--json'], { ...env, PAPERBOY_SMTP_URL: `smtp://127.0.0.1:${sink.port}`, PAPERBOY_ALLOW_HTTP_LINKS: 'true' }, children, sampleSink, nodeArgs);
   const loadAfterRun = load();
@@ -268,7 +339,9 @@ async function benchOne(n: number, seed: number, topicIds: string[], sink: Sink,
   console.log(`    delivery: ${int(report.delivery?.sent ?? 0)} sent, ${report.delivery?.failed ?? 0} failed, ${report.delivery?.deferred ?? 0} deferred; sink received ${int(received)} (${(meanSize / 1024).toFixed(1)} KB each)`);
   console.log(`    phases (sink sampled every ${SAMPLE_MS} ms): before the first message ${firstAt !== null ? ((firstAt - started) / 1000).toFixed(1) : '—'} s (start-up, ingest, file, select, render, queue), delivery ${deliverySeconds.toFixed(1)} s, after the last ${lastAt !== null ? (run.seconds - (lastAt - started) / 1000).toFixed(1) : '—'} s`);
   console.log(`  delivery: ${int(deliveryRate)} msgs/s` + (ceiling ? `; smtp-source ${int(ceiling.rate)} msgs/s (${ceiling.seconds.toFixed(1)} s, ${int(received)} msgs, ${pool} sessions, ${loadAfterCeiling} after): ${Math.round((deliveryRate / ceiling.rate) * 100)}% (target ≥ ${TARGET_CEILING_SHARE * 100}%: ${verdict(deliveryRate / ceiling.rate >= TARGET_CEILING_SHARE)})` : '; smtp-source not measured'));
-  console.log(`  peak RSS of the run: ${mb(run.peakRss)} MB (target ≤ ${TARGET_RSS_MB} MB, flat across N: ${verdict(run.peakRss <= TARGET_RSS_MB * 1024 ** 2)})`);
+  const peaks = [run.peakRss, ...run.workerPeakRss];
+  const workersRss = run.workerPeakRss.length ? `, its ${run.workerPeakRss.length} delivery worker(s): ${run.workerPeakRss.map(mb).join(', ')} MB` : '';
+  console.log(`  peak RSS of the run: ${mb(run.peakRss)} MB${workersRss} (target ≤ ${TARGET_RSS_MB} MB per process, flat across N: ${verdict(Math.max(...peaks) <= TARGET_RSS_MB * 1024 ** 2)})`);
   const growth = (after - before) / n / 1024;
   console.log(`  database + wal: ${mb(before)} MB before, ${mb(after)} MB after: ${growth.toFixed(1)} KB per subscriber (target ≤ ${TARGET_GROWTH_KB} KB: ${verdict(growth <= TARGET_GROWTH_KB)})`);
   if (n >= 100_000) console.log(`  end to end: ${run.seconds.toFixed(1)} s (target ≤ ${TARGET_SECONDS_100K} s at 100k: ${verdict(run.seconds <= TARGET_SECONDS_100K)})`);

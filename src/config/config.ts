@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cron from 'node-cron';
@@ -110,6 +111,7 @@ const EnvSchema = z.object({
   PAPERBOY_PAUSE_MIN_ATTEMPTS: wholeNumber(1, 100_000).default(20),
   PAPERBOY_LEASE_SECONDS: wholeNumber(5, 86_400).default(120),
   PAPERBOY_CLAIM_SECONDS: wholeNumber(5, 86_400).optional(),
+  PAPERBOY_RUN_WORKERS: wholeNumber(0, 64).optional(),
   PAPERBOY_SCHEDULE: z.string().trim().refine((expression) => cron.validate(expression), 'a cron expression such as "0 7 * * *" (daily at 07:00)').default('0 7 * * *'),
   PAPERBOY_HOST: z.string().min(1).default('127.0.0.1'),
   PAPERBOY_PORT: wholeNumber(0, 65_535).default(8080),
@@ -231,6 +233,12 @@ export interface DeliveryConfig {
    */
   claimSeconds: number;
   /**
+   * `deliver` worker processes a run starts beside itself, so queueing and sending use two
+   * cores (PAPERBOY_RUN_WORKERS). Default: one over SMTP on a machine with two cores or more,
+   * none for the file outbox (writing files gains nothing from a second process).
+   */
+  runWorkers: number;
+  /**
    * STARTTLS on smtp:// URLs: `require` it (fail rather than send in clear), use it when
    * offered (`opportunistic`), or never (`none`: a local MTA on loopback). smtps:// is TLS from the start.
    */
@@ -320,6 +328,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       pauseMinAttempts: values.PAPERBOY_PAUSE_MIN_ATTEMPTS,
       leaseSeconds: values.PAPERBOY_LEASE_SECONDS,
       claimSeconds: values.PAPERBOY_CLAIM_SECONDS ?? values.PAPERBOY_LEASE_SECONDS,
+      runWorkers: values.PAPERBOY_RUN_WORKERS ?? (values.PAPERBOY_SMTP_URL && availableParallelism() > 1 ? 1 : 0),
       tls: values.PAPERBOY_SMTP_TLS,
       ca: values.PAPERBOY_SMTP_CA && readConfigFile('PAPERBOY_SMTP_CA', resolve(cwd, values.PAPERBOY_SMTP_CA), 'the CA file'),
       dkim: dkimConfig(values, cwd),

@@ -173,7 +173,7 @@ export async function outboxMessage(
   unsubscribeUrl?: string,
 ): Promise<Omit<NewOutboxMessage, 'runId' | 'kind' | 'windowSince'>> {
   const messageId = `<${now.getTime().toString(36)}.${subscriber.id}.${randomBytes(6).toString('hex')}@${sender.messageIdDomain}>`;
-  const raw = await buildRawMessage({
+  const raw = buildRawMessage({
     messageId,
     from: sender.from,
     ...(sender.replyTo ? { replyTo: sender.replyTo } : {}),

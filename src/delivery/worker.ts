@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 
 /**
@@ -16,9 +17,22 @@ export function isDeadLocalWorker(holder: string): boolean {
   if (host !== hostname() || !Number.isInteger(pid) || pid === process.pid) return false;
   try {
     process.kill(pid, 0);
-    return false;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+  return isZombie(pid);
+}
+
+/**
+ * A killed process whose parent died too (a run and the worker beside it) stays a zombie
+ * until something reaps it, and a container's first process often never does: signal 0
+ * still reaches it, but it holds nothing. Linux says so in /proc; elsewhere it counts as alive.
+ */
+function isZombie(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').pop()!.startsWith('Z');
+  } catch {
+    return false;
   }
 }
 

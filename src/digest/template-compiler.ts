@@ -22,11 +22,42 @@ handlebars.registerHelper('plural', (count: number, singular: string, pluralForm
   plural(count, singular, typeof pluralForm === 'string' ? pluralForm : undefined),
 );
 
+/**
+ * `{{#sameForEveryReader}}…{{/sameForEveryReader}}` around a block that reads only its own context (a paper's
+ * view, shared by every digest that shows the paper): its output is rendered once per
+ * context object and reused, so a run renders each paper's markup once, not once per reader,
+ * and the message is built from a few large strings instead of thousands of small ones.
+ * A block that reads `@root`, a parent or `@index` (anything per reader) must not use it, and
+ * one context object is rendered by one template's blocks (the block is named by its number).
+ */
+const renderedBlocks = new WeakMap<object, Map<number, string>>();
+handlebars.registerHelper('sameForEveryReader', function renderOnce(this: unknown, options: Handlebars.HelperOptions) {
+  if (typeof this !== 'object' || this === null) return options.fn(this);
+  let byBlock = renderedBlocks.get(this);
+  if (!byBlock) renderedBlocks.set(this, (byBlock = new Map()));
+  // options.fn is a new wrapper on every call inside an #each; the program number it wraps
+  // names the block (blocks of one template rendering the same object differ by it).
+  const block = (options.fn as unknown as { program: number }).program;
+  let html = byBlock.get(block);
+  if (html === undefined) {
+    // Flat now, once: a cached rope would be flattened again by every message that holds it.
+    html = flatten(options.fn(this));
+    byBlock.set(block, html);
+  }
+  return html;
+});
+
+function flatten(text: string): string {
+  // V8 flattens a concatenated string in place when a character is read from it.
+  text.charCodeAt(0);
+  return text;
+}
+
 // strict: a misspelt field throws instead of rendering blank. knownHelpersOnly: data can
 // never name a helper, and the compiled code skips the helper-or-field lookup.
 const HANDLEBARS_OPTIONS = {
   strict: true,
-  knownHelpers: { date: true, plural: true },
+  knownHelpers: { date: true, plural: true, sameForEveryReader: true },
   knownHelpersOnly: true,
   preventIndent: true,
 } as const;

@@ -36,6 +36,12 @@ export interface PipelineDeps {
   digests(): Promise<{ context: DigestContext; renderer: Renderer }>;
   /** Papers ingested, digests queued and messages delivered, as they go (the CLI's progress display). */
   onProgress?: OnProgress;
+  /**
+   * Delivery workers in processes of their own, started beside a run (the CLI spawns
+   * `deliver` workers): they send while the run queues, so the two use two cores. Absent, or
+   * none configured, the run delivers between its pages of queueing.
+   */
+  deliveryWorkers?: DeliveryWorkers;
   config: {
     maxListingBytes: number;
     timeZone: string;
@@ -80,6 +86,30 @@ export interface RunReport {
 }
 
 const HOUR_MS = 3_600_000;
+
+export type DeliveryCounts = Pick<DeliveryReport, 'sent' | 'failed' | 'retried' | 'bounced'>;
+
+export interface DeliveryWorkers {
+  /** Starts PAPERBOY_RUN_WORKERS of them. */
+  start(): RunningWorkers;
+}
+
+export interface RunningWorkers {
+  /** Workers still running. */
+  running(): number;
+  /** The queue is complete: they deliver what is due and exit. What they did, added up. */
+  finish(): Promise<DeliveryCounts>;
+  /** Stop now (the run failed or is shutting down): in-flight messages settle, claims go back. */
+  stop(): Promise<DeliveryCounts>;
+}
+
+/**
+ * Queued but unsent messages a run lets the workers beside it fall behind by before it
+ * waits for them: each is ~100 KB on disk until sent.
+ */
+const MAX_BACKLOG = 2000;
+/** How often a run that waits for its workers looks at the backlog again. */
+const BACKLOG_POLL_MS = 100;
 
 /**
  * The scheduled job, and the admin's manual send: ingest the sources, file papers by topic,
@@ -133,6 +163,9 @@ async function realRun(deps: PipelineDeps, options: RunOptions, started: Date): 
     // the database file) holds that many bodies at most, not the whole list's.
     const delivery: DeliveryReport = { sent: 0, failed: 0, retried: 0, deferred: 0, bounced: 0, paused: false, pauseReason: null };
     let deliveredSinceQueueing = false;
+    const addCounts = (counts: DeliveryCounts) => {
+      for (const count of ['sent', 'failed', 'retried', 'bounced'] as const) delivery[count] += counts[count];
+    };
     const deliver = async () => {
       if (delivery.paused || stopping()) return;
       const counted = { ...delivery };
@@ -148,29 +181,49 @@ async function realRun(deps: PipelineDeps, options: RunOptions, started: Date): 
         onProgress: deps.onProgress,
         onSettled: (so) => store.updateRun({ ...run, sent: counted.sent + so.sent, failed: counted.failed + so.failed, retried: counted.retried + so.retried, bounced: counted.bounced + so.bounced }),
       });
-      for (const count of ['sent', 'failed', 'retried', 'bounced'] as const) delivery[count] += report[count];
+      addCounts(report);
       Object.assign(delivery, { deferred: report.deferred, paused: report.paused, pauseReason: report.pauseReason });
       deliveredSinceQueueing = true;
     };
-    const queued = await queueDigests(due, {
-      store,
-      context,
-      renderer,
-      clock,
-      sendEmpty: config.sendEmpty,
-      sender: senderOf(config.delivery),
-      runId: run.id,
-      stopping,
-      heartbeat,
-      drain: { every: DRAIN_EVERY, run: deliver },
-      keepHtml: mailer.readsHtml !== false,
-      onProgress: deps.onProgress,
-    });
+    // One subscriber's digest (`send --to`) is not worth starting a process for.
+    const workers = !options.to && config.delivery.runWorkers > 0 ? (deps.deliveryWorkers?.start() ?? null) : null;
+    // With workers beside it, the run waits for them when they fall behind (and delivers
+    // itself if none is left); alone, it delivers between pages.
+    const keepUp = async () => {
+      while (workers && workers.running() > 0 && !stopping() && (await store.outboxCounts()).queued > MAX_BACKLOG) await clock.sleep(BACKLOG_POLL_MS);
+      if (!workers || workers.running() === 0) await deliver();
+    };
+    let queued: Awaited<ReturnType<typeof queueDigests>>;
+    try {
+      queued = await queueDigests(due, {
+        store,
+        context,
+        renderer,
+        clock,
+        sendEmpty: config.sendEmpty,
+        sender: senderOf(config.delivery),
+        runId: run.id,
+        stopping,
+        heartbeat,
+        drain: { every: DRAIN_EVERY, run: keepUp },
+        keepHtml: mailer.readsHtml !== false,
+        onProgress: deps.onProgress,
+      });
+    } catch (error) {
+      if (workers) addCounts(await workers.stop());
+      throw error;
+    }
     if (leaseLost) throw leaseLost;
     run.due = queued.due;
     run.queued = queued.queued;
     await store.updateRun(run);
     logger.info({ due: run.due, queued: run.queued, resumed }, `queued ${run.queued} digests; delivering via ${mailer.description}`);
+    if (workers) {
+      // What they sent is theirs to report; what they leave (retries, a pause) the run's own delivery below sees.
+      const counts = stopping() ? await workers.stop() : await workers.finish();
+      addCounts(counts);
+      logger.info({ ...counts, workers: config.delivery.runWorkers }, `the delivery workers beside the run sent ${counts.sent} messages`);
+    }
 
     deliveredSinceQueueing = false;
     await deliver();

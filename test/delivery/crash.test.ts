@@ -11,8 +11,15 @@ import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 let sink: SmtpSink | undefined;
 afterEach(async () => sink?.close());
 
+// With PAPERBOY_RUN_WORKERS=1 the message in flight is the worker's, beside the run: the whole
+// process group (run and worker) is killed, as a lost machine or `systemctl kill -s KILL` would.
+const SENDERS = [
+  { name: 'the run itself', runWorkers: '0' },
+  { name: 'a worker beside the run', runWorkers: '1' },
+];
+
 describe.each(DATABASES)('crash safety ($name)', (database) => {
-  it('after kill -9 mid-delivery, the next run resumes: exactly one digest per subscriber at the server', async () => {
+  it.each(SENDERS)('after kill -9 mid-delivery by $name, the next run resumes: exactly one digest per subscriber at the server', async ({ runWorkers }) => {
     const dir = tempDir();
     let holdFired!: () => void;
     const held = new Promise<void>((resolve) => (holdFired = resolve));
@@ -33,6 +40,7 @@ describe.each(DATABASES)('crash safety ($name)', (database) => {
       PAPERBOY_INBOX: join(dir, 'inbox'),
       PAPERBOY_SMTP_URL: sink.url, PAPERBOY_ALLOW_HTTP_LINKS: 'true',
       PAPERBOY_SMTP_POOL: '1',
+      PAPERBOY_RUN_WORKERS: runWorkers,
       PAPERBOY_SECRET: 'crash-test-secret-0123456789abcdef0123',
     };
     const emails = Array.from({ length: 8 }, (_, i) => `reader${i}@example.org`);
@@ -42,11 +50,11 @@ describe.each(DATABASES)('crash safety ($name)', (database) => {
     copyFileSync(DUMP_FILES[0]!, join(settings.PAPERBOY_INBOX, basename(DUMP_FILES[0]!)));
 
     const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('PAPERBOY_')));
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/paperboy.js'), 'run'], { env: { ...inherited, ...settings }, stdio: 'ignore' });
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/paperboy.js'), 'run'], { env: { ...inherited, ...settings }, stdio: 'ignore', detached: true });
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
     await held;
     crashed = true;
-    child.kill('SIGKILL');
+    process.kill(-child.pid!, 'SIGKILL');
     expect(await exited).toBe('SIGKILL');
     // The held message was never accepted: the server saw three.
     expect(sink.accepted).toHaveLength(3);

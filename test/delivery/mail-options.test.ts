@@ -1,6 +1,10 @@
+import { createRequire } from 'node:module';
 import { simpleParser } from 'mailparser';
+import type MailComposerClass from 'nodemailer/lib/mail-composer';
 import { describe, expect, it } from 'vitest';
-import { buildRawMessage, quotedPrintable } from '../../src/delivery/mail-options.ts';
+import { buildRawMessage, mailOptions, quotedPrintable } from '../../src/delivery/mail-options.ts';
+
+const MailComposer = createRequire(import.meta.url)('nodemailer/lib/mail-composer') as typeof MailComposerClass;
 
 const message = (html: string, text: string) => ({
   messageId: '<q.p@example.org>',
@@ -23,10 +27,41 @@ describe('the raw message, its parts quoted-printable', () => {
 
   it('keeps every line within 76 characters, breaks softly and never inside an escape', () => {
     const encoded = quotedPrintable(`${'\u00e9'.repeat(50)}\n${'a'.repeat(74)}==\n${'b'.repeat(200)} `);
-    const lines = encoded.split('\r\n');
+    const lines = encoded.toString('latin1').split('\r\n');
     expect(Math.max(...lines.map((line) => line.length))).toBeLessThanOrEqual(76);
     for (const line of lines) expect(line).toMatch(/^([\t\x20-\x3c\x3e-\x7e]|=[0-9A-F]{2})*=?$/);
-    expect(encoded.endsWith('b=20')).toBe(true);
+    expect(encoded.toString('latin1').endsWith('b=20')).toBe(true);
     expect(lines.filter((line) => !line.endsWith('=')).length).toBe(3);
+  });
+
+  it('escapes a dot that starts a line, after a hard or a soft break, so no line of the body starts with one', () => {
+    const encoded = quotedPrintable(`.first\n${'a'.repeat(75)}.after a soft break\r\nlone\rreturn`).toString('latin1');
+    expect(encoded).toBe(`=2Efirst\r\n${'a'.repeat(75)}=\r\n=2Eafter a soft break\r\nlone=0Dreturn`);
+  });
+
+  it('is byte for byte the message nodemailer itself builds from the same encoded parts', async () => {
+    const html = `<p>R\u00e9sum\u00e9 = ${'x'.repeat(120)}</p>\n.dot\n<a href="https://example.org/?a=1&b=2">link</a> `;
+    const text = `Hello \u00e9\n${'word '.repeat(40)}\nend`;
+    const withList = {
+      ...message(html, text),
+      subject: `A long subject with \u00fcmlauts that nodemailer must fold and encode ${'word '.repeat(12)}`,
+      replyTo: 'Replies <replies@example.org>',
+      list: { id: 'digest.example.org', name: 'Caf\u00e9 list', unsubscribeUrl: 'https://example.org/u/abc', unsubscribeMailto: 'unsubscribe@example.org' },
+    };
+    for (const built of [message(html, text), withList]) {
+      const ours = buildRawMessage(built).toString('latin1');
+      const theirs = (
+        await new MailComposer({
+          ...mailOptions(built),
+          text: { raw: `Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n${quotedPrintable(built.text).toString('latin1')}` },
+          html: { raw: `Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n${quotedPrintable(built.html).toString('latin1')}` },
+        })
+          .compile()
+          .build()
+      ).toString('latin1');
+      // Each build draws its own random boundary; everything else must match.
+      const boundaryOf = (raw: string) => /boundary="([^"]+)"/.exec(raw)![1]!;
+      expect(ours.replaceAll(boundaryOf(ours), 'BOUNDARY')).toBe(theirs.replaceAll(boundaryOf(theirs), 'BOUNDARY'));
+    }
   });
 });

@@ -1,9 +1,10 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { App } from '../../app.ts';
 import type { DeliveryReport } from '../../delivery/deliver.ts';
-import type { DeliverRunReport } from '../../pipeline/run.ts';
+import type { DeliverRunReport, DeliveryCounts, DeliveryWorkers } from '../../pipeline/run.ts';
 import { EXIT_FAILED, EXIT_OK, emit, positiveInteger, type CommonOptions } from '../output.ts';
 import { withProgress } from '../progress.ts';
 import { runCommand } from '../run-command.ts';
@@ -11,7 +12,12 @@ import { runCommand } from '../run-command.ts';
 interface DeliverOptions extends CommonOptions {
   workers: number;
   follow?: boolean;
+  /** A worker a run started beside itself (internal): follows until told `finish` on stdin, stops when stdin closes. */
+  besideRun?: boolean;
 }
+
+/** The line a run writes to its workers' stdin once everything is queued. */
+const FINISH = 'finish';
 
 /** A following worker with nothing due looks again after this long. */
 const FOLLOW_POLL_MS = 1000;
@@ -33,6 +39,7 @@ export function registerDeliver(program: Command): void {
     .option('--follow', 'keep claiming new messages as they are queued, until SIGTERM or SIGINT')
     .option('--json', 'print one JSON document on stdout')
     .option('-v, --verbose', 'debug logs and stack traces')
+    .addOption(new Option('--beside-run').hideHelp())
     .addHelpText(
       'after',
       [
@@ -59,21 +66,44 @@ async function deliverAsOneWorker(app: App, options: DeliverOptions): Promise<nu
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   const stopping = () => shutdown.signal.aborted;
+  const follow = options.follow || options.besideRun;
+  // Beside a run: `finish` means everything is queued (deliver what is due, then exit), and
+  // stdin closing means the run is gone (stop as on SIGTERM), so no worker outlives its run.
+  let finishing = false;
+  let wake = new AbortController();
+  if (options.besideRun) {
+    createInterface({ input: process.stdin })
+      .on('line', (line) => {
+        if (line !== FINISH) return;
+        finishing = true;
+        wake.abort();
+      })
+      .on('close', () => {
+        if (!finishing && !stopping()) onSignal('SIGTERM');
+      });
+  }
   const started = app.clock.now();
   let total: DeliverRunReport;
   try {
     // A bar for a one-off delivery; a following worker (or one of several) runs unwatched.
-    total = options.follow || options.json
+    total = follow || options.json
       ? await deliverQueued(app.pipeline(), { stopping })
       : await withProgress((onProgress) => deliverQueued({ ...app.pipeline(), onProgress }, { stopping }));
-    while (options.follow && !stopping()) {
-      await delay(total.delivery.paused ? FOLLOW_PAUSE_MS : FOLLOW_POLL_MS, undefined, { signal: shutdown.signal }).catch(() => {});
-      if (stopping()) break;
+    while (follow && !stopping()) {
+      // Asked to finish before this pass began: everything was queued, so this pass is the last.
+      const lastPass = finishing;
+      if (!lastPass) {
+        wake = new AbortController();
+        await delay(total.delivery.paused ? FOLLOW_PAUSE_MS : FOLLOW_POLL_MS, undefined, { signal: AbortSignal.any([shutdown.signal, wake.signal]) }).catch(() => {});
+        if (stopping()) break;
+      }
       total = addReports(total, await deliverQueued(app.pipeline(), { stopping }));
+      if (lastPass) break;
     }
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    if (options.besideRun) process.stdin.destroy();
   }
   const report: DeliverCommandReport = { ...total, duration_ms: app.clock.now().getTime() - started.getTime(), workers: 1, stopped };
   emit(options, report, () => describeDelivery(report));
@@ -88,9 +118,8 @@ async function deliverAsOneWorker(app: App, options: DeliverOptions): Promise<nu
  * them once, through here.
  */
 async function superviseWorkers(options: DeliverOptions): Promise<void> {
-  const args = [...process.execArgv, process.argv[1]!, 'deliver', '--json', ...(options.follow ? ['--follow'] : []), ...(options.verbose ? ['--verbose'] : [])];
   const started = Date.now();
-  const children = Array.from({ length: options.workers }, () => spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], detached: true }));
+  const children = Array.from({ length: options.workers }, () => spawnWorker([...(options.follow ? ['--follow'] : []), ...(options.verbose ? ['--verbose'] : [])], 'ignore', true));
   let stopped: NodeJS.Signals | null = null;
   const forward = (signal: NodeJS.Signals) => {
     stopped = signal;
@@ -98,7 +127,59 @@ async function superviseWorkers(options: DeliverOptions): Promise<void> {
   };
   process.on('SIGTERM', forward);
   process.on('SIGINT', forward);
-  // In the order they finish: the last one's outbox counts are the latest.
+  const reports = await reportsOf(children);
+  process.off('SIGTERM', forward);
+  process.off('SIGINT', forward);
+  if (reports.length === 0) {
+    process.exitCode = EXIT_FAILED;
+    return;
+  }
+  const total = reports.reduce((sum, report) => addReports(sum, report));
+  const report: DeliverCommandReport = { ...total, workers: reports.length, duration_ms: Date.now() - started, stopped };
+  emit(options, report, () => describeDelivery(report));
+  process.exitCode = reports.length < options.workers ? EXIT_FAILED : exitCode(report, options);
+}
+
+/**
+ * The workers `paperboy run` starts beside itself (PAPERBOY_RUN_WORKERS): `deliver` processes
+ * that send while the run queues, told on stdin when the queue is complete. They share the
+ * run's process group, so a Ctrl-C reaches them too, and a run that dies closes their stdin.
+ */
+export function deliveryWorkersBesideRun(count: number, verbose: boolean): DeliveryWorkers {
+  return {
+    start() {
+      const children = Array.from({ length: count }, () => spawnWorker(['--beside-run', ...(verbose ? ['--verbose'] : [])], 'pipe', false));
+      // A worker that died has a closed stdin: writing `finish` to it must not fail the run.
+      for (const child of children) child.stdin?.on('error', () => {});
+      // Collected from the start, so a worker that exits early is counted as it goes.
+      const reports = reportsOf(children);
+      const counted = async (): Promise<DeliveryCounts> => {
+        const counts: DeliveryCounts = { sent: 0, failed: 0, retried: 0, bounced: 0 };
+        for (const report of await reports) for (const key of Object.keys(counts) as (keyof DeliveryCounts)[]) counts[key] += report.delivery[key];
+        return counts;
+      };
+      return {
+        running: () => children.filter((child) => child.exitCode === null && child.signalCode === null).length,
+        finish() {
+          for (const child of children) if (child.stdin?.writable) child.stdin.write(`${FINISH}\n`);
+          return counted();
+        },
+        stop() {
+          for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+          return counted();
+        },
+      };
+    },
+  };
+}
+
+/** One `deliver --json` worker process (this same CLI); `detached`: a process group of its own. */
+function spawnWorker(args: string[], stdin: 'ignore' | 'pipe', detached: boolean): ChildProcess {
+  return spawn(process.execPath, [...process.execArgv, process.argv[1]!, 'deliver', '--json', ...args], { stdio: [stdin, 'pipe', 'inherit'], detached });
+}
+
+/** Each worker's JSON report once all have exited, in the order they finished (the last one's outbox counts are the latest). */
+async function reportsOf(children: ChildProcess[]): Promise<DeliverCommandReport[]> {
   const outcomes: { code: number | null; stdout: string }[] = [];
   await Promise.all(
     children.map(
@@ -110,24 +191,15 @@ async function superviseWorkers(options: DeliverOptions): Promise<void> {
         }),
     ),
   );
-  process.off('SIGTERM', forward);
-  process.off('SIGINT', forward);
   const reports: DeliverCommandReport[] = [];
   for (const [index, outcome] of outcomes.entries()) {
     try {
       reports.push(JSON.parse(outcome.stdout) as DeliverCommandReport);
     } catch {
-      process.stderr.write(`paperboy: a deliver worker (${index + 1} of ${options.workers} to finish) exited with code ${outcome.code} and no report\n`);
+      process.stderr.write(`paperboy: a deliver worker (${index + 1} of ${children.length} to finish) exited with code ${outcome.code} and no report\n`);
     }
   }
-  if (reports.length === 0) {
-    process.exitCode = EXIT_FAILED;
-    return;
-  }
-  const total = reports.reduce((sum, report) => addReports(sum, report));
-  const report: DeliverCommandReport = { ...total, workers: reports.length, duration_ms: Date.now() - started, stopped };
-  emit(options, report, () => describeDelivery(report));
-  process.exitCode = reports.length < options.workers ? EXIT_FAILED : exitCode(report, options);
+  return reports;
 }
 
 function addReports<T extends DeliverRunReport>(a: T, b: DeliverRunReport): T {

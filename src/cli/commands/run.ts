@@ -39,7 +39,9 @@ export function registerRun(program: Command): void {
 
 export async function runAndReport(app: App, options: CommonOptions, runOptions: RunOptions): Promise<number> {
   const { runDigests } = await import('../../pipeline/run.ts');
-  const report = await withProgress((onProgress) => runDigests({ ...app.pipeline(), onProgress }, runOptions));
+  const { deliveryWorkersBesideRun } = await import('./deliver.ts');
+  const deliveryWorkers = deliveryWorkersBesideRun(app.config.delivery.runWorkers, options.verbose ?? false);
+  const report = await withProgress((onProgress) => runDigests({ ...app.pipeline(), onProgress, deliveryWorkers }, runOptions));
   emit(options, report, () => describeRun(report));
   return report.status === 'paused' || (report.delivery?.failed ?? 0) > 0 || report.ingest.failed > 0 ? EXIT_FAILED : EXIT_OK;
 }
