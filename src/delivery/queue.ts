@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setImmediate } from 'node:timers/promises';
 import type { Clock } from '../clock.ts';
 import type { DigestPaper } from '../digest/digest-data.ts';
 import { prepareDigest, prepareDigestFromWindow, windowStart, type DigestContext } from '../digest/prepare.ts';
@@ -121,6 +122,9 @@ export async function queueDigests(subscribers: readonly Subscriber[] | AsyncIte
         outcome.nothingNew++;
         if (!deps.sendEmpty) continue;
       }
+      // Building a message is synchronous now: a turn of the event loop between digests lets
+      // the lease's renewal timer and the I/O of others run while a page is built.
+      await setImmediate();
       const message = await outboxMessage(deps.renderer.renderDigest(digest.data), subscriber, deps.sender, at, digest.data.links.unsubscribe);
       if (deps.keepHtml === false) message.html = '';
       messages.push({ message: { ...message, runId: deps.runId, kind: paperIds.length === 0 ? 'empty' : 'digest', windowSince: subscriber.lastDigestAt }, paperIds, record: digest.record });
