@@ -209,15 +209,16 @@ async function realRun(deps: PipelineDeps, options: RunOptions, started: Date): 
         keepHtml: mailer.readsHtml !== false,
         onProgress: deps.onProgress,
       });
+      if (leaseLost) throw leaseLost;
+      run.due = queued.due;
+      run.queued = queued.queued;
+      await store.updateRun(run);
+      logger.info({ due: run.due, queued: run.queued, resumed }, `queued ${run.queued} digests; delivering via ${mailer.description}`);
     } catch (error) {
+      // Whatever ends the run before its workers are told to finish (a lost lease included) stops them.
       if (workers) addCounts(await workers.stop());
       throw error;
     }
-    if (leaseLost) throw leaseLost;
-    run.due = queued.due;
-    run.queued = queued.queued;
-    await store.updateRun(run);
-    logger.info({ due: run.due, queued: run.queued, resumed }, `queued ${run.queued} digests; delivering via ${mailer.description}`);
     if (workers) {
       // What they sent is theirs to report; what they leave (retries, a pause) the run's own delivery below sees.
       const counts = stopping() ? await workers.stop() : await workers.finish();

@@ -154,9 +154,10 @@ export function deliveryWorkersBesideRun(count: number, verbose: boolean): Deliv
       // Collected from the start, so a worker that exits early is counted as it goes.
       const reports = reportsOf(children);
       const counted = async (): Promise<DeliveryCounts> => {
-        const counts: DeliveryCounts = { sent: 0, failed: 0, retried: 0, bounced: 0 };
-        for (const report of await reports) for (const key of Object.keys(counts) as (keyof DeliveryCounts)[]) counts[key] += report.delivery[key];
-        return counts;
+        const all = await reports;
+        if (all.length === 0) return { sent: 0, failed: 0, retried: 0, bounced: 0 };
+        const { sent, failed, retried, bounced } = all.reduce((sum, report) => addReports(sum, report)).delivery;
+        return { sent, failed, retried, bounced };
       };
       return {
         running: () => children.filter((child) => child.exitCode === null && child.signalCode === null).length,
