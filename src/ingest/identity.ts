@@ -25,8 +25,11 @@ export function arxivIdFromUrl(url: string): string | null {
  * so `Socratic-Zero : X` and `Socratic-Zero: X` meet.
  */
 export function titleKey(title: string): string {
-  // NFKC leaves plain ASCII as it is; skipping it there halves the cost on typical titles.
-  return (ASCII_ONLY.test(title) ? title : title.normalize('NFKC'))
+  // In plain ASCII, NFKC changes nothing and the letters and digits are a-z and 0-9 once
+  // lowercased: a byte-class pattern then does what the Unicode one does, several times faster.
+  if (ASCII_ONLY.test(title)) return title.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim();
+  return title
+    .normalize('NFKC')
     .toLowerCase()
     .replace(/[^\p{L}\p{N}]+/gu, ' ')
     .trim();

@@ -1,14 +1,30 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { titleKey } from './identity.ts';
 import type { PaperFields, PaperRecord } from '../model/paper.ts';
 
 export function titleKeyedId(key: string): string {
-  return `title-${createHash('sha1').update(key).digest('hex').slice(0, 10)}`;
+  // The one-shot hash: a Hash object per paper cost more than the digest itself.
+  return `title-${hash('sha1', key, 'hex').slice(0, 10)}`;
 }
 
 export function fieldsFromRecord(record: PaperRecord, key = titleKey(record.title)): PaperFields {
-  const { truncated: _truncated, ...fields } = record;
-  return { ...fields, key: record.arxivId ?? titleKeyedId(key), titleKey: key };
+  // Field by field, not a rest copy of the record: ingest builds one per new paper.
+  return {
+    arxivId: record.arxivId,
+    title: record.title,
+    abstract: record.abstract,
+    authors: record.authors,
+    authorCount: record.authorCount,
+    organization: record.organization,
+    publishedOn: record.publishedOn,
+    upvotes: record.upvotes,
+    comments: record.comments,
+    keywords: record.keywords,
+    categories: record.categories,
+    links: record.links,
+    key: record.arxivId ?? titleKeyedId(key),
+    titleKey: key,
+  };
 }
 
 /**

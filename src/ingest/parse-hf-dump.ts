@@ -7,7 +7,7 @@ import { tidyAbstract, unwrap } from './text.ts';
 
 /**
  * Parser for text copied from the Hugging Face Daily Papers page (FORMATS.md §1).
- * Pure: text in, records and warnings out. `today` (YYYY-MM-DD) dates the capture,
+ * Pure: lines in, records and warnings out. `today` (YYYY-MM-DD) dates the capture,
  * since the page prints the listing date without a year.
  */
 
@@ -48,14 +48,14 @@ interface DumpMetadata {
   comments: number | null;
 }
 
-export function looksLikeHfDump(text: string): boolean {
-  const firstLines = text.split('\n', 40).map((line) => line.trim()).filter(Boolean).slice(0, 8);
+export function looksLikeHfDump(lines: readonly string[]): boolean {
+  const firstLines = lines.slice(0, 40).map((line) => line.trim()).filter(Boolean).slice(0, 8);
   return firstLines.some((line) => BOILERPLATE.some((pattern) => pattern.test(line)) || LISTING_DATE.test(line));
 }
 
-export function parseHfDump(text: string, today: string, onEntry?: () => void): ParsedListing {
+export function parseHfDump(lines: readonly string[], today: string, onEntry?: () => void): ParsedListing {
   const warnings: ParseWarning[] = [];
-  let paragraphs = splitParagraphs(text);
+  let paragraphs = splitParagraphs(lines);
   const withoutBlankLines = copiedWithoutBlankLines(paragraphs);
   if (withoutBlankLines) {
     paragraphs = paragraphsByLine(paragraphs);
@@ -151,10 +151,10 @@ function paragraphsByLine(paragraphs: readonly Paragraph[]): Paragraph[] {
   return result;
 }
 
-function splitParagraphs(text: string): Paragraph[] {
+function splitParagraphs(lines: readonly string[]): Paragraph[] {
   const paragraphs: Paragraph[] = [];
   let open: Paragraph | null = null;
-  text.split('\n').forEach((raw, index) => {
+  lines.forEach((raw, index) => {
     const line = raw.trim();
     if (line === '') {
       open = null;

@@ -25,7 +25,11 @@ export interface ListingRepository {
 export interface PaperRepository {
   /** Every stored paper with one of these arXiv ids or title keys, in id order. */
   papersMatching(identities: { arxivIds: readonly string[]; titleKeys: readonly string[] }): Promise<StoredPaper[]>;
-  /** Writes what one listing does to the papers (inserts, updates, touches, links) in one call. */
+  /**
+   * Writes what one listing does to the papers (inserts, updates, touches, links) in one call.
+   * Inside a transaction a failure may fail the whole transaction (SQLite writes it without a
+   * savepoint): let it roll back, do not carry on in it.
+   */
   saveListingPapers(listingId: number, papers: ListingPapers, now: string): Promise<void>;
   paperByKey(key: string): Promise<StoredPaper | undefined>;
   paperByTitleKey(titleKey: string): Promise<StoredPaper | undefined>;

@@ -8,9 +8,19 @@ import type { Subscriber } from '../model/subscriber.ts';
 /** Row mapping shared by the SQLite and PostgreSQL adapters (both keep JSON columns as text). */
 export type Row = Record<string, unknown>;
 
+/** A paper's statement parameters, named one by one (not a spread copy: ingest builds one per paper). */
 export function paperParams(fields: PaperFields, now: string) {
   return {
-    ...fields,
+    key: fields.key,
+    arxivId: fields.arxivId,
+    titleKey: fields.titleKey,
+    title: fields.title,
+    abstract: fields.abstract,
+    authorCount: fields.authorCount,
+    organization: fields.organization,
+    publishedOn: fields.publishedOn,
+    upvotes: fields.upvotes,
+    comments: fields.comments,
     authors: JSON.stringify(fields.authors),
     keywords: JSON.stringify(fields.keywords),
     categories: JSON.stringify(fields.categories),
@@ -18,8 +28,6 @@ export function paperParams(fields: PaperFields, now: string) {
     now,
   };
 }
-
-
 
 /** `first_seen` → `firstSeen`: rows become the camelCase objects the rest of the code reads. */
 export function camelCase(row: Row): Row {

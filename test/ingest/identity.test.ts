@@ -14,6 +14,12 @@ describe('titleKey', () => {
   ])('%j → %j', (title, key) => {
     expect(titleKey(title)).toBe(key);
   });
+
+  it('keeps exactly the ASCII letters and digits of an ASCII title, as the Unicode rule does', () => {
+    const everyAsciiCharacter = String.fromCharCode(...Array.from({ length: 128 }, (_, code) => code));
+    expect(titleKey(everyAsciiCharacter)).toBe('0123456789 abcdefghijklmnopqrstuvwxyz abcdefghijklmnopqrstuvwxyz');
+    expect(titleKey(`${everyAsciiCharacter}é`)).toBe('0123456789 abcdefghijklmnopqrstuvwxyz abcdefghijklmnopqrstuvwxyz é');
+  });
 });
 
 describe('arXiv ids', () => {

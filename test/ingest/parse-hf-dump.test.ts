@@ -135,3 +135,16 @@ describe('dump variants', () => {
     expect(listing.warnings).toEqual([{ line: 15, message: 'truncated last block "Paper B, cut off in the ti" has no abstract; skipped' }]);
   });
 });
+
+describe('a dump read from bytes in pieces', () => {
+  it('reads as the same text decoded whole: a BOM, CRLF, non-ASCII and a line longer than a piece across piece boundaries', () => {
+    const dumps = DUMP_FILES.map((path) => readFileSync(path, 'utf8'));
+    // Over 200 KB: many 32 KB pieces, each cut after a line break somewhere in a block (the
+    // later dumps' headers read as blocks of their own: 290 papers and 8 such, plus the long one).
+    const text = `\uFEFF${dumps.join('\n\n').replace(/\n/g, '\r\n')}\r\n\r\nA title before a long abstract\r\n\r\n${'Wörds wrapped nowhere. '.repeat(4000)}\r\n`;
+    const fromBytes = parseListing(Buffer.from(text), { now });
+    expect(fromBytes).toEqual(parseListing(text, { now }));
+    expect(fromBytes.papers).toHaveLength(299);
+    expect(fromBytes.papers.at(-1)!.abstract).toHaveLength('Wörds wrapped nowhere. '.length * 4000 - 1);
+  });
+});

@@ -917,6 +917,23 @@ describe.each(STORE_ADAPTERS)('store contract, delivery in batches: $name', (ada
     ).rejects.toThrow();
     expect((await store.outboxById(first.id))!.status).toBe('queued');
   });
+
+  it('stores none of a listing when its papers fail to save half-way through its transaction', async () => {
+    const one = await store.insertListing({ origin: 'one', contentHash: 'one', format: 'hf-api', listedOn: null, ingestedAt: T0 });
+    await store.saveListingPapers(one, { inserts: [paper(1)], updates: [], touches: [], links: [{ paper: { inserted: 0 }, position: 0 }] }, T0);
+    const error = await store
+      .withTransaction(async (tx) => {
+        const listingId = await tx.insertListing({ origin: 'two', contentHash: 'two', format: 'hf-api', listedOn: null, ingestedAt: T0 });
+        // The third insert takes the key of the second: the write fails after two of its rows.
+        const inserts = [paper(2), paper(3), paper(3, { arxivId: null, titleKey: 'another title' })];
+        await tx.saveListingPapers(listingId, { inserts, updates: [], touches: [], links: inserts.map((_, index) => ({ paper: { inserted: index }, position: index })) }, T0);
+      })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(Error);
+    expect(await store.listingByHash('two')).toBeUndefined();
+    expect(await store.countPapers()).toEqual({ papers: 1, paperListings: 1 });
+    expect(await store.paperByKey(paper(2).key)).toBeUndefined();
+  });
 });
 
 describe.each(STORE_ADAPTERS)('store contract, compact digest records and archive: $name', (adapter) => {

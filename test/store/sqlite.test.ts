@@ -54,6 +54,35 @@ describe('the SQLite adapter', () => {
     migrated.close();
   });
 
+  it('fails the whole transaction when its papers fail to save, even if the callback catches the error (no savepoint)', async () => {
+    const store = openSqliteStore(join(tempDir(), 'failed-save.db'));
+    const fields = (key: string, titleKey: string) => ({
+      key, arxivId: null, titleKey, title: titleKey, abstract: '', authors: [], authorCount: null, organization: null,
+      publishedOn: null, upvotes: null, comments: null, keywords: [], categories: [], links: {},
+    });
+    const at = '2026-11-23T07:00:00.000Z';
+    let caught: unknown;
+    const outcome = await store
+      .withTransaction(async (tx) => {
+        const listingId = await tx.insertListing({ origin: 'a', contentHash: 'a', format: 'hf-dump', listedOn: null, ingestedAt: at });
+        const inserts = [fields('title-1', 'one'), fields('title-1', 'two')];
+        await tx.saveListingPapers(listingId, { inserts, updates: [], touches: [], links: [] }, at).catch((error: unknown) => (caught = error));
+        // Once failed, the transaction takes nothing more.
+        await expect(tx.setState('after', '1')).rejects.toThrow(/^this transaction failed \(UNIQUE constraint failed: papers\.key\) and can only roll back$/);
+        return 'kept going';
+      })
+      .catch((error: unknown) => error);
+    expect(outcome).toBe(caught);
+    expect((outcome as Error).message).toBe('UNIQUE constraint failed: papers.key');
+    expect(await store.listingByHash('a')).toBeUndefined();
+    expect(await store.countPapers()).toEqual({ papers: 0, paperListings: 0 });
+    expect(await store.getState('after')).toBeUndefined();
+    // The store goes on as before.
+    await store.setState('later', '1');
+    expect(await store.getState('later')).toBe('1');
+    await store.close();
+  });
+
   it('refuses a database written by a newer Paperboy, naming the file', () => {
     const path = join(tempDir(), 'future.db');
     const future = new Database(path);
