@@ -1,8 +1,8 @@
 /**
  * Scale-out, end to end, in one run: N daily subscribers imported by the real CLI, the
- * shipped listings in the inbox, then two phases into the SMTP sink (scripts/smtp-sink-server.ts,
+ * shipped listings in the inbox, then two phases into the SMTP sink (Postfix's smtp-sink when installed, else scripts/smtp-sink-server.ts;
  * its own process):
- *   - queue: `paperboy run --json` with PAPERBOY_SMTP_HOURLY_CAP=1, so it ingests, files,
+ *   - queue: `paperboy run --json` with PAPERBOY_SMTP_HOURLY_CAP=1 and PAPERBOY_RUN_WORKERS=0, so it ingests, files,
  *     renders and queues every digest, sends one and leaves the rest queued;
  *   - deliver: W `paperboy deliver --json` processes started at once over that outbox,
  *     until each finds nothing left;
@@ -150,7 +150,7 @@ async function benchOne(scenario: Scenario, n: number, csvRows: string, serverUr
     // Queue: the real run, held at an hourly cap of one, so it sends one digest and leaves the
     // rest queued; delivery is then measured apart, by the workers alone.
     const queueStarted = performance.now();
-    const run = await startPaperboy(['run', '--json'], { ...sending, PAPERBOY_SMTP_HOURLY_CAP: '1' }, children).done;
+    const run = await startPaperboy(['run', '--json'], { ...sending, PAPERBOY_SMTP_HOURLY_CAP: '1', PAPERBOY_RUN_WORKERS: '0' }, children).done;
     queueSeconds = (performance.now() - queueStarted) / 1000;
     const report = JSON.parse(run.stdout) as { queued: number; delivery: { sent: number; deferred: number } };
     if (report.delivery.sent !== 1 || report.delivery.deferred !== report.queued - 1) throw new Error(`the queueing run sent ${report.delivery.sent} and left ${report.delivery.deferred} of ${report.queued} queued`);
