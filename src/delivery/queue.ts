@@ -4,15 +4,14 @@ import type { Clock } from '../clock.ts';
 import type { DigestPaper } from '../digest/digest-data.ts';
 import { prepareDigest, prepareDigestFromWindow, windowStart, type DigestContext } from '../digest/prepare.ts';
 import type { RenderedMessage, Renderer } from '../digest/render.ts';
-import type { NewDigestRecord } from '../model/digest.ts';
 import type { NewOutboxMessage } from '../model/outbox.ts';
 import type { OnProgress } from '../model/progress.ts';
 import type { WindowPaper } from '../model/paper.ts';
 import type { Subscriber } from '../model/subscriber.ts';
-import type { OutboxRepository, Transactional } from '../store/port.ts';
+import type { MessageToQueue, OutboxRepository } from '../store/port.ts';
 import { buildRawMessage } from './mail-options.ts';
 
-export type QueueStore = Pick<OutboxRepository, 'queueMessage' | 'windowPapers' | 'heldPaperIds' | 'digestCandidates'> & Transactional;
+export type QueueStore = Pick<OutboxRepository, 'queueMessages' | 'windowPapers' | 'heldPaperIds' | 'digestCandidates'>;
 
 /** Who digests come from: the From/Reply-To, the list's id and its unsubscribe mailbox. */
 export interface Sender {
@@ -108,7 +107,7 @@ export async function queueDigests(subscribers: readonly Subscriber[] | AsyncIte
       page.map((subscriber) => subscriber.id),
       window.since,
     );
-    const messages: QueuedDigest[] = [];
+    const messages: MessageToQueue[] = [];
     for (const [index, subscriber] of page.entries()) {
       if (deps.stopping?.()) break;
       outcome.due++;
@@ -129,12 +128,8 @@ export async function queueDigests(subscribers: readonly Subscriber[] | AsyncIte
       if (deps.keepHtml === false) message.html = '';
       messages.push({ message: { ...message, runId: deps.runId, kind: paperIds.length === 0 ? 'empty' : 'digest', windowSince: subscriber.lastDigestAt }, paperIds, record: digest.record });
     }
-    // One commit per page; each digest inside it is still checked and written on its own.
-    const ids = await deps.store.withTransaction(async (tx) => {
-      const written: (number | null)[] = [];
-      for (const { message, paperIds, record } of messages) written.push(await tx.queueMessage(message, paperIds, record));
-      return written;
-    });
+    // One commit per page; each digest inside it is still checked on its own.
+    const ids = await deps.store.queueMessages(messages);
     for (const [index, id] of ids.entries()) {
       if (id === null) {
         // Another producer queued this subscriber's digest meanwhile (the store refuses a second).
@@ -155,11 +150,6 @@ export async function queueDigests(subscribers: readonly Subscriber[] | AsyncIte
   return outcome;
 }
 
-interface QueuedDigest {
-  message: NewOutboxMessage;
-  paperIds: number[];
-  record: NewDigestRecord;
-}
 
 async function* pagesOf<T>(items: readonly T[], size: number): AsyncIterable<readonly T[]> {
   for (let start = 0; start < items.length; start += size) yield items.slice(start, start + size);

@@ -105,6 +105,12 @@ export interface OutboxRepository {
    * producer got there first).
    */
   queueMessage(message: NewOutboxMessage, paperIds: readonly number[], digest?: NewDigestRecord): Promise<number | null>;
+  /**
+   * Queues a page of messages as `queueMessage` would queue each in turn (the same checks, so a
+   * second digest for one subscriber in the page is refused), in one unit: all or none written.
+   * The answers are in the page's order.
+   */
+  queueMessages(messages: readonly MessageToQueue[]): Promise<(number | null)[]>;
   subscribersWithQueuedMail(): Promise<Set<number>>;
   /**
    * Claims up to `limit` queued messages whose time has come (for active subscribers, not
@@ -145,6 +151,13 @@ export interface OutboxRepository {
 export interface ClaimOptions {
   /** Read each message's HTML copy (default true); false leaves `html` null. */
   html?: boolean;
+}
+
+/** One message for `queueMessages`: what `queueMessage` takes. */
+export interface MessageToQueue {
+  message: NewOutboxMessage;
+  paperIds: readonly number[];
+  record?: NewDigestRecord;
 }
 
 /** One message's decided transition, for `settleMany`. */

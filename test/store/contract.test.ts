@@ -395,6 +395,54 @@ describe.each(STORE_ADAPTERS)('store contract: $name', (adapter) => {
       expect(await store.subscribersWithQueuedMail()).toEqual(new Set([ada.id]));
     });
 
+    it('queues a page as queueMessage would each in turn, answering in order, and writes none of it when one fails', async () => {
+      const ids = await listPapersIn('one', [1, 2, 3]);
+      const [ada, grace, linus, busy] = [await subscriber('ada@example.org'), await subscriber('grace@example.org'), await subscriber('linus@example.org'), await subscriber('busy@example.org')];
+      await queue(message(busy.id, 1, at(1)), []);
+      const fitted = (paperId: number, topicId: string) => ({ paperId, topicId, fitted: true, carried: false, score: 1 });
+      const answers = await store.queueMessages([
+        { message: message(ada.id, 1, at(2)), paperIds: [ids[0]!, ids[1]!], record: { key: 'ka', subscriberId: ada.id, createdAt: at(2), entries: [fitted(ids[0]!, 'reasoning'), fitted(ids[1]!, 'reasoning')] } },
+        // Selected against a window that has moved on.
+        { message: message(grace.id, 1, at(2), { windowSince: at(-5) }), paperIds: [ids[2]!] },
+        // ...while one selected against the current window goes.
+        { message: message(grace.id, 2, at(2)), paperIds: [ids[2]!] },
+        // A second digest for the same subscriber in the same page.
+        { message: message(ada.id, 2, at(2)), paperIds: [ids[2]!] },
+        // Another digest is still queued for them.
+        { message: message(busy.id, 2, at(2), { windowSince: at(1) }), paperIds: [] },
+        // A notice goes out beside a digest.
+        { message: message(ada.id, 3, at(2), { kind: 'welcome' }), paperIds: [] },
+        { message: message(linus.id, 1, at(3)), paperIds: [ids[0]!], record: { key: 'kl', subscriberId: linus.id, createdAt: at(3), entries: [fitted(ids[0]!, 'reasoning')] } },
+      ]);
+      expect(answers.map((id) => id === null)).toEqual([false, true, false, true, true, false, false]);
+      const [adaDigest, , graceDigest, , , welcome, linusDigest] = answers;
+      expect((await store.outboxById(adaDigest!))!).toMatchObject({ subscriberId: ada.id, kind: 'digest', messageId: `<m1.${ada.id}@contract.test>`, status: 'queued', windowSince: null });
+      expect((await store.outboxById(welcome!))!).toMatchObject({ subscriberId: ada.id, kind: 'welcome' });
+      expect([(await store.outboxById(graceDigest!))!.messageId, (await store.outboxById(linusDigest!))!.messageId]).toEqual([`<m2.${grace.id}@contract.test>`, `<m1.${linus.id}@contract.test>`]);
+      expect(await store.heldPaperIds([ada.id, grace.id, linus.id], at(-1))).toEqual(new Map([[ada.id, new Set([ids[0], ids[1]])], [grace.id, new Set([ids[2]])], [linus.id, new Set([ids[0]])]]));
+      expect([(await store.subscriberById(ada.id))!.lastDigestAt, (await store.subscriberById(grace.id))!.lastDigestAt, (await store.subscriberById(linus.id))!.lastDigestAt]).toEqual([at(2), at(2), at(3)]);
+      expect((await store.digestByKey('kl'))!.papers.map((row) => row.paperId)).toEqual([ids[0]]);
+      expect(await store.archiveTopics()).toEqual([{ topicId: 'reasoning', papers: 2, latest: at(3) }]);
+      expect((await store.archivedPapers('reasoning', 10)).map((row) => [row.paperId, row.digestedOn]).sort()).toEqual([[ids[0], at(2)], [ids[1], at(2)]].sort());
+      const [claimed] = await store.claimDue('w', 10, at(5), at(9), ['welcome']);
+      expect(claimed!.raw.toString()).toBe('Subject: Digest 3\r\n\r\nbody 3\r\n');
+      expect(await store.outboxCounts()).toEqual({ queued: 5, sent: 0, failed: 0 });
+
+      // A Message-ID already taken fails the page: nothing of it is written.
+      const carol = await subscriber('carol@example.org');
+      await expect(
+        store.queueMessages([
+          { message: message(carol.id, 1, at(4)), paperIds: [ids[2]!], record: { key: 'kc', subscriberId: carol.id, createdAt: at(4), entries: [fitted(ids[2]!, 'code')] } },
+          { message: message(carol.id, 2, at(4), { kind: 'welcome', messageId: `<m1.${ada.id}@contract.test>` }), paperIds: [] },
+        ]),
+      ).rejects.toThrow();
+      expect(await store.outboxCounts()).toEqual({ queued: 5, sent: 0, failed: 0 });
+      expect((await store.subscriberById(carol.id))!.lastDigestAt).toBeNull();
+      expect(await store.digestByKey('kc')).toBeUndefined();
+      expect(await store.archivedPapers('code', 10)).toEqual([]);
+      expect(await store.queueMessages([])).toEqual([]);
+    });
+
     it('claims a confirmation for a pending sign-up, and nothing else of theirs', async () => {
       const pending = (await store.insertSubscriber(reader('p@example.org'), 'pending', T0))!;
       const confirmation = await queue(message(pending.id, 1, T0, { kind: 'confirmation' }), []);

@@ -6,7 +6,7 @@ import type { AssignedTopic, CandidateRow, ListingPapers, PaperFiling, PaperList
 import type { ArchivedPaper, ArchiveTopic, NewDigestRecord, StoredDigest } from '../../model/digest.ts';
 import type { AdminSession, LeaseHolder, RunRow, RunTrigger } from '../../model/run.ts';
 import type { Subscriber, SubscriberInput, SubscriberSearch, SubscriberStatus, Suppression } from '../../model/subscriber.ts';
-import type { ClaimOptions, HitWindow, Settlement, Store, StoreSession } from '../port.ts';
+import type { ClaimOptions, HitWindow, MessageToQueue, Settlement, Store, StoreSession } from '../port.ts';
 import { decodeDigestEntries, encodeDigestEntries, fittedPairs } from '../digest-entries.ts';
 import { camelCase, groupHeldPaperIds, groupWindowPapers, hitsGranted, paperParams, toClaimedMessage, toDigestPaper, toListing, toOutbox, toPaper, toPaperToClassify, toRun, toStoredDigest, toSubscriber, type Row, type StoredDigestRow, type WindowPaperRow } from '../rows.ts';
 import { PG_MIGRATIONS } from './migrations.ts';
@@ -408,49 +408,64 @@ class PostgresSession implements StoreSession {
     return (await this.sql`SELECT paper_id FROM deliveries WHERE subscriber_id = ${subscriberId} ORDER BY paper_id`).map((row) => row.paper_id as number);
   }
 
-  queueMessage(message: NewOutboxMessage, paperIds: readonly number[], record?: NewDigestRecord): Promise<number | null> {
+  async queueMessage(message: NewOutboxMessage, paperIds: readonly number[], record?: NewDigestRecord): Promise<number | null> {
+    const [id] = await this.queueMessages([{ message, paperIds, record }]);
+    return id!;
+  }
+
+  /** One statement per table for the whole page: each statement is a round trip to the server. */
+  queueMessages(messages: readonly MessageToQueue[]): Promise<(number | null)[]> {
+    if (messages.length === 0) return Promise.resolve([]);
     return this.atomic(async (q) => {
-      if (isDigest(message.kind)) {
-        // The subscriber's row is locked first: two producers queueing for them take turns,
-        // and the second sees the first one's digest.
-        const [ok] = await q`
-          SELECT 1 AS ok FROM subscribers s
-          WHERE s.id = ${message.subscriberId} AND s.last_digest_at IS NOT DISTINCT FROM ${message.windowSince ?? null}::text
-          FOR UPDATE`;
-        if (!ok) return null;
-        const [other] = await q`SELECT 1 AS other FROM outbox WHERE subscriber_id = ${message.subscriberId} AND status = 'queued' AND kind IN ('digest', 'empty') LIMIT 1`;
-        if (other) return null;
-      }
-      const m = message;
-      const [row] = await q`
-        INSERT INTO outbox (run_id, subscriber_id, kind, message_id, recipient, recipient_name, subject,
-          unsubscribe_url, window_since, status, next_attempt_at, created_at)
-        VALUES (${m.runId}, ${m.subscriberId}, ${m.kind}, ${m.messageId}, ${m.recipient}, ${m.recipientName}, ${m.subject},
-          ${m.unsubscribeUrl}, ${m.windowSince}, 'queued', ${m.now}, ${m.now}) RETURNING id`;
-      const id = row!.id as number;
-      await q`INSERT INTO outbox_bodies (outbox_id, raw, html) VALUES (${id}, ${m.raw}, ${m.html})`;
-      // One statement per table, not one per row: a digest reserves tens of papers, and each
-      // statement is a round trip to the server.
-      if (paperIds.length > 0) {
-        await q`INSERT INTO outbox_papers (subscriber_id, paper_id, outbox_id) SELECT ${m.subscriberId}, paper_id, ${id} FROM unnest(${q.array([...paperIds])}::int[]) AS paper_id`;
-      }
-      if (isDigest(m.kind)) await q`UPDATE subscribers SET last_digest_at = ${m.now} WHERE id = ${m.subscriberId}`;
-      if (record) {
-        const packed = encodeDigestEntries(record.entries);
+      const accepted = await queueableMessages(q, messages);
+      if (accepted.length === 0) return messages.map(() => null);
+      const inserted = await q`
+        INSERT INTO outbox ${q(
+          accepted.map(({ message: m }) => ({
+            run_id: m.runId, subscriber_id: m.subscriberId, kind: m.kind, message_id: m.messageId, recipient: m.recipient, recipient_name: m.recipientName,
+            subject: m.subject, unsubscribe_url: m.unsubscribeUrl, window_since: m.windowSince, status: 'queued', next_attempt_at: m.now, created_at: m.now,
+          })),
+        )} RETURNING id, message_id`;
+      const idOf = new Map(inserted.map((row) => [row.message_id as string, row.id as number]));
+      const queued = accepted.map((entry) => ({ ...entry, id: idOf.get(entry.message.messageId)! }));
+      await q`INSERT INTO outbox_bodies ${q(queued.map(({ id, message }) => ({ outbox_id: id, raw: message.raw, html: message.html })))}`;
+      const reserved = queued.flatMap(({ id, message, paperIds }) => paperIds.map((paperId) => [message.subscriberId, paperId, id] as const));
+      if (reserved.length > 0) {
         await q`
-          INSERT INTO digests (key, subscriber_id, outbox_id, created_at, topics, entries)
-          VALUES (${record.key}, ${record.subscriberId}, ${id}, ${record.createdAt}, ${packed.topics}, ${packed.entries})`;
-        const { topicIds, paperIds } = fittedPairs(record.entries);
-        if (topicIds.length > 0) {
+          INSERT INTO outbox_papers (subscriber_id, paper_id, outbox_id)
+          SELECT * FROM unnest(${q.array(reserved.map((r) => r[0]))}::int[], ${q.array(reserved.map((r) => r[1]))}::int[], ${q.array(reserved.map((r) => r[2]))}::int[])`;
+      }
+      const digests = queued.filter(({ message }) => isDigest(message.kind));
+      if (digests.length > 0) {
+        await q`
+          UPDATE subscribers s SET last_digest_at = v.now
+          FROM unnest(${q.array(digests.map(({ message }) => message.subscriberId))}::int[], ${q.array(digests.map(({ message }) => message.now))}::text[]) AS v(id, now)
+          WHERE s.id = v.id`;
+      }
+      const records = queued.flatMap(({ id, record }) => (record ? [{ id, record }] : []));
+      if (records.length > 0) {
+        await q`
+          INSERT INTO digests ${q(
+            records.map(({ id, record }) => ({ key: record.key, subscriber_id: record.subscriberId, outbox_id: id, created_at: record.createdAt, ...encodeDigestEntries(record.entries) })),
+          )}`;
+        const archived = records.flatMap(({ record }) => {
+          const { topicIds, paperIds } = fittedPairs(record.entries);
+          return topicIds.map((topicId, index) => [topicId, paperIds[index]!, record.createdAt] as const);
+        });
+        if (archived.length > 0) {
+          // Grouped first: one statement may not update the same archive row twice.
           await q`
             INSERT INTO topic_archive (topic_id, paper_id, first_digested_at, last_digested_at)
-            SELECT topic_id, paper_id, ${record.createdAt}, ${record.createdAt} FROM unnest(${q.array(topicIds)}::text[], ${q.array(paperIds)}::int[]) AS e(topic_id, paper_id)
+            SELECT topic_id, paper_id, min(at), max(at)
+            FROM unnest(${q.array(archived.map((a) => a[0]))}::text[], ${q.array(archived.map((a) => a[1]))}::int[], ${q.array(archived.map((a) => a[2]))}::text[]) AS e(topic_id, paper_id, at)
+            GROUP BY topic_id, paper_id
             ON CONFLICT (topic_id, paper_id) DO UPDATE SET first_digested_at = LEAST(topic_archive.first_digested_at, excluded.first_digested_at),
               last_digested_at = GREATEST(topic_archive.last_digested_at, excluded.last_digested_at)
             WHERE excluded.first_digested_at < topic_archive.first_digested_at OR excluded.last_digested_at > topic_archive.last_digested_at`;
         }
       }
-      return id;
+      const idByMessage = new Map(queued.map(({ message, id }) => [message, id]));
+      return messages.map(({ message }) => idByMessage.get(message) ?? null);
     });
   }
 
@@ -669,6 +684,39 @@ class PostgresSession implements StoreSession {
 }
 
 /** One message's transition, inside the caller's transaction; false when the claim was lost. */
+/**
+ * The messages of a page that may be queued: every notice, and each digest whose subscriber's
+ * window is still where the producer read it and who has no other digest queued, the first one
+ * per subscriber. The subscribers' rows are locked first, in id order: two producers queueing
+ * for the same subscribers take turns, and the second sees the first one's digests.
+ */
+async function queueableMessages(q: Sql, messages: readonly MessageToQueue[]): Promise<MessageToQueue[]> {
+  const digests = messages.filter(({ message }) => isDigest(message.kind));
+  // Each open subscriber with the window a digest must have been selected against (their current one).
+  const open = new Map<number, string | null>();
+  if (digests.length > 0) {
+    const locked = await q`
+      SELECT s.id, s.last_digest_at FROM subscribers s
+      JOIN unnest(${q.array(digests.map(({ message }) => message.subscriberId))}::int[], ${q.array(digests.map(({ message }) => message.windowSince))}::text[]) AS w(id, since)
+        ON s.id = w.id AND s.last_digest_at IS NOT DISTINCT FROM w.since
+      ORDER BY s.id FOR UPDATE OF s`;
+    for (const row of locked) open.set(row.id as number, row.last_digest_at as string | null);
+    if (open.size > 0) {
+      const busy = await q`
+        SELECT DISTINCT subscriber_id FROM outbox
+        WHERE subscriber_id = ANY(${q.array([...open.keys()])}::int[]) AND status = 'queued' AND kind IN ('digest', 'empty')`;
+      for (const row of busy) open.delete(row.subscriber_id as number);
+    }
+  }
+  return messages.filter(({ message }) => {
+    if (!isDigest(message.kind)) return true;
+    if (!open.has(message.subscriberId) || open.get(message.subscriberId) !== (message.windowSince ?? null)) return false;
+    // Queued now: the subscriber's window moves and a digest of theirs is queued, so no second one.
+    open.delete(message.subscriberId);
+    return true;
+  });
+}
+
 /** Marks the batch's sent messages sent (those this worker still holds), records their deliveries, drops their queue rows; returns the ids marked. */
 async function settleSent(q: Sql, settlements: readonly Settlement[], worker: string): Promise<Set<number>> {
   const sent = settlements.flatMap(({ message, transition }) => (transition.status === 'sent' ? [{ id: message.id, ...transition }] : []));

@@ -8,7 +8,7 @@ import type { AssignedTopic, CandidateRow, ListingPapers, PaperFields, PaperFili
 import type { ArchivedPaper, ArchiveTopic, NewDigestRecord, StoredDigest } from '../../model/digest.ts';
 import type { AdminSession, LeaseHolder, RunRow, RunTrigger } from '../../model/run.ts';
 import type { Subscriber, SubscriberInput, SubscriberSearch, SubscriberStatus, Suppression } from '../../model/subscriber.ts';
-import type { ClaimOptions, HitWindow, Settlement, Store, StoreSession } from '../port.ts';
+import type { ClaimOptions, HitWindow, MessageToQueue, Settlement, Store, StoreSession } from '../port.ts';
 import { decodeDigestEntries, encodeDigestEntries, encodeEntry, fittedPairs } from '../digest-entries.ts';
 import { camelCase, groupHeldPaperIds, groupWindowPapers, hitsGranted, paperParams, toClaimedMessage, toDigestPaper, toListing, toOutbox, toPaper, toPaperToClassify, toRun, toStoredDigest, toSubscriber, type Row, type StoredDigestRow, type WindowPaperRow } from '../rows.ts';
 import { MIGRATIONS } from './migrations.ts';
@@ -280,20 +280,27 @@ class SqliteSession implements StoreSession {
   }
 
   queueMessage(message: NewOutboxMessage, paperIds: readonly number[], record?: NewDigestRecord): Promise<number | null> {
-    return this.atomic(() => {
-      if (isDigest(message.kind) && !this.sql.digestQueueable.get({ subscriberId: message.subscriberId, windowSince: message.windowSince })) return null;
-      const { raw, html, ...state } = message;
-      const id = Number(this.sql.insertOutbox.run(state).lastInsertRowid);
-      this.sql.insertOutboxBody.run(id, raw, html);
-      if (paperIds.length > 0) this.sql.reservePapers.run({ subscriberId: message.subscriberId, outboxId: id, paperIds: JSON.stringify(paperIds) });
-      if (isDigest(message.kind)) this.sql.advanceWindow.run(message.now, message.subscriberId);
-      if (record) {
-        this.sql.insertDigest.run({ key: record.key, subscriberId: record.subscriberId, outboxId: id, createdAt: record.createdAt, ...encodeDigestEntries(record.entries) });
-        const { topicIds, paperIds } = fittedPairs(record.entries);
-        if (topicIds.length > 0) this.sql.archiveFitted.run({ at: record.createdAt, topicIds: JSON.stringify(topicIds), paperIds: JSON.stringify(paperIds) });
-      }
-      return id;
-    });
+    return this.atomic(() => this.queueOne(message, paperIds, record));
+  }
+
+  queueMessages(messages: readonly MessageToQueue[]): Promise<(number | null)[]> {
+    // One savepoint for the page, not one per message: each copies the pages it changes.
+    return this.atomic(() => messages.map(({ message, paperIds, record }) => this.queueOne(message, paperIds, record)));
+  }
+
+  private queueOne(message: NewOutboxMessage, paperIds: readonly number[], record?: NewDigestRecord): number | null {
+    if (isDigest(message.kind) && !this.sql.digestQueueable.get({ subscriberId: message.subscriberId, windowSince: message.windowSince })) return null;
+    const { raw, html, ...state } = message;
+    const id = Number(this.sql.insertOutbox.run(state).lastInsertRowid);
+    this.sql.insertOutboxBody.run(id, raw, html);
+    if (paperIds.length > 0) this.sql.reservePapers.run({ subscriberId: message.subscriberId, outboxId: id, paperIds: JSON.stringify(paperIds) });
+    if (isDigest(message.kind)) this.sql.advanceWindow.run(message.now, message.subscriberId);
+    if (record) {
+      this.sql.insertDigest.run({ key: record.key, subscriberId: record.subscriberId, outboxId: id, createdAt: record.createdAt, ...encodeDigestEntries(record.entries) });
+      const { topicIds, paperIds } = fittedPairs(record.entries);
+      if (topicIds.length > 0) this.sql.archiveFitted.run({ at: record.createdAt, topicIds: JSON.stringify(topicIds), paperIds: JSON.stringify(paperIds) });
+    }
+    return id;
   }
 
   digestByKey(key: string): Promise<StoredDigest | undefined> {
