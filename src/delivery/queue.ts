@@ -150,7 +150,6 @@ export async function queueDigests(subscribers: readonly Subscriber[] | AsyncIte
   return outcome;
 }
 
-
 async function* pagesOf<T>(items: readonly T[], size: number): AsyncIterable<readonly T[]> {
   for (let start = 0; start < items.length; start += size) yield items.slice(start, start + size);
 }

@@ -541,7 +541,7 @@ class PostgresSession implements StoreSession {
   settleMany(settlements: readonly Settlement[], worker: string, now: string): Promise<boolean[]> {
     return this.atomic(async (q) => {
       // Sent messages, nearly every settlement, take four statements for the whole batch rather
-      // than four each: a round trip per statement is what bounds a worker on a networked database.
+      // than four each (each statement is a round trip to the server).
       const sentIds = await settleSent(q, settlements, worker);
       const settled: boolean[] = [];
       for (const { message, transition } of settlements) {
@@ -683,7 +683,6 @@ class PostgresSession implements StoreSession {
   }
 }
 
-/** One message's transition, inside the caller's transaction; false when the claim was lost. */
 /**
  * The messages of a page that may be queued: every notice, and each digest whose subscriber's
  * window is still where the producer read it and who has no other digest queued, the first one
@@ -739,7 +738,7 @@ async function settleSent(q: Sql, settlements: readonly Settlement[], worker: st
   return new Set(ids);
 }
 
-/** Settles one message that was not sent: a retry later, or a failure (with its bounce). */
+/** Settles one message that was not sent (a retry later, or a failure with its bounce); false when the claim was lost. */
 async function settleOne(q: Sql, message: Pick<ClaimedMessage, 'id' | 'subscriberId' | 'messageId'>, worker: string, transition: Exclude<OutboxTransition, { status: 'sent' }>, now: string): Promise<boolean> {
   const { id, subscriberId, messageId } = message;
   switch (transition.status) {
