@@ -9,7 +9,7 @@
  * on SQLite with one worker (the embedded baseline) and on PostgreSQL with 1, 2 and 4.
  * Postgres queues once: the later worker counts deliver a copy of that queued database.
  *
- *   npx tsx scripts/bench-scale-postgres.ts [--subscribers 100000] [--workers 1,2,4] [--database-url postgres://…]
+ *   npx tsx scripts/bench-scale-postgres.ts [--subscribers 100000] [--workers 1,2,4] [--database-url postgres://…] [--cpu-prof DIR]
  *
  * Without --database-url (or PAPERBOY_TEST_DATABASE_URL) it re-runs itself under
  * scripts/test-postgres.sh, which starts a throwaway PostgreSQL 15 cluster. Each scenario
@@ -17,14 +17,17 @@
  *
  * Figures per scenario: the queue phase's wall time; the delivery phase's wall time (the
  * first worker's spawn to the last one's exit) and msgs/s, with the sink's first-to-last span
- * beside it; peak RSS (VmHWM from /proc, sampled every 250 ms) of every Paperboy process.
+ * beside it; peak RSS (VmHWM from /proc, sampled every 250 ms) of every Paperboy process; the
+ * CPU seconds each worker, the PostgreSQL server and the sink spent while delivering.
+ * `--cpu-prof DIR` writes a V8 CPU profile of every Paperboy process into DIR (one file per
+ * process, named by pid; the bench prints which pid was which).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { shippedTopicIds, startSink, subscribersCsv, type Sink } from './bench-scale.ts';
@@ -48,6 +51,8 @@ interface Measured {
   sinkSeconds: number;
   received: number;
   peakRss: { name: string; bytes: number }[];
+  /** CPU seconds of the delivery phase: each worker, the PostgreSQL server (all its processes), the sink. */
+  deliverCpu: { name: string; seconds: number }[];
   sentByWorker: number[];
 }
 
@@ -55,18 +60,22 @@ const int = (value: number) => Math.round(value).toLocaleString('en-US');
 const mb = (bytes: number) => (bytes / 1024 ** 2).toFixed(0);
 
 /** A Paperboy process whose peak RSS is sampled until it exits. */
+let nodeArgs: string[] = [];
 function startPaperboy(args: string[], env: NodeJS.ProcessEnv, children: Set<ChildProcess>) {
-  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
+  if (nodeArgs.length > 0) console.log(`  pid ${child.pid}: paperboy ${args.join(' ')}${env.PAPERBOY_DATABASE_URL ? ' (postgres)' : ''}`);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   let peakRss = 0;
+  let cpuSeconds = 0;
   const timer = setInterval(() => {
     try {
       const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
       if (match) peakRss = Math.max(peakRss, Number(match[1]) * 1024);
+      cpuSeconds = processCpuSeconds(child.pid!);
     } catch {
       // Gone between two samples: the last sample stands.
     }
@@ -75,9 +84,31 @@ function startPaperboy(args: string[], env: NodeJS.ProcessEnv, children: Set<Chi
     clearInterval(timer);
     children.delete(child);
     if (code !== 0) throw new Error(`paperboy ${args.join(' ')} exited with ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
-    return { stdout, peakRss };
+    return { stdout, peakRss, cpuSeconds };
   });
   return { child, done };
+}
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+/** User + system CPU of a process so far, and of its children it has waited for (from /proc). */
+function processCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
+}
+
+/** CPU of every `postgres` process on this machine so far: the live ones, and the backends the postmaster has reaped. */
+function postgresCpuSeconds(): number {
+  let seconds = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') seconds += processCpuSeconds(Number(entry));
+    } catch {
+      // Gone meanwhile: its time is in the postmaster's children now.
+    }
+  }
+  return seconds;
 }
 
 async function freshDatabase(serverUrl: string, template?: string): Promise<string> {
@@ -163,6 +194,7 @@ async function benchOne(scenario: Scenario, n: number, csvRows: string, serverUr
   let firstAt: number | null = null;
   let lastAt: number | null = null;
   let lastCount = sinkStart.messages;
+  const postgresCpuStart = postgresCpuSeconds();
   const started = performance.now();
   const sampler = setInterval(() => {
     void sink.counters().then((now) => {
@@ -178,6 +210,11 @@ async function benchOne(scenario: Scenario, n: number, csvRows: string, serverUr
   const deliverSeconds = (performance.now() - started) / 1000;
   clearInterval(sampler);
   const sinkEnd = await sink.counters();
+  const deliverCpu = [
+    ...workers.map((worker, index) => ({ name: `deliver#${index + 1}`, seconds: worker.cpuSeconds })),
+    { name: 'postgres', seconds: postgresCpuSeconds() - postgresCpuStart },
+    { name: 'sink', seconds: (sinkEnd.cpuMs - sinkStart.cpuMs) / 1000 },
+  ];
   if (databaseUrl) await dropDatabase(serverUrl, databaseUrl);
   rmSync(dir, { recursive: true, force: true });
   const received = sinkEnd.messages - sinkStart.messages;
@@ -193,13 +230,15 @@ async function benchOne(scenario: Scenario, n: number, csvRows: string, serverUr
     sinkSeconds: firstAt !== null && lastAt !== null ? Math.max((lastAt - firstAt) / 1000, SAMPLE_MS / 1000) : 0,
     peakRss: [{ name: template ? 'run (queued once, reused)' : 'run', bytes: runPeakRss }, ...workers.map((worker, index) => ({ name: `deliver#${index + 1}`, bytes: worker.peakRss }))],
     sentByWorker,
+    deliverCpu,
   };
 }
 
 async function main(serverUrl: string, workDir: string, children: Set<ChildProcess>): Promise<void> {
   const { values } = parseArgs({
-    options: { subscribers: { type: 'string', default: '100000' }, workers: { type: 'string', default: '1,2,4' }, seed: { type: 'string', default: '42' }, 'database-url': { type: 'string' } },
+    options: { subscribers: { type: 'string', default: '100000' }, workers: { type: 'string', default: '1,2,4' }, seed: { type: 'string', default: '42' }, 'database-url': { type: 'string' }, 'cpu-prof': { type: 'string' } },
   });
+  if (values['cpu-prof'] !== undefined) nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${resolve(values['cpu-prof'])}`];
   const n = Number(values.subscribers);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`--subscribers takes a positive integer, not ${JSON.stringify(values.subscribers)}`);
   const workerCounts = values.workers.split(',').map(Number);
@@ -220,7 +259,8 @@ async function main(serverUrl: string, workDir: string, children: Set<ChildProce
     console.log(
       `\n${scenario.store} × ${scenario.workers} worker${scenario.workers === 1 ? '' : 's'}: queue ${measured.queueSeconds.toFixed(1)} s (paperboy run), deliver ${measured.deliverSeconds.toFixed(1)} s (${int(rate)} msgs/s, ${int(measured.received)} digests; the sink saw ${measured.sinkSeconds.toFixed(1)} s first to last)` +
         `\n  end to end ${(measured.queueSeconds + measured.deliverSeconds).toFixed(1)} s; sent per worker: ${measured.sentByWorker.map(int).join(' / ')}` +
-        `\n  peak RSS: ${measured.peakRss.map((process) => `${process.name} ${mb(process.bytes)} MB`).join(', ')}`,
+        `\n  peak RSS: ${measured.peakRss.map((process) => `${process.name} ${mb(process.bytes)} MB`).join(', ')}` +
+        `\n  CPU while delivering: ${measured.deliverCpu.map((process) => `${process.name} ${process.seconds.toFixed(1)} s`).join(', ')} (the machine had ${availableParallelism()} × ${measured.deliverSeconds.toFixed(1)} s)`,
     );
   }
   for (const template of templates.values()) await dropDatabase(serverUrl, template.databaseUrl);
@@ -234,7 +274,7 @@ async function main(serverUrl: string, workDir: string, children: Set<ChildProce
   }
 }
 
-const { values: early } = parseArgs({ options: { 'database-url': { type: 'string' } }, strict: false });
+const { values: early } = parseArgs({ options: { 'database-url': { type: 'string' } }, strict: false, allowPositionals: true });
 const serverUrl = (early['database-url'] as string | undefined) ?? process.env.PAPERBOY_TEST_DATABASE_URL;
 if (!serverUrl) {
   // No server given: the same benchmark under a throwaway cluster.

@@ -77,4 +77,25 @@ describe.skipIf(!TEST_DATABASE_URL)('paperboy db copy (PAPERBOY_TEST_DATABASE_UR
     expect(again.status).toBe(2);
     expect(again.stderr).toBe(`paperboy: ${describeDatabaseUrl(url)}: table listings already holds ${count('listings')} rows; db copy needs an empty target\n`);
   });
+
+  it('moves a queued message with its body, byte for byte, so the copy delivers what SQLite would have', async () => {
+    const dir = tempDir();
+    const settings = { PAPERBOY_DB: join(dir, 'paperboy.db'), PAPERBOY_SECRET: 'db-copy-test-secret-0123456789abcdef0123', PAPERBOY_LOG_LEVEL: 'silent' };
+    const embedded = openApp({ env: settings });
+    const subscriber = (await embedded.store.insertSubscriber({ email: 'zoë@example.org', name: 'Zoë', topics: null, frequency: 'daily', weekday: null }, 'active', '2026-11-23T07:00:00.000Z'))!;
+    const raw = Buffer.from('From: Grüße <digest@paperboy.test>\r\nSubject: =?UTF-8?Q?=C3=9Cbersicht?=\r\n\r\ncaf=C3=A9\r\n');
+    await embedded.store.queueMessage(
+      { runId: null, subscriberId: subscriber.id, kind: 'digest', messageId: '<copied@paperboy.test>', recipient: subscriber.email, recipientName: 'Zoë', subject: 'Übersicht', raw, html: '<p>café</p>', unsubscribeUrl: 'https://paperboy.test/u', windowSince: null, now: '2026-11-23T07:00:00.000Z' },
+      [],
+    );
+    await embedded.close();
+
+    const url = await freshPostgresDatabase();
+    const copy = await runCliAsync(['db', 'copy', '--from', `sqlite:${settings.PAPERBOY_DB}`, '--to', url], settings);
+    expect([copy.status, copy.stderr]).toEqual([0, '']);
+    const shared = openApp({ env: { ...settings, PAPERBOY_DATABASE_URL: url } });
+    apps.push(shared);
+    const [claimed] = await shared.store.claimDue('w', 10, '2026-11-23T07:05:00.000Z', '2026-11-23T07:10:00.000Z');
+    expect([claimed!.messageId, claimed!.raw.equals(raw), claimed!.html]).toEqual(['<copied@paperboy.test>', true, '<p>café</p>']);
+  });
 });

@@ -902,6 +902,16 @@ describe.each(STORE_ADAPTERS)('store contract, delivery in batches: $name', (ada
     return { id, subscriberId: reader.id, messageId: message.messageId };
   }
 
+  it('gives a claimed message back byte for byte: UTF-8 headers, a 200 KB body, its HTML copy', async () => {
+    const subscriber = (await store.insertSubscriber(reader('zoë@example.org'), 'active', at(0)))!;
+    const body = Array.from({ length: 6000 }, (_, line) => `line ${line}: caf=C3=A9 \\x00 '"<>{{ }}`).join('\r\n');
+    const raw = Buffer.from(`From: Grüße <digest@paperboy.test>\r\nTo: Zoë <zoë@example.org>\r\nSubject: Übersicht\r\n\r\n${body}\r\n`);
+    const html = '<p>Übersicht — naïve café 🚀</p>';
+    const id = await store.queueMessage(message(subscriber.id, 1, at(1), { raw, html, recipient: 'zoë@example.org' }), []);
+    const [claimed] = await store.claimDue('w', 10, at(5), at(10));
+    expect([claimed!.id, claimed!.raw.length > 200_000, claimed!.raw.equals(raw), claimed!.html]).toEqual([id, true, true, html]);
+  });
+
   it('claims without the HTML copy when asked, the raw bytes all the same', async () => {
     const { id } = await queued('ada@example.org', 1);
     const [claimed] = await store.claimDue('w', 10, at(5), at(10), undefined, { html: false });

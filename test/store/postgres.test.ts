@@ -25,10 +25,10 @@ describe.skipIf(!TEST_DATABASE_URL)('postgres adapter (PAPERBOY_TEST_DATABASE_UR
   it('migrates once, records the version, and reopens at the same version', async () => {
     const store = await tempPostgresStore();
     opened.push(store);
-    expect(await store.ping()).toBe(5);
+    expect(await store.ping()).toBe(6);
     const again = await openPostgresStore({ url: TEST_DATABASE_URL!, schema: store.schema });
     opened.push(again);
-    expect(await again.ping()).toBe(5);
+    expect(await again.ping()).toBe(6);
   });
 
   it('brings a version 4 schema forward: deliveries name their outbox row, digest records are packed, the archive is per (topic, paper)', async () => {
@@ -53,6 +53,41 @@ describe.skipIf(!TEST_DATABASE_URL)('postgres adapter (PAPERBOY_TEST_DATABASE_UR
     }
   });
 
+  it('brings a version 5 schema forward: queued bodies kept as bytea become text, claimed back byte for byte', async () => {
+    const store = await tempPostgresStore();
+    opened.push(store);
+    const subscriber = (await store.insertSubscriber({ email: 'zoë@example.org', name: 'Zoë', topics: null, frequency: 'daily', weekday: null }, 'active', '2026-11-23T07:00:00.000Z'))!;
+    const raw = Buffer.from('From: Grüße <digest@paperboy.test>\r\nSubject: =?UTF-8?Q?=C3=9Cbersicht?=\r\n\r\ncaf=C3=A9\r\n');
+    const message = { runId: null, subscriberId: subscriber.id, kind: 'digest' as const, messageId: '<v5@paperboy.test>', recipient: subscriber.email, recipientName: 'Zoë', subject: 'Übersicht', raw, html: '<p>café</p>', unsubscribeUrl: 'https://paperboy.test/u', windowSince: null, now: '2026-11-23T07:00:00.000Z' };
+    await store.queueMessage(message, []);
+    await store.close();
+    opened.pop();
+    // Version 5 kept bodies as bytea: put this one back that way, as a version 5 database holds it.
+    const admin = postgres(TEST_DATABASE_URL!, { max: 1, onnotice: () => {} });
+    try {
+      await admin.unsafe(`ALTER TABLE ${store.schema}.outbox_bodies ALTER COLUMN raw TYPE BYTEA USING convert_to(raw, 'UTF8'); UPDATE ${store.schema}.schema_version SET version = 5`);
+      const reopened = await openPostgresStore({ url: TEST_DATABASE_URL!, schema: store.schema });
+      opened.push(reopened);
+      expect(await reopened.ping()).toBe(6);
+      expect((await admin.unsafe(`SELECT data_type FROM information_schema.columns WHERE table_schema = '${store.schema}' AND table_name = 'outbox_bodies' AND column_name = 'raw'`))[0]!.data_type).toBe('text');
+      const [claimed] = await reopened.claimDue('w', 10, '2026-11-23T07:05:00.000Z', '2026-11-23T07:10:00.000Z');
+      expect([claimed!.messageId, claimed!.raw.equals(raw), claimed!.html]).toEqual(['<v5@paperboy.test>', true, '<p>café</p>']);
+    } finally {
+      await admin.end();
+    }
+  });
+
+  it('refuses to queue bytes that are not UTF-8 text, writing nothing of the page', async () => {
+    const store = await tempPostgresStore();
+    opened.push(store);
+    const subscriber = (await store.insertSubscriber({ email: 'ada@example.org', name: null, topics: null, frequency: 'daily', weekday: null }, 'active', '2026-11-23T07:00:00.000Z'))!;
+    const message = (n: number, raw: Buffer) => ({ runId: null, subscriberId: subscriber.id, kind: 'confirmation' as const, messageId: `<n${n}@paperboy.test>`, recipient: subscriber.email, recipientName: null, subject: 'Confirm', raw, html: '', unsubscribeUrl: '', windowSince: null, now: '2026-11-23T07:00:00.000Z' });
+    await expect(store.queueMessages([{ message: message(1, Buffer.from('Subject: fine\r\n\r\nok\r\n')), paperIds: [] }, { message: message(2, Buffer.from([0x53, 0x3a, 0xff, 0x0d, 0x0a])), paperIds: [] }])).rejects.toThrow(
+      'message <n2@paperboy.test>: its bytes are not UTF-8 text without NUL, which the outbox stores',
+    );
+    expect(await store.outboxCounts()).toEqual({ queued: 0, sent: 0, failed: 0 });
+  });
+
   it('refuses a schema newer than it knows, naming the database without its password', async () => {
     const store = await tempPostgresStore();
     const { schema } = store;
@@ -61,7 +96,7 @@ describe.skipIf(!TEST_DATABASE_URL)('postgres adapter (PAPERBOY_TEST_DATABASE_UR
     await admin.unsafe(`UPDATE ${schema}.schema_version SET version = 99`);
     await admin.end();
     await expect(openPostgresStore({ url: TEST_DATABASE_URL!, schema })).rejects.toThrow(
-      `${describeDatabaseUrl(TEST_DATABASE_URL!)} (schema ${schema}): schema version 99 is newer than this Paperboy knows (5); upgrade Paperboy`,
+      `${describeDatabaseUrl(TEST_DATABASE_URL!)} (schema ${schema}): schema version 99 is newer than this Paperboy knows (6); upgrade Paperboy`,
     );
   });
 
@@ -69,7 +104,7 @@ describe.skipIf(!TEST_DATABASE_URL)('postgres adapter (PAPERBOY_TEST_DATABASE_UR
     const app = openApp({ env: { PAPERBOY_DATABASE_URL: TEST_DATABASE_URL!, PAPERBOY_DATABASE_POOL: '2' } });
     try {
       expect(app.store.description).toBe(describeDatabaseUrl(TEST_DATABASE_URL!));
-      expect(await app.store.ping()).toBe(5);
+      expect(await app.store.ping()).toBe(6);
       await app.store.setState('app-test', 'yes');
       expect(await app.store.getState('app-test')).toBe('yes');
     } finally {

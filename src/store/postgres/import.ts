@@ -1,7 +1,7 @@
 import postgres from 'postgres';
 import { PaperboyError } from '../../errors.ts';
 import { STORE_TABLES, TABLES_WITH_IDS, type StoreTable } from '../tables.ts';
-import { describeDatabaseUrl, openPostgresStore, type PostgresOptions } from './store.ts';
+import { describeDatabaseUrl, messageText, openPostgresStore, type PostgresOptions } from './store.ts';
 
 export interface TableSource {
   count(table: StoreTable): number;
@@ -25,7 +25,7 @@ export async function importIntoPostgres(source: TableSource, options: PostgresO
       }
       const counts: { table: StoreTable; source: number; target: number }[] = [];
       for (const table of STORE_TABLES) {
-        for (const batch of source.batches(table, 500)) await tx`INSERT INTO ${tx(table)} ${tx(batch)}`;
+        for (const batch of source.batches(table, 500)) await tx`INSERT INTO ${tx(table)} ${tx(table === 'outbox_bodies' ? batch.map(bodyAsText) : batch)}`;
         if (TABLES_WITH_IDS.includes(table)) {
           await tx`SELECT setval(pg_get_serial_sequence(${table}, 'id'), coalesce(max(id), 1), max(id) IS NOT NULL) FROM ${tx(table)}`;
         }
@@ -41,4 +41,9 @@ export async function importIntoPostgres(source: TableSource, options: PostgresO
   } finally {
     await sql.end();
   }
+}
+
+/** SQLite keeps a body's bytes as a blob; Postgres keeps them as text (migration 6). */
+function bodyAsText(row: Record<string, unknown>): Record<string, unknown> {
+  return { ...row, raw: Buffer.isBuffer(row.raw) ? messageText({ raw: row.raw, messageId: `of outbox row ${String(row.outbox_id)}` }) : row.raw };
 }

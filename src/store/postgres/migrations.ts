@@ -234,4 +234,17 @@ export const PG_MIGRATIONS: readonly string[] = [
     FROM digest_papers dp JOIN digests d ON d.id = dp.digest_id WHERE dp.fitted = 1 GROUP BY dp.topic_id, dp.paper_id;
   DROP TABLE digest_papers;
   `,
+  /*
+   * 6: message bodies as text. postgres.js sends and reads every value as text, so a bytea
+   * body crossed the wire hex-encoded, twice its size, and was encoded and decoded at both
+   * ends. Paperboy's messages are UTF-8 text (7-bit MIME), which a text column holds as is.
+   */ `
+  ALTER TABLE outbox_bodies ALTER COLUMN raw TYPE TEXT USING convert_from(raw, 'UTF8');
+  -- Bodies are compressed as they are stored (TOAST) and read back once: lz4 costs a tenth of
+  -- the default pglz's CPU. A server built without lz4 (or older than 14) keeps pglz.
+  DO $$ BEGIN
+    EXECUTE 'ALTER TABLE outbox_bodies ALTER COLUMN raw SET COMPRESSION lz4, ALTER COLUMN html SET COMPRESSION lz4';
+  EXCEPTION WHEN feature_not_supported OR syntax_error THEN NULL;
+  END $$;
+  `,
 ];
