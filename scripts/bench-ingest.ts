@@ -27,7 +27,7 @@ import { createHash } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { paperParams } from '../src/store/rows.ts';
 import { prepareStatements } from '../src/store/sqlite/statements.ts';
-import { openSqliteStore } from '../src/store/sqlite/store.ts';
+import { openSqliteStore, SQLITE_CACHE_KIB } from '../src/store/sqlite/store.ts';
 
 const read = (path: string) => ({ origin: path, fetchedAt: now, bytes: readFileSync(path) });
 
@@ -97,7 +97,7 @@ async function ingestBesideBareInsert(files: readonly string[], dir: string, onQ
   const barePath = join(dir, 'bare.db');
   await openSqliteStore(barePath).close();
   const bare = new Database(barePath);
-  for (const pragma of ['journal_mode = WAL', 'synchronous = NORMAL', 'cache_size = -65536', 'temp_store = MEMORY', 'foreign_keys = ON']) bare.pragma(pragma);
+  for (const pragma of ['journal_mode = WAL', 'synchronous = NORMAL', `cache_size = -${SQLITE_CACHE_KIB}`, 'temp_store = MEMORY', 'foreign_keys = ON']) bare.pragma(pragma);
   const bareSql = prepareStatements(bare);
 
   const rates = { ingested: 0, ingestSeconds: 0, bareInserted: 0, bareSeconds: 0, storedPapers: 0 };
