@@ -26,6 +26,7 @@ export interface PostgresOptions {
   schema?: string | null;
 }
 
+const BODIES_PER_STATEMENT = 10;
 const PAPER_COLUMNS = `id, key, arxiv_id, title_key, title, abstract, authors, author_count, organization,
   published_on, upvotes, comments, keywords, categories, links, first_seen, last_seen, primary_topic`;
 const DIGEST_PAPER_COLUMNS = `p.key, p.arxiv_id, p.title, p.abstract, p.authors, p.author_count, p.organization,
@@ -429,7 +430,12 @@ class PostgresSession implements StoreSession {
         )} RETURNING id, message_id`;
       const idOf = new Map(inserted.map((row) => [row.message_id as string, row.id as number]));
       const queued = accepted.map((entry) => ({ ...entry, id: idOf.get(entry.message.messageId)! }));
-      await q`INSERT INTO outbox_bodies ${q(queued.map(({ id, message }) => ({ outbox_id: id, raw: messageText(message), html: message.html })))}`;
+      // A few bodies per statement: postgres.js builds each statement in one growing buffer and
+      // copies it twice more, so a page's hundred bodies in one would be ~7 MB made three times.
+      for (let start = 0; start < queued.length; start += BODIES_PER_STATEMENT) {
+        const bodies = queued.slice(start, start + BODIES_PER_STATEMENT).map(({ id, message }) => ({ outbox_id: id, raw: messageText(message), html: message.html }));
+        await q`INSERT INTO outbox_bodies ${q(bodies)}`;
+      }
       const reserved = queued.flatMap(({ id, message, paperIds }) => paperIds.map((paperId) => [message.subscriberId, paperId, id] as const));
       if (reserved.length > 0) {
         await q`
