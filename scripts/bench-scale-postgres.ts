@@ -59,8 +59,10 @@ interface Measured {
 const int = (value: number) => Math.round(value).toLocaleString('en-US');
 const mb = (bytes: number) => (bytes / 1024 ** 2).toFixed(0);
 
-/** A Paperboy process whose peak RSS is sampled until it exits. */
+/** Node flags for every Paperboy process (`--cpu-prof`); none by default. */
 let nodeArgs: string[] = [];
+
+/** A Paperboy process whose peak RSS and CPU time are sampled until it exits. */
 function startPaperboy(args: string[], env: NodeJS.ProcessEnv, children: Set<ChildProcess>) {
   const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);

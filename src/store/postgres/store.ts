@@ -526,7 +526,7 @@ class PostgresSession implements StoreSession {
     if (claimed.length === 0) return [];
     // Raw, the bodies arrive as the bytes on the wire, which for a text column are the
     // message itself: parsed as usual, each would become a string first (and, as bytea, a
-    // hex string twice its size), about half of a worker's CPU when it was so.
+    // hex string twice its size), about a fifth of a worker's CPU when it was so.
     const bodies = new Map<number, { raw: Buffer; html: string | null }>();
     for (const [id, raw, html] of (await q`
       SELECT outbox_id, raw, ${options.html === false ? q`NULL::text` : q`html`} FROM outbox_bodies

@@ -18,13 +18,6 @@ import { prepareStatements, type Statements } from './statements.ts';
 type Runner = <T>(operation: () => T) => Promise<T>;
 
 /**
- * The SQLite adapter (better-sqlite3, the embedded default). better-sqlite3 is synchronous,
- * so every method is a synchronous operation handed back as a promise. What makes that safe
- * with async callers: `withTransaction` holds the connection for as long as its callback
- * runs, and anything else asked of this store meanwhile waits in one chain per connection
- * (as pg-boss's sqlite adapter does), so no outside statement lands inside a transaction.
- */
-/**
  * The page cache, in KiB. Ingest and selection walk indexes on text keys, which a few tens of
  * megabytes hold for a deployment's papers; more only fills with the pages of queued bodies,
  * written once and never read back by the process that wrote them. With 64 MB a run of 10,000,
@@ -33,6 +26,13 @@ type Runner = <T>(operation: () => T) => Promise<T>;
  */
 export const SQLITE_CACHE_KIB = 32_768;
 
+/**
+ * The SQLite adapter (better-sqlite3, the embedded default). better-sqlite3 is synchronous,
+ * so every method is a synchronous operation handed back as a promise. What makes that safe
+ * with async callers: `withTransaction` holds the connection for as long as its callback
+ * runs, and anything else asked of this store meanwhile waits in one chain per connection
+ * (as pg-boss's sqlite adapter does), so no outside statement lands inside a transaction.
+ */
 export function openSqliteStore(path: string): Store {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
