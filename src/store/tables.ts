@@ -12,7 +12,6 @@ export const STORE_TABLES = [
   'runs',
   'outbox',
   'outbox_bodies',
-  'outbox_papers',
   'leases',
   'state',
   'suppressions',

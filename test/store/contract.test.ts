@@ -381,6 +381,26 @@ describe.each(STORE_ADAPTERS)('store contract: $name', (adapter) => {
       expect(await store.suppressionOf('ada@example.org')).toBeUndefined();
     });
 
+    it('gives back the papers of queued digests that fail without being sent: the subscriber leaves, or bounces on other mail', async () => {
+      const ids = await listPapersIn('one', [1, 2, 3]);
+      const ada = await subscriber('ada@example.org');
+      const grace = await subscriber('grace@example.org');
+      await store.queueMessage(message(ada.id, 1, at(1), { windowSince: null }), [ids[0]!, ids[1]!]);
+      await store.queueMessage(message(grace.id, 2, at(1), { windowSince: null }), [ids[2]!]);
+      const notice = (await store.queueMessage(message(grace.id, 3, at(1), { kind: 'welcome' }), []))!;
+      expect(await store.heldPaperIds([ada.id, grace.id], at(-1))).toEqual(new Map([[ada.id, new Set([ids[0], ids[1]])], [grace.id, new Set([ids[2]])]]));
+
+      expect(await store.unsubscribe(ada.id, at(2))).toBe(true);
+      // Grace's welcome bounces at the limit: her queued digest fails with it.
+      const [claimed] = await store.claimDue('w', 10, at(2), at(4), ['welcome']);
+      expect(claimed!.id).toBe(notice);
+      await store.settle(claimed!, 'w', { status: 'failed', attempts: 1, error: '550 5.1.1 no such user', hardBounce: true, bounceSubscriber: true, deliveryError: false }, at(2));
+      expect(await store.outboxCounts()).toEqual({ queued: 0, sent: 0, failed: 3 });
+      expect(await store.heldPaperIds([ada.id, grace.id], at(-1))).toEqual(new Map());
+      expect(await store.deliveredPaperIds(ada.id)).toEqual([]);
+      expect((await store.digestCandidates(grace.id, at(-1))).map((row) => row.paperId).sort()).toEqual([...ids].sort());
+    });
+
     it('queues a digest only against the window it was selected for, and never beside another queued digest', async () => {
       const ada = await subscriber('ada@example.org');
       expect(await store.queueMessage(message(ada.id, 1, at(1), { windowSince: null }), [])).toEqual(expect.any(Number));

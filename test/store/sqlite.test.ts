@@ -5,13 +5,14 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations.ts';
 import { prepareStatements } from '../../src/store/sqlite/statements.ts';
-import { openSqliteStore } from '../../src/store/sqlite/store.ts';
+import { openSqliteStore, registerMigrationFunctions } from '../../src/store/sqlite/store.ts';
 import { REPO_ROOT, tempDir } from '../helpers/paths.ts';
-import { expectMigrated, PRE_COMPACT_ROWS } from '../helpers/pre-compact-rows.ts';
+import { expectMigrated, expectReservationsMerged, MERGED_DELIVERIES, PRE_COMPACT_ROWS, RESERVATION_ROWS } from '../helpers/pre-compact-rows.ts';
 
 /** A database file as a Paperboy whose schema ended at `version` left it (open, for rows to be added). */
 function databaseAtVersion(path: string, version: number): Database.Database {
   const db = new Database(path);
+  registerMigrationFunctions(db);
   for (const [index, sql] of MIGRATIONS.slice(0, version).entries()) {
     db.exec(sql);
     db.pragma(`user_version = ${index + 1}`);
@@ -52,6 +53,22 @@ describe('the SQLite adapter', () => {
     expect(migrated.prepare(`SELECT paper_id, outbox_id FROM deliveries ORDER BY paper_id`).raw().all()).toEqual([[1, 7], [3, 7]]);
     expect(migrated.prepare(`SELECT count(*) FROM sqlite_schema WHERE name = 'digest_papers'`).pluck().get()).toBe(0);
     migrated.close();
+  });
+
+  it('brings a version 11 database forward: a queued digest\'s reservations become its deliveries, a failed one\'s are dropped', async () => {
+    const path = join(tempDir(), 'v11.db');
+    const old = databaseAtVersion(path, 11);
+    for (const sql of RESERVATION_ROWS) old.exec(sql);
+    old.close();
+
+    const store = openSqliteStore(path);
+    expect(await store.ping()).toBe(MIGRATIONS.length);
+    const migrated = new Database(path, { readonly: true });
+    expect(migrated.prepare(`SELECT paper_id, outbox_id FROM deliveries ORDER BY paper_id`).raw().all()).toEqual(MERGED_DELIVERIES);
+    expect(migrated.prepare(`SELECT count(*) FROM sqlite_schema WHERE name = 'outbox_papers'`).pluck().get()).toBe(0);
+    migrated.close();
+    await expectReservationsMerged(store);
+    await store.close();
   });
 
   it('fails the whole transaction when its papers fail to save, even if the callback catches the error (no savepoint)', async () => {

@@ -17,7 +17,7 @@ export function registerDb(program: Command): void {
       try {
         if (!options.from.startsWith('sqlite:')) throw new PaperboyError('USAGE', `--from ${options.from}: expected sqlite:PATH`);
         if (!/^postgres(ql)?:\/\//.test(options.to)) throw new PaperboyError('USAGE', `--to ${describeDatabaseUrl(options.to)}: expected a postgres:// URL`);
-        const source = openSqliteExport(options.from.slice('sqlite:'.length));
+        const source = await openSqliteExport(options.from.slice('sqlite:'.length));
         try {
           const counts = await importIntoPostgres(source, { url: options.to });
           emit(options, { from: options.from, to: describeDatabaseUrl(options.to), tables: counts }, () =>

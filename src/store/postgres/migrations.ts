@@ -248,4 +248,12 @@ export const PG_MIGRATIONS: readonly string[] = [
   EXCEPTION WHEN feature_not_supported OR syntax_error THEN NULL;
   END $$;
   `,
+  /* 7: a digest's papers are its deliveries from the moment it is queued (SQLite's 12):
+     marking a batch sent writes only the outbox rows, where moving 20-odd reservation rows
+     per message into deliveries was about 0.47 ms of the server's 1.2 ms per message. */ `
+  INSERT INTO deliveries (subscriber_id, paper_id, outbox_id)
+    SELECT op.subscriber_id, op.paper_id, op.outbox_id FROM outbox_papers op JOIN outbox o ON o.id = op.outbox_id WHERE o.status = 'queued'
+    ON CONFLICT DO NOTHING;
+  DROP TABLE outbox_papers;
+  `,
 ];

@@ -380,10 +380,7 @@ class PostgresSession implements StoreSession {
     const rows = await this.sql`
       ${this.paperTopicRows()}
       WHERE p.first_seen > ${since}
-        AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.subscriber_id = ${subscriberId} AND d.paper_id = p.id)
-        AND NOT EXISTS (
-          SELECT 1 FROM outbox_papers op JOIN outbox o ON o.id = op.outbox_id
-          WHERE op.subscriber_id = ${subscriberId} AND op.paper_id = p.id AND o.status = 'queued')`;
+        AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.subscriber_id = ${subscriberId} AND d.paper_id = p.id)`;
     return rows.map((row) => toDigestPaper(row) as unknown as CandidateRow);
   }
 
@@ -399,15 +396,16 @@ class PostgresSession implements StoreSession {
     const ids = this.sql.array([...subscriberIds]);
     const rows = await this.sql`
       SELECT d.subscriber_id, d.paper_id FROM deliveries d JOIN papers p ON p.id = d.paper_id
-      WHERE d.subscriber_id = ANY(${ids}::int[]) AND p.first_seen > ${since}
-      UNION ALL
-      SELECT op.subscriber_id, op.paper_id FROM outbox_papers op JOIN outbox o ON o.id = op.outbox_id JOIN papers p ON p.id = op.paper_id
-      WHERE op.subscriber_id = ANY(${ids}::int[]) AND o.status = 'queued' AND p.first_seen > ${since}`.values();
+      WHERE d.subscriber_id = ANY(${ids}::int[]) AND p.first_seen > ${since}`.values();
     return groupHeldPaperIds(rows as unknown as [number, number][]);
   }
 
   async deliveredPaperIds(subscriberId: number): Promise<number[]> {
-    return (await this.sql`SELECT paper_id FROM deliveries WHERE subscriber_id = ${subscriberId} ORDER BY paper_id`).map((row) => row.paper_id as number);
+    // A message still queued holds its papers but has not delivered them.
+    const rows = await this.sql`
+      SELECT d.paper_id FROM deliveries d LEFT JOIN outbox o ON o.id = d.outbox_id
+      WHERE d.subscriber_id = ${subscriberId} AND (o.status IS NULL OR o.status = 'sent') ORDER BY d.paper_id`;
+    return rows.map((row) => row.paper_id as number);
   }
 
   async queueMessage(message: NewOutboxMessage, paperIds: readonly number[], record?: NewDigestRecord): Promise<number | null> {
@@ -439,8 +437,9 @@ class PostgresSession implements StoreSession {
       const reserved = queued.flatMap(({ id, message, paperIds }) => paperIds.map((paperId) => [message.subscriberId, paperId, id] as const));
       if (reserved.length > 0) {
         await q`
-          INSERT INTO outbox_papers (subscriber_id, paper_id, outbox_id)
-          SELECT * FROM unnest(${q.array(reserved.map((r) => r[0]))}::int[], ${q.array(reserved.map((r) => r[1]))}::int[], ${q.array(reserved.map((r) => r[2]))}::int[])`;
+          INSERT INTO deliveries (subscriber_id, paper_id, outbox_id)
+          SELECT * FROM unnest(${q.array(reserved.map((r) => r[0]))}::int[], ${q.array(reserved.map((r) => r[1]))}::int[], ${q.array(reserved.map((r) => r[2]))}::int[])
+          ON CONFLICT DO NOTHING`;
       }
       const digests = queued.filter(({ message }) => isDigest(message.kind));
       if (digests.length > 0) {
@@ -741,10 +740,9 @@ async function queueableMessages(q: Sql, messages: readonly MessageToQueue[]): P
 }
 
 /**
- * Marks the batch's sent messages sent (those this worker still holds), records their
- * deliveries and drops their reservations and bodies, in one statement: one round trip,
- * atomic without a transaction of its own. The statements in its WITH all see the rows as
- * they were before it, so the deliveries are read from the reservations it deletes.
+ * Marks the batch's sent messages sent (those this worker still holds) and drops their
+ * bodies, in one statement: one round trip, atomic without a transaction of its own. Their
+ * papers became deliveries when they were queued; the status is what says they went out.
  * Returns the ids marked.
  */
 async function settleSent(q: Sql, settlements: readonly Settlement[], worker: string): Promise<Set<number>> {
@@ -756,12 +754,6 @@ async function settleSent(q: Sql, settlements: readonly Settlement[], worker: st
       FROM unnest(${q.array(sent.map((m) => m.id))}::int[], ${q.array(sent.map((m) => m.sentAt))}::text[], ${q.array(sent.map((m) => m.attempts))}::int[]) AS v(id, sent_at, attempts)
       WHERE o.id = v.id AND o.status = 'queued' AND o.claimed_by = ${worker}
       RETURNING o.id
-    ), delivered AS (
-      INSERT INTO deliveries (subscriber_id, paper_id, outbox_id)
-      SELECT op.subscriber_id, op.paper_id, op.outbox_id FROM outbox_papers op JOIN marked m ON m.id = op.outbox_id
-      ON CONFLICT DO NOTHING
-    ), unreserved AS (
-      DELETE FROM outbox_papers op USING marked m WHERE op.outbox_id = m.id
     ), dropped AS (
       DELETE FROM outbox_bodies b USING marked m WHERE b.outbox_id = m.id
     )
@@ -788,7 +780,7 @@ async function settleOne(q: Sql, message: Pick<ClaimedMessage, 'id' | 'subscribe
       await q`
         UPDATE subscribers s SET last_digest_at = o.window_since FROM outbox o
         WHERE o.id = ${id} AND s.id = o.subscriber_id AND s.last_digest_at = o.created_at`;
-      await q`DELETE FROM outbox_papers WHERE outbox_id = ${id}`;
+      await q`DELETE FROM deliveries WHERE subscriber_id = ${subscriberId} AND outbox_id = ${id}`;
       await q`DELETE FROM outbox_bodies WHERE outbox_id = ${id}`;
       if (transition.hardBounce) {
         await q`
@@ -808,8 +800,13 @@ async function settleOne(q: Sql, message: Pick<ClaimedMessage, 'id' | 'subscribe
   }
 }
 
+/** Fails what is still queued for a subscriber, and gives back the papers it held. */
 async function failQueuedOf(q: Sql, subscriberId: number, error: string): Promise<void> {
-  await q`UPDATE outbox SET status = 'failed', last_error = ${error} WHERE subscriber_id = ${subscriberId} AND status = 'queued'`;
+  await q`
+    WITH failed AS (
+      UPDATE outbox SET status = 'failed', last_error = ${error} WHERE subscriber_id = ${subscriberId} AND status = 'queued' RETURNING id
+    )
+    DELETE FROM deliveries WHERE subscriber_id = ${subscriberId} AND outbox_id IN (SELECT id FROM failed)`;
 }
 
 class PostgresStore extends PostgresSession implements Store {

@@ -2,10 +2,16 @@ import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { PaperboyError } from '../../errors.ts';
 import type { StoreTable } from '../tables.ts';
+import { openSqliteStore } from './store.ts';
 
-/** A read-only view of a SQLite store's tables, for `paperboy db copy`. */
-export function openSqliteExport(path: string) {
+/**
+ * A read-only view of a SQLite store's tables, for `paperboy db copy`. The store is brought
+ * to this Paperboy's schema first (as any command opening it would), so its tables are the
+ * ones the copy lists.
+ */
+export async function openSqliteExport(path: string) {
   if (!existsSync(path)) throw new PaperboyError('USAGE', `${path}: no such SQLite database`);
+  await openSqliteStore(path).close();
   const db = new Database(path, { readonly: true, fileMustExist: true });
   return {
     count: (table: StoreTable) => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n,

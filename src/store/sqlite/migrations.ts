@@ -357,4 +357,12 @@ export const MIGRATIONS: readonly string[] = [
     FROM digest_papers dp JOIN digests d ON d.id = dp.digest_id WHERE dp.fitted = 1 GROUP BY dp.topic_id, dp.paper_id;
   DROP TABLE digest_papers;
   `,
+  /* 12: a digest's papers are its deliveries from the moment it is queued, not reservations
+     moved into deliveries when it is sent: marking a message sent then writes only its own
+     row (the outbox row's status says whether the papers went out), and a failed message
+     deletes its papers again. Selection reads one table. */ `
+  INSERT OR IGNORE INTO deliveries (subscriber_id, paper_id, outbox_id)
+    SELECT op.subscriber_id, op.paper_id, op.outbox_id FROM outbox_papers op JOIN outbox o ON o.id = op.outbox_id WHERE o.status = 'queued';
+  DROP TABLE outbox_papers;
+  `,
 ];

@@ -128,27 +128,18 @@ export function prepareStatements(db: Database.Database) {
       UPDATE subscribers SET name = @name, topics = @topics, frequency = @frequency, weekday = @weekday WHERE id = @id`),
     digestCandidates: prepare(`
 ${PAPER_TOPIC_ROWS}      WHERE p.first_seen > @since
-        AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.subscriber_id = @subscriberId AND d.paper_id = p.id)
-        AND NOT EXISTS (
-          SELECT 1 FROM outbox_papers op JOIN outbox o ON o.id = op.outbox_id
-          WHERE op.subscriber_id = @subscriberId AND op.paper_id = p.id AND o.status = 'queued')`),
+        AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.subscriber_id = @subscriberId AND d.paper_id = p.id)`),
     // One row per (paper, topic), papers in id order and each paper's topics primary first,
     // so the adapter groups them in one pass.
     windowPapers: prepare(`
 ${PAPER_TOPIC_ROWS}      WHERE p.first_seen > @since
       ORDER BY p.id, pt.rank`),
-    // Each subscriber's primary-key range of deliveries and reservations, kept to the window.
-    // CROSS JOIN fixes the order (subscribers first): the planner would otherwise start from
-    // the queued outbox, which grows with every digest the run queues.
+    // Each subscriber's primary-key range of deliveries (sent or still queued), kept to the
+    // window. CROSS JOIN fixes the order (subscribers first).
     heldPaperIds: prepare(`
       SELECT d.subscriber_id, d.paper_id
       FROM json_each(@subscriberIds) j CROSS JOIN deliveries d ON d.subscriber_id = j.value CROSS JOIN papers p ON p.id = d.paper_id
-      WHERE p.first_seen > @since
-      UNION ALL
-      SELECT op.subscriber_id, op.paper_id
-      FROM json_each(@subscriberIds) j CROSS JOIN outbox_papers op ON op.subscriber_id = j.value
-        CROSS JOIN outbox o ON o.id = op.outbox_id CROSS JOIN papers p ON p.id = op.paper_id
-      WHERE o.status = 'queued' AND p.first_seen > @since`),
+      WHERE p.first_seen > @since`),
     insertOutbox: prepare(`
       INSERT INTO outbox (run_id, subscriber_id, kind, message_id, recipient, recipient_name, subject,
         unsubscribe_url, window_since, status, next_attempt_at, created_at)
@@ -156,7 +147,7 @@ ${PAPER_TOPIC_ROWS}      WHERE p.first_seen > @since
         @unsubscribeUrl, @windowSince, 'queued', @now, @now)`),
     insertOutboxBody: prepare(`INSERT INTO outbox_bodies (outbox_id, raw, html) VALUES (?, ?, ?)`),
     // A digest's papers and record entries go in one statement each (a JSON array), not one per row.
-    reservePapers: prepare(`INSERT INTO outbox_papers (subscriber_id, paper_id, outbox_id) SELECT @subscriberId, value, @outboxId FROM json_each(@paperIds)`),
+    reservePapers: prepare(`INSERT OR IGNORE INTO deliveries (subscriber_id, paper_id, outbox_id) SELECT @subscriberId, value, @outboxId FROM json_each(@paperIds)`),
     insertDigest: prepare(`
       INSERT INTO digests (key, subscriber_id, outbox_id, created_at, topics, entries) VALUES (@key, @subscriberId, @outboxId, @createdAt, @topics, @entries)`),
     // The (topic, paper) pairs a digest sent out, in one statement (two JSON arrays of one length).
@@ -204,20 +195,23 @@ ${PAPER_TOPIC_ROWS}      WHERE p.first_seen > @since
     markSent: prepare(`
       UPDATE outbox SET status = 'sent', sent_at = @sentAt, attempts = @attempts, last_error = NULL, claimed_by = NULL, claim_expires_at = NULL
       WHERE id = @id AND status = 'queued' AND claimed_by = @worker`),
-    deliverReserved: prepare(`
-      INSERT OR IGNORE INTO deliveries (subscriber_id, paper_id, outbox_id)
-      SELECT op.subscriber_id, op.paper_id, op.outbox_id FROM outbox_papers op WHERE op.outbox_id = ?`),
     markRetry: prepare(`
       UPDATE outbox SET attempts = @attempts, next_attempt_at = @nextAttemptAt, last_error = @error, claimed_by = NULL, claim_expires_at = NULL
       WHERE id = @id AND status = 'queued' AND claimed_by = @worker`),
     markFailed: prepare(`
       UPDATE outbox SET status = 'failed', attempts = @attempts, last_error = @error, claimed_by = NULL, claim_expires_at = NULL
       WHERE id = @id AND status = 'queued' AND claimed_by = @worker`),
-    releaseReservation: prepare(`DELETE FROM outbox_papers WHERE outbox_id = ?`),
-    deliveredPaperIds: prepare(`SELECT paper_id FROM deliveries WHERE subscriber_id = ? ORDER BY paper_id`),
+    releaseReservation: prepare(`DELETE FROM deliveries WHERE subscriber_id = @subscriberId AND outbox_id = @id`),
+    // A message still queued holds its papers but has not delivered them.
+    deliveredPaperIds: prepare(`
+      SELECT d.paper_id FROM deliveries d LEFT JOIN outbox o ON o.id = d.outbox_id
+      WHERE d.subscriber_id = ? AND (o.status IS NULL OR o.status = 'sent') ORDER BY d.paper_id`),
     restoreWindow: prepare(`
       UPDATE subscribers SET last_digest_at = (SELECT window_since FROM outbox WHERE id = @id)
       WHERE id = (SELECT subscriber_id FROM outbox WHERE id = @id) AND last_digest_at = (SELECT created_at FROM outbox WHERE id = @id)`),
+    releaseQueuedReservations: prepare(`
+      DELETE FROM deliveries WHERE subscriber_id = @subscriberId
+        AND outbox_id IN (SELECT id FROM outbox WHERE subscriber_id = @subscriberId AND status = 'queued')`),
     failQueuedOf: prepare(`UPDATE outbox SET status = 'failed', last_error = @error WHERE subscriber_id = @subscriberId AND status = 'queued'`),
     hardBounce: prepare(`
       UPDATE subscribers SET hard_bounces = hard_bounces + 1,

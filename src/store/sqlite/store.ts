@@ -49,7 +49,14 @@ export function openSqliteStore(path: string): Store {
   db.pragma('synchronous = NORMAL');
   db.pragma(`cache_size = -${SQLITE_CACHE_KIB}`);
   db.pragma('temp_store = MEMORY');
-  // Migration 11 packs the digest records of older databases with the adapter's own encoder.
+  registerMigrationFunctions(db);
+  migrate(db);
+  db.pragma('foreign_keys = ON');
+  return new SqliteStore(db, prepareStatements(db));
+}
+
+/** Migration 11 packs the digest records of older databases with the adapter's own encoder. */
+export function registerMigrationFunctions(db: Database.Database): void {
   const packEntry = (packed: Buffer[], paperId: number, topicIndex: number, flags: number, score: number) => void packed.push(encodeEntry(paperId, topicIndex, flags, score));
   db.aggregate('paperboy_digest_entries', {
     start: () => [] as Buffer[],
@@ -57,9 +64,6 @@ export function openSqliteStore(path: string): Store {
     step: packEntry as unknown as (packed: Buffer[], next: Buffer) => void,
     result: (packed: Buffer[]) => Buffer.concat(packed),
   });
-  migrate(db);
-  db.pragma('foreign_keys = ON');
-  return new SqliteStore(db, prepareStatements(db));
 }
 
 class SqliteSession implements StoreSession {
@@ -242,7 +246,7 @@ class SqliteSession implements StoreSession {
     return this.atomic(() => {
       const changed = this.sql.unsubscribe.run({ id, now }).changes === 1;
       // Mail queued before they left is not sent after it.
-      if (changed) this.sql.failQueuedOf.run({ subscriberId: id, error: 'subscriber unsubscribed' });
+      if (changed) this.failQueuedOf(id, 'subscriber unsubscribed');
       return changed;
     });
   }
@@ -365,8 +369,7 @@ class SqliteSession implements StoreSession {
     switch (transition.status) {
       case 'sent': {
         if (this.sql.markSent.run({ id, worker, attempts: transition.attempts, sentAt: transition.sentAt }).changes === 0) return false;
-        this.sql.deliverReserved.run(id);
-        this.sql.releaseReservation.run(id);
+        // Its papers were recorded as its deliveries when it was queued: nothing to move.
         // A settled message is never sent again: its ~70 KB body goes now, not at the run's end.
         this.sql.dropBody.run(id);
         return true;
@@ -376,16 +379,22 @@ class SqliteSession implements StoreSession {
       case 'failed': {
         if (this.sql.markFailed.run({ id, worker, attempts: transition.attempts, error: transition.error }).changes === 0) return false;
         this.sql.restoreWindow.run({ id });
-        this.sql.releaseReservation.run(id);
+        this.sql.releaseReservation.run({ id, subscriberId });
         this.sql.dropBody.run(id);
         if (transition.hardBounce) this.sql.hardBounce.run({ id: subscriberId, bounce: transition.bounceSubscriber ? 1 : 0 });
         if (transition.bounceSubscriber) {
-          this.sql.failQueuedOf.run({ subscriberId, error: 'subscriber bounced' });
+          this.failQueuedOf(subscriberId, 'subscriber bounced');
           this.sql.suppress.run({ subscriberId, reason: transition.error, messageId, now });
         }
         return true;
       }
     }
+  }
+
+  /** Fails what is still queued for a subscriber, and gives back the papers it held. */
+  private failQueuedOf(subscriberId: number, error: string): void {
+    this.sql.releaseQueuedReservations.run({ subscriberId });
+    this.sql.failQueuedOf.run({ subscriberId, error });
   }
 
   nextRetryAt(kinds?: readonly OutboxKind[]): Promise<string | null> {
