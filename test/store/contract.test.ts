@@ -318,10 +318,12 @@ describe.each(STORE_ADAPTERS)('store contract: $name', (adapter) => {
       expect(await store.pruneOutboxBodies()).toBe(1);
     });
 
-    it('settles a sent message: its papers are delivered, its reservation gone, its body prunable', async () => {
+    it('settles a sent message: its papers, held while it was queued, are delivered; its body prunable', async () => {
       const ids = await listPapersIn('one', [1, 2]);
       const ada = await subscriber('ada@example.org');
       const id = await queue(message(ada.id, 1, T0), ids);
+      expect(await store.deliveredPaperIds(ada.id)).toEqual([]);
+      expect(await store.digestCandidates(ada.id, at(-1))).toEqual([]);
       const [claimed] = await store.claimDue('w', 10, T0, at(2));
       expect(await store.settle(claimed!, 'w', { status: 'sent', attempts: 1, sentAt: at(1) }, at(1))).toBe(true);
       expect(await store.settle(claimed!, 'w', { status: 'sent', attempts: 2, sentAt: at(1) }, at(1))).toBe(false);
