@@ -139,6 +139,34 @@ describe('the SQLite adapter', () => {
     }
   }, 120_000);
 
+  it('a write waits out another connection\'s lock under `node --cpu-prof`, whose signals cut SQLite\'s busy sleeps short', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'profiled.db');
+    await openSqliteStore(path).close();
+    const holder = new Database(path);
+    const heldMs = 600;
+    let writingAt = 0;
+    const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${join(dir, 'profiles')}`, '--import', 'tsx', join(REPO_ROOT, 'test/helpers/write-while-profiled-child.ts'), path], { cwd: REPO_ROOT });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk;
+      if (!writingAt && out.includes('ready\n')) {
+        holder.exec('BEGIN IMMEDIATE');
+        writingAt = Date.now();
+        child.stdin.end('go\n');
+        setTimeout(() => holder.exec('COMMIT'), heldMs);
+      }
+    });
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const waitedMs = Date.now() - writingAt;
+    holder.close();
+    // Before: SQLITE_BUSY about 70 ms after "go", exit code 1.
+    expect({ code, out, err }).toEqual({ code: 0, out: 'ready\nrun 1\n', err: '' });
+    expect(waitedMs).toBeGreaterThanOrEqual(heldMs);
+  }, 60_000);
+
   it('gives the pages of dropped bodies back to the file system: the file does not keep the high-water mark of a run', async () => {
     const path = join(tempDir(), 'shrink.db');
     const store = openSqliteStore(path);

@@ -44,7 +44,7 @@ export function openSqliteStore(path: string): Store {
   // system after each run instead of staying as the file's high-water mark.
   if ((db.prepare(`SELECT count(*) AS n FROM sqlite_schema`).get() as { n: number }).n === 0) db.pragma('auto_vacuum = INCREMENTAL');
   db.pragma('journal_mode = WAL');
-  db.pragma('busy_timeout = 5000');
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   // WAL makes NORMAL durable against process crashes; only an OS crash can lose the last commit.
   db.pragma('synchronous = NORMAL');
   db.pragma(`cache_size = -${SQLITE_CACHE_KIB}`);
@@ -546,7 +546,7 @@ class SqliteStore extends SqliteSession implements Store {
 
   constructor(db: Database.Database, sql: Statements) {
     const gate = new ConnectionGate();
-    super(db, sql, (operation) => gate.run(operation));
+    super(db, sql, (operation) => gate.run(() => untilNotBusy(db, operation)));
     this.gate = gate;
     this.description = db.name;
   }
@@ -565,7 +565,7 @@ class SqliteStore extends SqliteSession implements Store {
         },
         (error) => (failure ??= { error }),
       );
-      this.db.exec('BEGIN IMMEDIATE');
+      untilNotBusy(this.db, () => this.db.exec('BEGIN IMMEDIATE'));
       this.gate.inTransaction = true;
       try {
         const result = await work(tx);
@@ -593,6 +593,29 @@ class SqliteStore extends SqliteSession implements Store {
   }
 }
 
+/** How long a write waits for another connection's transaction before failing. */
+const BUSY_TIMEOUT_MS = 5000;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * SQLite's busy timeout adds up the sleeps it asked for, not the time that passed, and a
+ * signal cuts each sleep short: under `node --cpu-prof` (a sample every millisecond) its
+ * 5 s ran out after about 70 ms while a run committed a page of digests, and the delivery
+ * worker beside it died. An operation that found the database busy outside a transaction
+ * wrote nothing, so it is tried again until the same 5 s have passed on the clock.
+ */
+function untilNotBusy<T>(db: Database.Database, operation: () => T): T {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      return operation();
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || db.inTransaction || Date.now() >= deadline) throw error;
+      Atomics.wait(sleeper, 0, 0, 5);
+    }
+  }
+}
+
 function settled<T>(operation: () => T): Promise<T> {
   try {
     return Promise.resolve(operation());
@@ -609,7 +632,7 @@ function settled<T>(operation: () => T): Promise<T> {
 function migrate(db: Database.Database): void {
   db.pragma('foreign_keys = OFF');
   for (;;) {
-    db.exec('BEGIN IMMEDIATE');
+    untilNotBusy(db, () => db.exec('BEGIN IMMEDIATE'));
     try {
       const current = db.pragma('user_version', { simple: true }) as number;
       if (current > MIGRATIONS.length) {
