@@ -73,13 +73,16 @@ export function buildRawMessage(message: OutgoingMessage): Buffer {
   const root = new (mailComposer())({ ...mailOptions(message), text: { raw: TEXT_PART_HEADERS }, html: { raw: HTML_PART_HEADERS } }).compile();
   const headers = root.buildHeaders();
   const boundary = (root as unknown as { boundary: string }).boundary;
-  return Buffer.concat([
-    Buffer.from(`${headers}\r\n\r\n--${boundary}\r\n${TEXT_PART_HEADERS}`),
-    quotedPrintable(message.text),
-    Buffer.from(`\r\n--${boundary}\r\n${HTML_PART_HEADERS}`),
-    quotedPrintable(message.html),
-    Buffer.from(`\r\n--${boundary}--\r\n`),
-  ]);
+  const head = `${headers}\r\n\r\n--${boundary}\r\n${TEXT_PART_HEADERS}`;
+  const middle = `\r\n--${boundary}\r\n${HTML_PART_HEADERS}`;
+  const tail = `\r\n--${boundary}--\r\n`;
+  const out = scratchOutput(head.length * 3 + worstEncodedLength(message.text) + middle.length * 3 + worstEncodedLength(message.html) + tail.length * 3);
+  let at = out.write(head, 0, 'utf8');
+  at = encodeQuotedPrintable(message.text, out, at);
+  at += out.write(middle, at, 'utf8');
+  at = encodeQuotedPrintable(message.html, out, at);
+  at += out.write(tail, at, 'utf8');
+  return Buffer.from(out.subarray(0, at));
 }
 
 const TEXT_PART_HEADERS = 'Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n';
@@ -98,17 +101,41 @@ const [EQUALS, CR, LF, TAB, SPACE, DOT] = [0x3d, 0x0d, 0x0a, 0x09, 0x20, 0x2e];
  * times as much on a 95 KB digest (scripts/bench-message.ts).
  */
 export function quotedPrintable(text: string): Buffer {
-  const input = Buffer.from(text, 'utf8');
-  const length = input.length;
-  // Worst case: every byte escaped, plus a soft break per 24 escapes.
-  const out = Buffer.allocUnsafe(length * 3 + Math.ceil(length / 24) * 3 + 3);
-  let at = 0;
+  const out = scratchOutput(worstEncodedLength(text));
+  return Buffer.from(out.subarray(0, encodeQuotedPrintable(text, out, 0)));
+}
+
+/**
+ * The encoding and the UTF-8 bytes it reads are written into buffers kept across messages
+ * and copied out once: a fresh ~300 KB buffer per part is fresh pages from the system each
+ * time, which cost as much as the encoding itself (scripts/bench-message.ts).
+ */
+let inputScratch: Buffer = Buffer.alloc(0);
+let outputScratch: Buffer = Buffer.alloc(0);
+function grown(buffer: Buffer, size: number): Buffer {
+  return buffer.length >= size ? buffer : Buffer.allocUnsafeSlow(Math.max(size, buffer.length * 2));
+}
+function scratchOutput(size: number): Buffer {
+  return (outputScratch = grown(outputScratch, size));
+}
+
+/** A UTF-16 unit is at most 3 UTF-8 bytes; each byte at most an =XX escape, plus a soft break per 24 escapes. */
+function worstEncodedLength(text: string): number {
+  const bytes = text.length * 3;
+  return bytes * 3 + Math.ceil(bytes / 24) * 3 + 3;
+}
+
+/** Writes the quoted-printable of `text` into `out` from `at` (room checked by the caller); returns where it ends. */
+function encodeQuotedPrintable(text: string, out: Buffer, at: number): number {
+  const input = (inputScratch = grown(inputScratch, text.length * 3));
+  // Bytes past `length` are an earlier message's: never read them.
+  const length = input.write(text, 0, 'utf8');
   let column = 0;
   // A space or tab is held until what follows it is known: a line break makes it =20 / =09.
   let held = -1;
   for (let index = 0; index <= length; index++) {
     const byte = index < length ? input[index]! : -1;
-    const lineEnds = byte === LF || byte === -1 || (byte === CR && input[index + 1] === LF);
+    const lineEnds = byte === LF || byte === -1 || (byte === CR && index + 1 < length && input[index + 1] === LF);
     if (held >= 0) {
       const width = lineEnds ? 3 : 1;
       if (column + width > QP_MAX_LINE - 1) {
@@ -155,7 +182,7 @@ export function quotedPrintable(text: string): Buffer {
       column += 3;
     }
   }
-  return out.subarray(0, at);
+  return at;
 }
 
 // Required on first use, not imported: commands that build no message never load nodemailer.

@@ -39,6 +39,13 @@ describe('the raw message, its parts quoted-printable', () => {
     expect(encoded).toBe(`=2Efirst\r\n${'a'.repeat(75)}=\r\n=2Eafter a soft break\r\nlone=0Dreturn`);
   });
 
+  it('encodes each text on its own, never reading bytes a longer text before it left in the reused buffers', () => {
+    expect(quotedPrintable(`ab\r\n${'\u00e9'.repeat(300)}`).toString('latin1')).toBe(`ab\r\n${'=C3=A9'.repeat(300).replace(/(.{75})(?=.)/g, '$1=\r\n')}`);
+    expect(quotedPrintable('ab\r').toString('latin1')).toBe('ab=0D');
+    expect(quotedPrintable('').toString('latin1')).toBe('');
+    expect(buildRawMessage(message('<p>x</p>', 'x\r')).toString('latin1')).toContain('\r\n\r\nx=0D\r\n--');
+  });
+
   it('is byte for byte the message nodemailer itself builds from the same encoded parts', async () => {
     const html = `<p>R\u00e9sum\u00e9 = ${'x'.repeat(120)}</p>\n.dot\n<a href="https://example.org/?a=1&b=2">link</a> `;
     const text = `Hello \u00e9\n${'word '.repeat(40)}\nend`;
