@@ -51,7 +51,7 @@ const fillUncached = compileHandlebars<DigestView>(uncachedHtml, 'digest.mjml');
 
 async function now(index: number): Promise<number> {
   const message = renderer.renderDigest(digestFor(index));
-  return buildRawMessage(outgoing(message, index)).length;
+  return buildRawMessage(outgoing(message, index), message.pieces).length;
 }
 
 async function before(index: number): Promise<number> {

@@ -2,6 +2,7 @@ import type { SendMailOptions } from 'nodemailer';
 import { createRequire } from 'node:module';
 import type MailComposerClass from 'nodemailer/lib/mail-composer';
 import type * as MimeFuncs from 'nodemailer/lib/mime-funcs';
+import type { Pieces, SharedBlock } from '../digest/shared-blocks.ts';
 import type { OutgoingMessage } from './mailer.ts';
 
 /** Control characters never reach a header, whatever a value holds (nodemailer does the same at its boundary). */
@@ -69,18 +70,20 @@ export const DKIM_SIGNED_HEADERS =
  * mail-options.test.ts compares the two byte for byte). Its stream build cost ~1.3 ms a
  * message, as much as rendering the digest (scripts/bench-message.ts).
  */
-export function buildRawMessage(message: OutgoingMessage): Buffer {
+export function buildRawMessage(message: OutgoingMessage, pieces?: { html: Pieces; text: Pieces }): Buffer {
   const root = new (mailComposer())({ ...mailOptions(message), text: { raw: TEXT_PART_HEADERS }, html: { raw: HTML_PART_HEADERS } }).compile();
   const headers = root.buildHeaders();
   const boundary = (root as unknown as { boundary: string }).boundary;
   const head = `${headers}\r\n\r\n--${boundary}\r\n${TEXT_PART_HEADERS}`;
   const middle = `\r\n--${boundary}\r\n${HTML_PART_HEADERS}`;
   const tail = `\r\n--${boundary}--\r\n`;
-  const out = scratchOutput(head.length * 3 + worstEncodedLength(message.text) + middle.length * 3 + worstEncodedLength(message.html) + tail.length * 3);
+  const text = pieces?.text ?? [message.text];
+  const html = pieces?.html ?? [message.html];
+  const out = scratchOutput(head.length * 3 + worstPiecesLength(text) + middle.length * 3 + worstPiecesLength(html) + tail.length * 3);
   let at = out.write(head, 0, 'utf8');
-  at = encodeQuotedPrintable(message.text, out, at);
+  at = encodePieces(text, out, at);
   at += out.write(middle, at, 'utf8');
-  at = encodeQuotedPrintable(message.html, out, at);
+  at = encodePieces(html, out, at);
   at += out.write(tail, at, 'utf8');
   return Buffer.from(out.subarray(0, at));
 }
@@ -123,6 +126,53 @@ function scratchOutput(size: number): Buffer {
 function worstEncodedLength(text: string): number {
   const bytes = text.length * 3;
   return bytes * 3 + Math.ceil(bytes / 24) * 3 + 3;
+}
+
+function worstPiecesLength(pieces: Pieces): number {
+  let length = 0;
+  for (const piece of pieces) length += worstEncodedLength(typeof piece === 'string' ? piece : piece.text);
+  return length;
+}
+
+/**
+ * The quoted-printable of the pieces' text, written into `out` from `at`. After a line break
+ * the encoder's state is always the same (column 0, nothing held), so the whole lines of a
+ * shared block encode to the same bytes in every message: they are encoded once, on first
+ * use, and copied after that; only the text around them is encoded per message.
+ */
+function encodePieces(pieces: Pieces, out: Buffer, at: number): number {
+  // The text since the last line break copied from a shared block.
+  let pending = '';
+  for (const piece of pieces) {
+    if (typeof piece === 'string') {
+      pending += piece;
+      continue;
+    }
+    const first = piece.text.indexOf('\n');
+    const last = piece.text.lastIndexOf('\n');
+    if (first === last) {
+      pending += piece.text;
+      continue;
+    }
+    at = encodeQuotedPrintable(pending + piece.text.slice(0, first + 1), out, at);
+    const lines = encodedLinesOf(piece, first + 1, last + 1);
+    at += lines.copy(out, at);
+    pending = piece.text.slice(last + 1);
+  }
+  return encodeQuotedPrintable(pending, out, at);
+}
+
+/** A shared block lives as long as the run's paper views; its encoding as long as it. */
+const encodedLines = new WeakMap<SharedBlock, Buffer>();
+function encodedLinesOf(block: SharedBlock, start: number, end: number): Buffer {
+  let encoded = encodedLines.get(block);
+  if (encoded === undefined) {
+    const lines = block.text.slice(start, end);
+    const out = Buffer.allocUnsafeSlow(worstEncodedLength(lines));
+    encoded = Buffer.from(out.subarray(0, encodeQuotedPrintable(lines, out, 0)));
+    encodedLines.set(block, encoded);
+  }
+  return encoded;
 }
 
 /** Writes the quoted-printable of `text` into `out` from `at` (room checked by the caller); returns where it ends. */

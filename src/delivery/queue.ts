@@ -176,7 +176,7 @@ export async function outboxMessage(
     text: rendered.text,
     date: now,
     ...(unsubscribeUrl ? { list: { id: sender.listId, name: sender.listName, unsubscribeUrl, unsubscribeMailto: sender.unsubscribeMailto } } : {}),
-  });
+  }, rendered.pieces);
   return {
     subscriberId: subscriber.id,
     messageId,

@@ -1,6 +1,7 @@
 import { DEFAULT_LIST_NAME } from '../config/config.ts';
 import type { DigestData } from './digest-data.ts';
 import type { ConfirmationData, WelcomeData } from './notice-data.ts';
+import { joinPieces, piecesOf, type Pieces } from './shared-blocks.ts';
 import { compileHandlebars, compileMjml, type FillTemplate } from './template-compiler.ts';
 import { confirmationText, digestText, welcomeText } from './text.ts';
 import {
@@ -20,6 +21,12 @@ export interface RenderedMessage {
   preheader: string;
   html: string;
   text: string;
+  /**
+   * The same parts as pieces, each paper's block shared by reference with every other
+   * digest of the run that shows it (src/digest/shared-blocks.ts): what the message builder
+   * encodes, so a block's bytes are encoded once per run.
+   */
+  pieces?: { html: Pieces; text: Pieces };
 }
 
 /** Renders one message per call, synchronously; create one per process (or worker). */
@@ -60,5 +67,6 @@ function message<View extends MessageView>(
   fillHtml: FillTemplate<View>,
   text: (view: View) => string,
 ): RenderedMessage {
-  return { subject: view.subject, preheader: view.preheader, html: fillHtml(view), text: text(view) };
+  const pieces = { html: piecesOf(() => fillHtml(view)), text: piecesOf(() => text(view)) };
+  return { subject: view.subject, preheader: view.preheader, html: joinPieces(pieces.html), text: joinPieces(pieces.text), pieces };
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import Handlebars from 'handlebars';
 import { PaperboyError } from '../errors.ts';
 import { formatDate, plural } from './format.ts';
+import { placeShared, type SharedBlock } from './shared-blocks.ts';
 
 /**
  * Templates are MJML with Handlebars expressions in text and attribute values. MJML is the
@@ -26,11 +27,13 @@ handlebars.registerHelper('plural', (count: number, singular: string, pluralForm
  * `{{#sameForEveryReader}}…{{/sameForEveryReader}}` around a block that reads only its own context (a paper's
  * view, shared by every digest that shows the paper): its output is rendered once per
  * context object and reused, so a run renders each paper's markup once, not once per reader,
- * and the message is built from a few large strings instead of thousands of small ones.
+ * and the message is built from a few large strings instead of thousands of small ones. The
+ * rendered block is a shared block (src/digest/shared-blocks.ts): one object per paper, so its
+ * bytes are encoded once per run as well.
  * A block that reads `@root`, a parent or `@index` (anything per reader) must not use it, and
  * one context object is rendered by one template's blocks (the block is named by its number).
  */
-const renderedBlocks = new WeakMap<object, Map<number, string>>();
+const renderedBlocks = new WeakMap<object, Map<number, SharedBlock>>();
 handlebars.registerHelper('sameForEveryReader', function renderOnce(this: unknown, options: Handlebars.HelperOptions) {
   if (typeof this !== 'object' || this === null) return options.fn(this);
   let byBlock = renderedBlocks.get(this);
@@ -38,13 +41,13 @@ handlebars.registerHelper('sameForEveryReader', function renderOnce(this: unknow
   // options.fn is a new wrapper on every call inside an #each; the program number it wraps
   // names the block (blocks of one template rendering the same object differ by it).
   const block = (options.fn as unknown as { program: number }).program;
-  let html = byBlock.get(block);
-  if (html === undefined) {
+  let shared = byBlock.get(block);
+  if (shared === undefined) {
     // Flat now, once: a cached rope would be flattened again by every message that holds it.
-    html = flatten(options.fn(this));
-    byBlock.set(block, html);
+    shared = { text: flatten(options.fn(this)) };
+    byBlock.set(block, shared);
   }
-  return html;
+  return placeShared(shared);
 });
 
 function flatten(text: string): string {

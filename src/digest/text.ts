@@ -1,4 +1,5 @@
 import { formatDate, listPhrase, plural } from './format.ts';
+import { placeShared, type SharedBlock } from './shared-blocks.ts';
 import { cadence, type ConfirmationView, type DigestView, type PaperView, type WelcomeView } from './views.ts';
 
 /**
@@ -80,17 +81,18 @@ export function carriedNote(count: number): string {
   return `${plural(count, 'paper')} here matched your last digest but did not fit in it.`;
 }
 
-// Paper views are shared across digests (see views.ts), so each paper is wrapped once.
-const paperBlocks = new WeakMap<PaperView, string>();
+// Paper views are shared across digests (see views.ts), so each paper is wrapped once, and
+// its block is shared (src/digest/shared-blocks.ts) by every digest that shows it.
+const paperBlocks = new WeakMap<PaperView, SharedBlock>();
 
 function paperBlock(paper: PaperView): string {
   let block = paperBlocks.get(paper);
   if (block === undefined) {
     const links = paper.links.length > 0 ? paper.links.map((link) => `${link.label}: ${link.url}`) : [`Read more: ${paper.url}`];
-    block = [...wrap(paper.title), ...(paper.meta ? wrap(paper.meta) : []), '', ...wrap(paper.abstract), ...links].join('\n');
+    block = { text: [...wrap(paper.title), ...(paper.meta ? wrap(paper.meta) : []), '', ...wrap(paper.abstract), ...links].join('\n') };
     paperBlocks.set(paper, block);
   }
-  return block;
+  return placeShared(block);
 }
 
 /** Greedy word wrap; a word longer than the width (a URL) gets a line of its own, unbroken. */

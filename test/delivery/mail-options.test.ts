@@ -2,7 +2,11 @@ import { createRequire } from 'node:module';
 import { simpleParser } from 'mailparser';
 import type MailComposerClass from 'nodemailer/lib/mail-composer';
 import { describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
 import { buildRawMessage, mailOptions, quotedPrintable } from '../../src/delivery/mail-options.ts';
+import { createRenderer } from '../../src/digest/render.ts';
+import { joinPieces, type Pieces, type SharedBlock } from '../../src/digest/shared-blocks.ts';
+import { sampleDigest, samplePapers } from '../helpers/sample-digest.ts';
 
 const MailComposer = createRequire(import.meta.url)('nodemailer/lib/mail-composer') as typeof MailComposerClass;
 
@@ -69,6 +73,48 @@ describe('the raw message, its parts quoted-printable', () => {
       // Each build draws its own random boundary; everything else must match.
       const boundaryOf = (raw: string) => /boundary="([^"]+)"/.exec(raw)![1]!;
       expect(ours.replaceAll(boundaryOf(ours), 'BOUNDARY')).toBe(theirs.replaceAll(boundaryOf(theirs), 'BOUNDARY'));
+    }
+  });
+});
+
+describe('a message built from pieces, each paper block shared across the run', () => {
+  const normalized = (raw: Buffer) => {
+    const text = raw.toString('latin1');
+    return text.replaceAll(/boundary="([^"]+)"/.exec(text)![1]!, 'BOUNDARY');
+  };
+  const built = (pieces: { html: Pieces; text: Pieces }) => normalized(buildRawMessage(message(joinPieces(pieces.html), joinPieces(pieces.text)), pieces));
+  const joined = (pieces: { html: Pieces; text: Pieces }) => normalized(buildRawMessage(message(joinPieces(pieces.html), joinPieces(pieces.text))));
+
+  it('is byte for byte the message built from the joined text, wherever a block starts and ends', () => {
+    // Blocks after text that ends mid-line, after a held space, starting with a dot, ending
+    // in a space or a lone CR, with no line break or only one, and one block twice in a row.
+    const dotted: SharedBlock = { text: `\n.dot at a line start \n${'\u00e9'.repeat(40)}\n${'x'.repeat(90)}=\nlast ` };
+    const oneBreak: SharedBlock = { text: 'ab \ncd' };
+    const noBreak: SharedBlock = { text: '.no break' };
+    const returns: SharedBlock = { text: 'a\r\nb\r\nc\r' };
+    const pieces = {
+      html: ['<p>a ', dotted, ' tail', dotted, '\n', dotted, returns, '\nz', oneBreak, noBreak, '', returns] as Pieces,
+      text: ['Hi \n', noBreak, '\n', dotted, 'end'] as Pieces,
+    };
+    const first = built(pieces);
+    expect(first).toBe(joined(pieces));
+    // The second build copies the encodings the first one cached.
+    expect(built(pieces)).toBe(first);
+    expect(built({ html: [' ', dotted], text: ['.', returns] })).toBe(joined({ html: [' ', dotted], text: ['.', returns] }));
+  });
+
+  it('is byte for byte the message built from the joined text for rendered digests that share papers', async () => {
+    const renderer = await createRenderer({ templatesDir: fileURLToPath(new URL('../../templates/', import.meta.url)) });
+    const papers = samplePapers();
+    const digests = [papers.slice(0, 6), papers.slice(3, 9).reverse()].map((some) => renderer.renderDigest(sampleDigest(some)));
+    const shared = digests.map(({ pieces }) => pieces!.html.filter((piece) => typeof piece !== 'string'));
+    // Three papers are in both digests: their blocks are the same objects.
+    expect(shared.map((blocks) => blocks.length)).toEqual([6, 6]);
+    expect(shared[0]!.filter((block) => shared[1]!.includes(block)).length).toBe(3);
+    for (const digest of digests) {
+      expect(joinPieces(digest.pieces!.html)).toBe(digest.html);
+      expect(digest.html).not.toContain('\u0000');
+      expect(built(digest.pieces!)).toBe(joined(digest.pieces!));
     }
   });
 });
