@@ -1,16 +1,17 @@
 import { createRequire } from 'node:module';
 import type { SendMailOptions, Transporter } from 'nodemailer';
 import type { DeliveryConfig } from '../config/config.ts';
+import { skipNeedlessDotStuffing } from './dot-stuffing.ts';
 import { DKIM_SIGNED_HEADERS, mailOptions } from './mail-options.ts';
 import type { Mailer, OutgoingMessage, RawMessage, SendOutcome } from './mailer.ts';
 import { classifySmtpFailure } from './smtp-outcome.ts';
-
 
 /** A pooled SMTP transport from PAPERBOY_SMTP_URL (smtp:// with STARTTLS when offered, or smtps://). */
 export function createSmtpMailer(config: DeliveryConfig): Mailer {
   const url = new URL(config.smtpUrl!);
   // Required on first use, not imported: commands that send nothing never load nodemailer.
   const nodemailer = createRequire(import.meta.url)('nodemailer') as typeof import('nodemailer');
+  skipNeedlessDotStuffing();
   const transport: Transporter = nodemailer.createTransport({
     pool: true,
     host: url.hostname,
