@@ -14,7 +14,7 @@
  * the moment each of the run's info log lines reached the bench (start-up, ingest + file,
  * select + render + queue, deliver + settle); the delivery phase also from the sink's
  * counters sampled every 250 ms (first to last message the sink received); peak RSS of the
- * run process (VmHWM from /proc, polled every 250 ms); the database file (+ -wal) before and
+ * run process (VmHWM from /proc, polled every 250 ms); the database file (+ -wal, + the spool folder) before and
  * after the run. Each figure is printed with the load average (`uptime`), as the machine may
  * be shared. `--cpu-prof DIR` writes a V8 CPU profile of each run and of its delivery workers into DIR (one file per process); `--node-flags`
  * are given to the run's Node process (as an operator would in NODE_OPTIONS).
@@ -235,8 +235,11 @@ function phaseSeconds(lines: CliResult['logLines'], from: RegExp | 'spawn', to: 
   return start === null || end === null ? null : end - start;
 }
 
+/** The database, its WAL and the spool folder of queued messages' bytes beside it. */
 function dbBytes(path: string): number {
-  return [path, `${path}-wal`].reduce((sum, file) => sum + (existsSync(file) ? statSync(file).size : 0), 0);
+  const spool = `${path}-bodies`;
+  const spooled = existsSync(spool) ? readdirSync(spool).map((name) => join(spool, name)) : [];
+  return [path, `${path}-wal`, ...spooled].reduce((sum, file) => sum + (existsSync(file) ? statSync(file).size : 0), 0);
 }
 
 async function runSmtpSource(port: number, file: string, count: number, sessions: number, children: Set<ChildProcess>): Promise<void> {
@@ -343,7 +346,7 @@ async function benchOne(n: number, seed: number, topicIds: string[], sink: Sink,
   const workersRss = run.workerPeakRss.length ? `, its ${run.workerPeakRss.length} delivery worker(s): ${run.workerPeakRss.map(mb).join(', ')} MB` : '';
   console.log(`  peak RSS of the run: ${mb(run.peakRss)} MB${workersRss} (target ≤ ${TARGET_RSS_MB} MB per process, flat across N: ${verdict(Math.max(...peaks) <= TARGET_RSS_MB * 1024 ** 2)})`);
   const growth = (after - before) / n / 1024;
-  console.log(`  database + wal: ${mb(before)} MB before, ${mb(after)} MB after: ${growth.toFixed(1)} KB per subscriber (target ≤ ${TARGET_GROWTH_KB} KB: ${verdict(growth <= TARGET_GROWTH_KB)})`);
+  console.log(`  database + wal + spooled bodies: ${mb(before)} MB before, ${mb(after)} MB after: ${growth.toFixed(1)} KB per subscriber (target ≤ ${TARGET_GROWTH_KB} KB: ${verdict(growth <= TARGET_GROWTH_KB)})`);
   if (n >= 100_000) console.log(`  end to end: ${run.seconds.toFixed(1)} s (target ≤ ${TARGET_SECONDS_100K} s at 100k: ${verdict(run.seconds <= TARGET_SECONDS_100K)})`);
   rmSync(dir, { recursive: true, force: true });
 }

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations.ts';
+import { spoolFolderOf } from '../../src/store/sqlite/spool.ts';
 import { prepareStatements } from '../../src/store/sqlite/statements.ts';
 import { openSqliteStore, registerMigrationFunctions } from '../../src/store/sqlite/store.ts';
 import { REPO_ROOT, tempDir } from '../helpers/paths.ts';
@@ -167,21 +168,38 @@ describe('the SQLite adapter', () => {
     expect(waitedMs).toBeGreaterThanOrEqual(heldMs);
   }, 60_000);
 
-  it('gives the pages of dropped bodies back to the file system: the file does not keep the high-water mark of a run', async () => {
+  it('gives the pages of dropped HTML copies back to the file system: the file does not keep the high-water mark of a run', async () => {
     const path = join(tempDir(), 'shrink.db');
     const store = openSqliteStore(path);
     const size = () => statSync(path).size + statSync(`${path}-wal`).size;
     const ada = (await store.insertSubscriber({ email: 'ada@example.org', name: null, topics: null, frequency: 'daily', weekday: null }, 'active', '2026-11-23T07:00:00.000Z'))!;
-    const body = Buffer.alloc(70_000, 'x');
+    // The file outbox keeps each message's HTML copy in its row (the bytes are in the spool folder).
+    const html = 'x'.repeat(70_000);
     for (let i = 0; i < 300; i++) {
-      await store.queueMessage({ runId: null, subscriberId: ada.id, kind: 'welcome', messageId: `<m${i}@t>`, recipient: ada.email, recipientName: null, subject: 's', raw: body, html: 'h', unsubscribeUrl: '', windowSince: null, now: '2026-11-23T07:00:00.000Z' }, []);
+      await store.queueMessage({ runId: null, subscriberId: ada.id, kind: 'welcome', messageId: `<m${i}@t>`, recipient: ada.email, recipientName: null, subject: 's', raw: Buffer.from('r'), html, unsubscribeUrl: '', windowSince: null, now: '2026-11-23T07:00:00.000Z' }, []);
     }
     expect(size()).toBeGreaterThan(300 * 70_000);
     await store.unsubscribe(ada.id, '2026-11-23T07:01:00.000Z');
     expect(await store.pruneOutboxBodies()).toBe(300);
     await store.close();
-    // Closing checkpoints the WAL: the 21 MB of bodies are gone from the file, which is back
+    // Closing checkpoints the WAL: the 21 MB of copies are gone from the file, which is back
     // to its schema and one subscriber (under 1 MB of 16 KB pages).
     expect(statSync(path).size).toBeLessThan(1024 * 1024);
+  });
+
+  it('brings a version 12 database forward with its queued bodies in their rows: they are claimed as they were', async () => {
+    const path = join(tempDir(), 'v12.db');
+    const old = databaseAtVersion(path, 12);
+    old.prepare(`INSERT INTO subscribers (email, status, frequency, created_at) VALUES ('ada@example.org', 'active', 'daily', 't')`).run();
+    old.prepare(`INSERT INTO outbox (subscriber_id, kind, message_id, recipient, subject, unsubscribe_url, status, next_attempt_at, created_at)
+      VALUES (1, 'welcome', '<old@t>', 'ada@example.org', 's', '', 'queued', '2026-11-23T07:00:00.000Z', 't')`).run();
+    old.prepare(`INSERT INTO outbox_bodies (outbox_id, raw, html) VALUES (1, ?, '<p>old</p>')`).run(Buffer.from('old bytes'));
+    old.close();
+
+    const store = openSqliteStore(path);
+    const [claimed] = await store.claimDue('w', 10, '2026-11-23T07:00:00.000Z', '2026-11-23T07:05:00.000Z');
+    expect({ raw: claimed!.raw.toString(), html: claimed!.html }).toEqual({ raw: 'old bytes', html: '<p>old</p>' });
+    expect(readdirSync(spoolFolderOf(path))).toEqual([]);
+    await store.close();
   });
 });

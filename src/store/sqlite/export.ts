@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { PaperboyError } from '../../errors.ts';
 import type { StoreTable } from '../tables.ts';
+import { openBodySpool } from './spool.ts';
 import { openSqliteStore } from './store.ts';
 
 /**
@@ -13,13 +14,22 @@ export async function openSqliteExport(path: string) {
   if (!existsSync(path)) throw new PaperboyError('USAGE', `${path}: no such SQLite database`);
   await openSqliteStore(path).close();
   const db = new Database(path, { readonly: true, fileMustExist: true });
+  const spool = openBodySpool(path);
+  /** A body as every store holds it: its bytes, wherever this one keeps them. */
+  const withBytes = (row: Record<string, unknown>): Record<string, unknown> => {
+    const { spool_file: file, spooled_bytes: bytes, ...body } = row;
+    if (body.raw !== null) return body;
+    const raw = spool.read(file as string, bytes as number);
+    if (typeof raw === 'string') throw new PaperboyError('USAGE', `${raw}; deliver or fail that message first`);
+    return { ...body, raw };
+  };
   return {
     count: (table: StoreTable) => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n,
     /** The rows of a table in batches, in rowid order (the order they were written). */
     *batches(table: StoreTable, size: number): Generator<Record<string, unknown>[]> {
       let batch: Record<string, unknown>[] = [];
       for (const row of db.prepare(`SELECT * FROM ${table}`).iterate() as Iterable<Record<string, unknown>>) {
-        batch.push(row);
+        batch.push(table === 'outbox_bodies' ? withBytes(row) : row);
         if (batch.length === size) {
           yield batch;
           batch = [];

@@ -365,4 +365,20 @@ export const MIGRATIONS: readonly string[] = [
     SELECT op.subscriber_id, op.paper_id, op.outbox_id FROM outbox_papers op JOIN outbox o ON o.id = op.outbox_id WHERE o.status = 'queued';
   DROP TABLE outbox_papers;
   `,
+  /* 13: a queued message's bytes may live in a file of the spool folder beside the database
+     (src/store/sqlite/spool.ts) instead of in its row: ~100 KB per message then never passes
+     through the WAL, its checkpoint and the free list. The row names the file and keeps its
+     length, so a file cut short by a crash is refused, never sent. */ `
+  CREATE TABLE outbox_bodies_v13 (
+    outbox_id      INTEGER PRIMARY KEY REFERENCES outbox (id) ON DELETE CASCADE,
+    raw            BLOB,
+    spool_file     TEXT,
+    spooled_bytes  INTEGER,
+    html           TEXT NOT NULL,
+    CHECK ((raw IS NULL) = (spool_file IS NOT NULL) AND (spool_file IS NULL) = (spooled_bytes IS NULL))
+  );
+  INSERT INTO outbox_bodies_v13 (outbox_id, raw, html) SELECT outbox_id, raw, html FROM outbox_bodies;
+  DROP TABLE outbox_bodies;
+  ALTER TABLE outbox_bodies_v13 RENAME TO outbox_bodies;
+  `,
 ];

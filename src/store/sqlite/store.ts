@@ -12,6 +12,7 @@ import type { ClaimOptions, HitWindow, MessageToQueue, Settlement, Store, StoreS
 import { decodeDigestEntries, encodeDigestEntries, encodeEntry, fittedPairs } from '../digest-entries.ts';
 import { camelCase, groupHeldPaperIds, groupWindowPapers, hitsGranted, paperParams, toClaimedMessage, toDigestPaper, toListing, toOutbox, toPaper, toPaperToClassify, toRun, toStoredDigest, toSubscriber, type Row, type StoredDigestRow, type WindowPaperRow } from '../rows.ts';
 import { MIGRATIONS } from './migrations.ts';
+import { openBodySpool, type BodySpool } from './spool.ts';
 import { prepareStatements, type Statements } from './statements.ts';
 
 /** Runs one synchronous database operation as a promise, under the session's rules. */
@@ -52,7 +53,8 @@ export function openSqliteStore(path: string): Store {
   registerMigrationFunctions(db);
   migrate(db);
   db.pragma('foreign_keys = ON');
-  return new SqliteStore(db, prepareStatements(db));
+  // An in-memory database keeps its messages' bytes in its rows: there is no folder beside it.
+  return new SqliteStore(db, prepareStatements(db), path === ':memory:' ? null : openBodySpool(path));
 }
 
 /** Migration 11 packs the digest records of older databases with the adapter's own encoder. */
@@ -70,14 +72,35 @@ class SqliteSession implements StoreSession {
   constructor(
     protected readonly db: Database.Database,
     protected readonly sql: Statements,
+    protected readonly spool: BodySpool | null,
     protected readonly run: Runner,
     /** Inside a transaction: fails it, so that it can only roll back. Absent on the store itself. */
     private readonly failTransaction?: (error: unknown) => void,
   ) {}
 
+  /** Spool files of settled messages, deleted once what settled them is committed. */
+  private readonly spentFiles: string[] = [];
+
   /** A multi-statement operation that must be atomic on its own (a savepoint inside a transaction). */
   protected atomic<T>(operation: () => T): Promise<T> {
     return this.run(() => this.db.transaction(operation).immediate());
+  }
+
+  /**
+   * `atomic`, then the spooled bodies of the messages it settled are deleted: after the commit,
+   * so a rollback never leaves a queued row without its bytes. Inside a longer transaction they
+   * stay for the next prune, which sees what that transaction committed.
+   */
+  private atomicSettling<T>(operation: () => T): Promise<T> {
+    return this.run(() => {
+      try {
+        const result = this.db.transaction(operation).immediate();
+        if (this.spool && !this.db.inTransaction) this.spool.remove(this.spentFiles);
+        return result;
+      } finally {
+        this.spentFiles.length = 0;
+      }
+    });
   }
 
   /**
@@ -291,20 +314,47 @@ class SqliteSession implements StoreSession {
     return this.run(() => (this.sql.deliveredPaperIds.all(subscriberId) as { paper_id: number }[]).map((row) => row.paper_id));
   }
 
-  queueMessage(message: NewOutboxMessage, paperIds: readonly number[], record?: NewDigestRecord): Promise<number | null> {
-    return this.atomic(() => this.queueOne(message, paperIds, record));
+  async queueMessage(message: NewOutboxMessage, paperIds: readonly number[], record?: NewDigestRecord): Promise<number | null> {
+    const [id] = await this.queueMessages([{ message, paperIds, ...(record ? { record } : {}) }]);
+    return id!;
   }
 
-  queueMessages(messages: readonly MessageToQueue[]): Promise<(number | null)[]> {
-    // One savepoint for the page, not one per message: each copies the pages it changes.
-    return this.atomic(() => messages.map(({ message, paperIds, record }) => this.queueOne(message, paperIds, record)));
+  async queueMessages(messages: readonly MessageToQueue[]): Promise<(number | null)[]> {
+    // Written before the transaction, outside the write lock (src/store/sqlite/spool.ts).
+    const files = this.spoolAll(messages.map(({ message }) => message.raw));
+    let ids: (number | null)[];
+    try {
+      // One savepoint for the page, not one per message: each copies the pages it changes.
+      ids = await this.atomic(() => messages.map(({ message, paperIds, record }, index) => this.queueOne(message, paperIds, record, files?.[index])));
+    } catch (error) {
+      if (files) this.spool!.remove(files);
+      throw error;
+    }
+    // A digest refused (another producer queued it) leaves no file behind.
+    if (files) this.spool!.remove(files.filter((_, index) => ids[index] === null));
+    return ids;
   }
 
-  private queueOne(message: NewOutboxMessage, paperIds: readonly number[], record?: NewDigestRecord): number | null {
+  /** Each body as a file of the spool, or null without one (an in-memory database); all or none. */
+  private spoolAll(bodies: readonly Buffer[]): string[] | null {
+    const spool = this.spool;
+    if (!spool) return null;
+    const files: string[] = [];
+    try {
+      for (const raw of bodies) files.push(spool.write(raw));
+    } catch (error) {
+      spool.remove(files);
+      throw error;
+    }
+    return files;
+  }
+
+  private queueOne(message: NewOutboxMessage, paperIds: readonly number[], record: NewDigestRecord | undefined, spoolFile: string | undefined): number | null {
     if (isDigest(message.kind) && !this.sql.digestQueueable.get({ subscriberId: message.subscriberId, windowSince: message.windowSince })) return null;
     const { raw, html, ...state } = message;
     const id = Number(this.sql.insertOutbox.run(state).lastInsertRowid);
-    this.sql.insertOutboxBody.run(id, raw, html);
+    if (spoolFile) this.sql.insertOutboxBody.run(id, null, spoolFile, raw.length, html);
+    else this.sql.insertOutboxBody.run(id, raw, null, null, html);
     if (paperIds.length > 0) this.sql.reservePapers.run({ subscriberId: message.subscriberId, outboxId: id, paperIds: JSON.stringify(paperIds) });
     if (isDigest(message.kind)) this.sql.advanceWindow.run(message.now, message.subscriberId);
     if (record) {
@@ -337,10 +387,25 @@ class SqliteSession implements StoreSession {
   }
 
   claimDue(worker: string, limit: number, now: string, until: string, kinds?: readonly OutboxKind[], options: ClaimOptions = {}): Promise<ClaimedMessage[]> {
-    return this.atomic(() => {
+    return this.atomicSettling(() => {
       const ids = (this.sql.claimDue.all({ worker, limit, now, until, kinds: kinds ? JSON.stringify(kinds) : null }) as { id: number }[]).map((row) => row.id);
       if (ids.length === 0) return [];
-      return (this.sql.claimedMessages.all({ ids: JSON.stringify(ids), worker, html: options.html === false ? 0 : 1 }) as Row[]).map(toClaimedMessage);
+      const claimed: ClaimedMessage[] = [];
+      for (const row of this.sql.claimedMessages.all({ ids: JSON.stringify(ids), worker, html: options.html === false ? 0 : 1 }) as Row[]) {
+        const message = toClaimedMessage(row);
+        if (row.raw === null) {
+          const body = this.spool ? this.spool.read(row.spool_file as string, row.spooled_bytes as number) : `message ${message.id}: its bytes are in a spool file and an in-memory database has no folder`;
+          // A body that cannot be sent whole fails its message now (its papers come in the next
+          // digest); the others of the batch go on.
+          if (typeof body === 'string') {
+            this.settleOne(message, worker, { status: 'failed', attempts: message.attempts, error: body, hardBounce: false, bounceSubscriber: false, deliveryError: false }, now);
+            continue;
+          }
+          message.raw = body;
+        }
+        claimed.push(message);
+      }
+      return claimed;
     });
   }
 
@@ -357,11 +422,11 @@ class SqliteSession implements StoreSession {
   }
 
   settle(message: Pick<ClaimedMessage, 'id' | 'subscriberId' | 'messageId'>, worker: string, transition: OutboxTransition, now: string): Promise<boolean> {
-    return this.atomic(() => this.settleOne(message, worker, transition, now));
+    return this.atomicSettling(() => this.settleOne(message, worker, transition, now));
   }
 
   settleMany(settlements: readonly Settlement[], worker: string, now: string): Promise<boolean[]> {
-    return this.atomic(() => settlements.map(({ message, transition }) => this.settleOne(message, worker, transition, now)));
+    return this.atomicSettling(() => settlements.map(({ message, transition }) => this.settleOne(message, worker, transition, now)));
   }
 
   private settleOne(message: Pick<ClaimedMessage, 'id' | 'subscriberId' | 'messageId'>, worker: string, transition: OutboxTransition, now: string): boolean {
@@ -371,7 +436,7 @@ class SqliteSession implements StoreSession {
         if (this.sql.markSent.run({ id, worker, attempts: transition.attempts, sentAt: transition.sentAt }).changes === 0) return false;
         // Its papers were recorded as its deliveries when it was queued: nothing to move.
         // A settled message is never sent again: its ~70 KB body goes now, not at the run's end.
-        this.sql.dropBody.run(id);
+        this.dropBody(message);
         return true;
       }
       case 'queued':
@@ -380,7 +445,7 @@ class SqliteSession implements StoreSession {
         if (this.sql.markFailed.run({ id, worker, attempts: transition.attempts, error: transition.error }).changes === 0) return false;
         this.sql.restoreWindow.run({ id });
         this.sql.releaseReservation.run({ id, subscriberId });
-        this.sql.dropBody.run(id);
+        this.dropBody(message);
         if (transition.hardBounce) this.sql.hardBounce.run({ id: subscriberId, bounce: transition.bounceSubscriber ? 1 : 0 });
         if (transition.bounceSubscriber) {
           this.failQueuedOf(subscriberId, 'subscriber bounced');
@@ -389,6 +454,11 @@ class SqliteSession implements StoreSession {
         return true;
       }
     }
+  }
+
+  private dropBody(message: { id: number }): void {
+    const file = this.sql.dropBody.get(message.id) as string | null | undefined;
+    if (file) this.spentFiles.push(file);
   }
 
   /** Fails what is still queued for a subscriber, and gives back the papers it held. */
@@ -423,7 +493,12 @@ class SqliteSession implements StoreSession {
 
   pruneOutboxBodies(): Promise<number> {
     return this.run(() => {
-      const pruned = this.sql.pruneBodies.run().changes;
+      // Under the write lock: no message is being queued (its file written) meanwhile.
+      const pruned = this.db.transaction(() => {
+        const rows = this.sql.pruneBodies.run().changes;
+        this.spool?.prune(this.sql.spoolFiles.all() as string[]);
+        return rows;
+      }).immediate();
       // Give the freed pages back to the file system (a new database is made with incremental
       // auto-vacuum), so the bodies of a run do not stay as the file's high-water mark.
       this.db.pragma('incremental_vacuum');
@@ -544,9 +619,9 @@ class SqliteStore extends SqliteSession implements Store {
   readonly description: string;
   private readonly gate: ConnectionGate;
 
-  constructor(db: Database.Database, sql: Statements) {
+  constructor(db: Database.Database, sql: Statements, spool: BodySpool | null) {
     const gate = new ConnectionGate();
-    super(db, sql, (operation) => gate.run(() => untilNotBusy(db, operation)));
+    super(db, sql, spool, (operation) => gate.run(() => untilNotBusy(db, operation)));
     this.gate = gate;
     this.description = db.name;
   }
@@ -558,6 +633,7 @@ class SqliteStore extends SqliteSession implements Store {
       const tx = new SqliteSession(
         this.db,
         this.sql,
+        this.spool,
         (operation) => {
           if (!open) return Promise.reject(new Error('this transaction has ended; use the store it came from'));
           if (failure) return Promise.reject(new Error(`this transaction failed (${oneLine(failure.error)}) and can only roll back`));
