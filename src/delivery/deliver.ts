@@ -135,6 +135,11 @@ export async function deliverOutbox(deps: DeliverDeps): Promise<DeliveryReport> 
       // The SMTP mailer sends the raw bytes only: the HTML copy stays on disk.
       const batch = await store.claimDue(worker, allowance.granted, now.toISOString(), new Date(now.getTime() + claimMs).toISOString(), deps.kinds, {
         html: deps.mailer.readsHtml !== false,
+        onUnsendable: (message, error) => {
+          report.failed++;
+          deps.onProgress?.({ stage: 'deliver', done: 1 });
+          logger.warn({ to: message.recipient, messageId: message.messageId, worker, reason: error }, `delivery to ${message.recipient} failed: ${error}`);
+        },
       });
       const attemptedBefore = tally.attempted;
       const failuresBefore = tally.failures;

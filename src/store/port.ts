@@ -151,6 +151,11 @@ export interface OutboxRepository {
 export interface ClaimOptions {
   /** Read each message's HTML copy (default true); false leaves `html` null. */
   html?: boolean;
+  /**
+   * Told of each claimed message whose bytes cannot be read whole (a spool file gone or cut
+   * short): the store has failed it for good already, and it is not among those returned.
+   */
+  onUnsendable?: (message: Pick<ClaimedMessage, 'id' | 'recipient' | 'messageId'>, error: string) => void;
 }
 
 /** One message for `queueMessages`: what `queueMessage` takes. */

@@ -1,11 +1,12 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { ParsedMail } from 'mailparser';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openApp, type App } from '../../src/app.ts';
 import { systemClock, type Clock } from '../../src/clock.ts';
-import { runDigests as runPipeline, type RunOptions } from '../../src/pipeline/run.ts';
+import { deliverQueued, runDigests as runPipeline, type RunOptions } from '../../src/pipeline/run.ts';
+import { spoolFolderOf } from '../../src/store/sqlite/spool.ts';
 import { isPaperboyError } from '../../src/errors.ts';
 import { DUMP_FILES, tempDir } from '../helpers/paths.ts';
 import { DATABASES } from '../helpers/databases.ts';
@@ -259,5 +260,36 @@ describe.each(DATABASES)('faults ($name)', (adapter) => {
     expect(mail!.headers.has('bcc')).toBe(false);
     expect(mail!.headerLines.some((line) => /^bcc:/i.test(line.line))).toBe(false);
     expect([...sink.attempts.keys()]).toEqual(['victim@example.org']);
+  });
+});
+
+describe('delivery from the SQLite adapter\'s spool', () => {
+  beforeEach(async () => {
+    database = DATABASES[0]!;
+    await setUp();
+  });
+
+  it('a message whose spooled bytes are gone fails for good and is counted in the delivery report; the others are sent', async () => {
+    const now = clock.now().toISOString();
+    const queue = async (email: string) => {
+      const reader = await subscribe(email);
+      const raw = Buffer.from(`From: digest@papers.example.org\r\nTo: ${email}\r\nSubject: Welcome\r\nMessage-ID: <welcome.${reader.id}@papers.example.org>\r\n\r\nHello ${email}\r\n`);
+      const message = { runId: null, subscriberId: reader.id, kind: 'welcome' as const, messageId: `<welcome.${reader.id}@papers.example.org>`, recipient: email, recipientName: null, subject: 'Welcome', raw, html: '', unsubscribeUrl: '', windowSince: null, now };
+      // Each in a page of its own: a segment file of its own.
+      await app.store.queueMessage(message, []);
+    };
+    await queue('ada@example.org');
+    await queue('grace@example.org');
+    const folder = spoolFolderOf(databaseEnv.PAPERBOY_DB!);
+    const adas = readdirSync(folder).find((name) => readFileSync(join(folder, name), 'latin1').includes('To: ada@example.org'))!;
+    unlinkSync(join(folder, adas));
+
+    const report = await deliverQueued(app.pipeline());
+    expect(report.delivery).toMatchObject({ sent: 1, failed: 1, deferred: 0 });
+    expect([...sink.byRecipient().keys()]).toEqual(['grace@example.org']);
+    expect(report.outbox).toEqual({ queued: 0, sent: 1, failed: 1 });
+    expect((await app.store.outboxProblems(10)).map((problem) => problem.lastError)).toEqual([
+      `${join(folder, adas)}: cannot read the queued message (no such file); the folder moves with the database`,
+    ]);
   });
 });

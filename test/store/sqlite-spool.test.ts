@@ -46,45 +46,65 @@ function age(path: string, names: readonly string[]): void {
 
 /** A queued message's bytes live in a file beside the database, not in its rows (src/store/sqlite/spool.ts). */
 describe('the SQLite adapter\'s spool of queued messages', () => {
-  it('keeps each queued body as one file, hands it back byte for byte and deletes it once the message is sent', async () => {
+  it('keeps a page of queued bodies as one segment file, hands each back byte for byte and deletes the segment once its last message settles', async () => {
     const { path, store, subscriberId } = await storeWithSubscriber();
-    const ids = await store.queueMessages(Array.from({ length: 300 }, (_, i) => ({ message: welcome(subscriberId, i, bodyOf(i)), paperIds: [] })));
+    const ids: (number | null)[] = [];
+    for (let page = 0; page < 3; page++) {
+      ids.push(...(await store.queueMessages(Array.from({ length: 100 }, (_, i) => ({ message: welcome(subscriberId, page * 100 + i, bodyOf(page * 100 + i)), paperIds: [] })))));
+    }
     const files = spooled(path);
-    expect(files).toHaveLength(300);
-    expect(files.every((name) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.eml$/.test(name))).toBe(true);
+    expect(files).toHaveLength(3);
+    expect(files.every((name) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.spool$/.test(name))).toBe(true);
     expect(files.reduce((total, name) => total + statSync(join(spoolFolderOf(path), name)).size, 0)).toBe(Array.from({ length: 300 }, (_, i) => bodyOf(i).length).reduce((a, b) => a + b));
     // 21 MB of bodies, and the database holds none of them.
-    expect(statSync(path).size + statSync(`${path}-wal`).size).toBeLessThan(2 * 1024 * 1024);
+    expect(statSync(path).size + statSync(`${path}-wal`).size).toBeLessThan(3 * 1024 * 1024);
 
     const claimed = await store.claimDue('w', 300, NOW, UNTIL);
     expect(claimed.map((message) => message.id)).toEqual(ids);
     expect(claimed.every((message, i) => message.raw.equals(bodyOf(i)))).toBe(true);
-    await store.settleMany(claimed.slice(0, 200).map((message) => ({ message, transition: SENT })), 'w', NOW);
-    expect(spooled(path)).toHaveLength(100);
-    await store.settle(claimed[200]!, 'w', { status: 'failed', attempts: 1, error: '550 no such user', hardBounce: false, bounceSubscriber: false, deliveryError: false }, NOW);
-    expect(spooled(path)).toHaveLength(99);
+    const thirdSegment = spoolFileOf(path, ids[200]!).split('/').pop();
+    // The first two pages sent, and one message of the third: only the third segment is left.
+    await store.settleMany(claimed.slice(0, 201).map((message) => ({ message, transition: SENT })), 'w', NOW);
+    expect(spooled(path)).toEqual([thirdSegment]);
+    await store.settle(claimed[201]!, 'w', { status: 'failed', attempts: 1, error: '550 no such user', hardBounce: false, bounceSubscriber: false, deliveryError: false }, NOW);
+    expect(spooled(path)).toEqual([thirdSegment]);
     // A retry keeps its bytes for the next attempt.
-    await store.settle(claimed[201]!, 'w', { status: 'queued', attempts: 1, nextAttemptAt: NOW, error: '451 later' }, NOW);
-    expect(spooled(path)).toHaveLength(99);
+    await store.settle(claimed[202]!, 'w', { status: 'queued', attempts: 1, nextAttemptAt: NOW, error: '451 later' }, NOW);
+    await store.settleMany(claimed.slice(203).map((message) => ({ message, transition: SENT })), 'w', NOW);
+    expect(spooled(path)).toEqual([thirdSegment]);
     const [retried] = await store.claimDue('w', 1, NOW, UNTIL);
-    expect({ id: retried!.id, same: retried!.raw.equals(bodyOf(201)) }).toEqual({ id: ids[201], same: true });
+    expect({ id: retried!.id, same: retried!.raw.equals(bodyOf(202)) }).toEqual({ id: ids[202], same: true });
+    await store.settle(retried!, 'w', SENT, NOW);
+    expect(spooled(path)).toEqual([]);
     await store.close();
   });
 
-  it('fails only the message whose file is gone or cut short, naming the file; the rest of the batch is claimed', async () => {
+  it('fails only the messages whose bytes are gone or cut short, naming the file; the rest of the batch is claimed', async () => {
     const { path, store, subscriberId } = await storeWithSubscriber();
-    const ids = (await store.queueMessages([0, 1, 2].map((i) => ({ message: welcome(subscriberId, i, bodyOf(i)), paperIds: [] })))) as number[];
-    const [first, second] = [spoolFileOf(path, ids[0]!), spoolFileOf(path, ids[1]!)];
-    unlinkSync(first!);
-    truncateSync(second!, 1000);
+    const queue = async (indexes: number[]) => (await store.queueMessages(indexes.map((i) => ({ message: welcome(subscriberId, i, bodyOf(i)), paperIds: [] })))) as number[];
+    const [gone] = await queue([0]);
+    const [whole, cut] = await queue([1, 2]);
+    const [fine] = await queue([3]);
+    const [goneFile, cutFile] = [spoolFileOf(path, gone!), spoolFileOf(path, cut!)];
+    unlinkSync(goneFile);
+    // The segment ends 1,000 bytes into its second message.
+    truncateSync(cutFile, bodyOf(1).length + 1000);
 
-    const claimed = await store.claimDue('w', 10, NOW, UNTIL);
-    expect(claimed.map((message) => message.id)).toEqual([ids[2]]);
-    expect(await store.outboxById(ids[0]!)).toMatchObject({ status: 'failed', lastError: `${first}: cannot read the queued message (no such file); the folder moves with the database` });
-    expect(await store.outboxById(ids[1]!)).toMatchObject({ status: 'failed', lastError: `${second}: the queued message is 1000 bytes, not the ${bodyOf(1).length} written (cut short by a crash?)` });
-    // The short file went with its message; the good one stays until it is sent.
-    expect(spooled(path)).toHaveLength(1);
-    expect(await store.outboxCounts()).toEqual({ queued: 1, sent: 0, failed: 2 });
+    const told: string[] = [];
+    const claimed = await store.claimDue('w', 10, NOW, UNTIL, undefined, { onUnsendable: (message, error) => told.push(`${message.id} ${error}`) });
+    expect(claimed.map((message) => message.id)).toEqual([whole, fine]);
+    expect(told).toEqual([
+      `${gone} ${goneFile}: cannot read the queued message (no such file); the folder moves with the database`,
+      `${cut} ${cutFile}: the queued message is 1000 bytes, not the ${bodyOf(2).length} written (cut short by a crash?)`,
+    ]);
+    expect(claimed[0]!.raw.equals(bodyOf(1))).toBe(true);
+    expect(await store.outboxById(gone!)).toMatchObject({ status: 'failed', lastError: `${goneFile}: cannot read the queued message (no such file); the folder moves with the database` });
+    expect(await store.outboxById(cut!)).toMatchObject({ status: 'failed', lastError: `${cutFile}: the queued message is 1000 bytes, not the ${bodyOf(2).length} written (cut short by a crash?)` });
+    // The cut segment stays while its first message is unsent; it goes with it.
+    expect(spooled(path)).toHaveLength(2);
+    expect(await store.outboxCounts()).toEqual({ queued: 2, sent: 0, failed: 2 });
+    await store.settle(claimed[0]!, 'w', SENT, NOW);
+    expect(spooled(path)).toEqual([spoolFileOf(path, fine!).split('/').pop()]);
     await store.close();
   });
 
@@ -131,12 +151,15 @@ describe('the SQLite adapter\'s spool of queued messages', () => {
     await store.close();
   });
 
-  it('a refused digest leaves no file: another producer queued that subscriber\'s digest first', async () => {
+  it('a page whose digests are all refused leaves no file: another producer queued those subscribers\' digests first', async () => {
     const { path, store, subscriberId } = await storeWithSubscriber();
     const digest = (i: number): NewOutboxMessage => ({ ...welcome(subscriberId, i, bodyOf(i)), kind: 'digest' });
     const ids = await store.queueMessages([0, 1].map((i) => ({ message: digest(i), paperIds: [] })));
     expect(ids.map((id) => id === null)).toEqual([false, true]);
-    expect(spooled(path)).toEqual([spoolFileOf(path, ids[0]!).split('/').pop()]);
+    const segment = spoolFileOf(path, ids[0]!).split('/').pop();
+    expect(spooled(path)).toEqual([segment]);
+    expect(await store.queueMessages([2, 3].map((i) => ({ message: digest(i), paperIds: [] })))).toEqual([null, null]);
+    expect(spooled(path)).toEqual([segment]);
     await store.close();
   });
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -19,6 +19,14 @@ function databaseAtVersion(path: string, version: number): Database.Database {
     db.pragma(`user_version = ${index + 1}`);
   }
   return db;
+}
+
+/** One active subscriber and one welcome queued for them (outbox id 1), its body left to the test. */
+function withQueuedWelcome(old: Database.Database): Database.Database {
+  old.prepare(`INSERT INTO subscribers (email, status, frequency, created_at) VALUES ('ada@example.org', 'active', 'daily', 't')`).run();
+  old.prepare(`INSERT INTO outbox (subscriber_id, kind, message_id, recipient, subject, unsubscribe_url, status, next_attempt_at, created_at)
+    VALUES (1, 'welcome', '<old@t>', 'ada@example.org', 's', '', 'queued', '2026-11-23T07:00:00.000Z', 't')`).run();
+  return old;
 }
 
 /** What only the SQLite adapter has: its schema history, its query plans, its file. */
@@ -189,16 +197,30 @@ describe('the SQLite adapter', () => {
 
   it('brings a version 12 database forward with its queued bodies in their rows: they are claimed as they were', async () => {
     const path = join(tempDir(), 'v12.db');
-    const old = databaseAtVersion(path, 12);
-    old.prepare(`INSERT INTO subscribers (email, status, frequency, created_at) VALUES ('ada@example.org', 'active', 'daily', 't')`).run();
-    old.prepare(`INSERT INTO outbox (subscriber_id, kind, message_id, recipient, subject, unsubscribe_url, status, next_attempt_at, created_at)
-      VALUES (1, 'welcome', '<old@t>', 'ada@example.org', 's', '', 'queued', '2026-11-23T07:00:00.000Z', 't')`).run();
+    const old = withQueuedWelcome(databaseAtVersion(path, 12));
     old.prepare(`INSERT INTO outbox_bodies (outbox_id, raw, html) VALUES (1, ?, '<p>old</p>')`).run(Buffer.from('old bytes'));
     old.close();
 
     const store = openSqliteStore(path);
     const [claimed] = await store.claimDue('w', 10, '2026-11-23T07:00:00.000Z', '2026-11-23T07:05:00.000Z');
     expect({ raw: claimed!.raw.toString(), html: claimed!.html }).toEqual({ raw: 'old bytes', html: '<p>old</p>' });
+    expect(readdirSync(spoolFolderOf(path))).toEqual([]);
+    await store.close();
+  });
+
+  it('brings a version 13 database forward with a queued body in a whole file of its own: it is claimed whole and deleted once sent', async () => {
+    const path = join(tempDir(), 'v13.db');
+    const old = withQueuedWelcome(databaseAtVersion(path, 13));
+    const file = '0f8fad5b-d9cb-469f-a165-70867728950e.eml';
+    mkdirSync(spoolFolderOf(path));
+    writeFileSync(join(spoolFolderOf(path), file), 'old bytes');
+    old.prepare(`INSERT INTO outbox_bodies (outbox_id, spool_file, spooled_bytes, html) VALUES (1, ?, 9, '')`).run(file);
+    old.close();
+
+    const store = openSqliteStore(path);
+    const [claimed] = await store.claimDue('w', 10, '2026-11-23T07:00:00.000Z', '2026-11-23T07:05:00.000Z');
+    expect(claimed!.raw.toString()).toBe('old bytes');
+    await store.settle(claimed!, 'w', { status: 'sent', attempts: 1, sentAt: '2026-11-23T07:00:01.000Z' }, '2026-11-23T07:00:01.000Z');
     expect(readdirSync(spoolFolderOf(path))).toEqual([]);
     await store.close();
   });

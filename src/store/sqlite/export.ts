@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { PaperboyError } from '../../errors.ts';
 import type { StoreTable } from '../tables.ts';
 import { openBodySpool } from './spool.ts';
-import { openSqliteStore } from './store.ts';
+import { openSqliteStore, spooledBodyOf } from './store.ts';
 
 /**
  * A read-only view of a SQLite store's tables, for `paperboy db copy`. The store is brought
@@ -17,9 +17,9 @@ export async function openSqliteExport(path: string) {
   const spool = openBodySpool(path);
   /** A body as every store holds it: its bytes, wherever this one keeps them. */
   const withBytes = (row: Record<string, unknown>): Record<string, unknown> => {
-    const { spool_file: file, spooled_bytes: bytes, ...body } = row;
+    const { spool_file: _file, spool_offset: _offset, spooled_bytes: _bytes, ...body } = row;
     if (body.raw !== null) return body;
-    const raw = spool.read(file as string, bytes as number);
+    const [raw] = spool.readMany([spooledBodyOf(row)]);
     if (typeof raw === 'string') throw new PaperboyError('USAGE', `${raw}; deliver or fail that message first`);
     return { ...body, raw };
   };

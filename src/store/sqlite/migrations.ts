@@ -381,4 +381,10 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE outbox_bodies;
   ALTER TABLE outbox_bodies_v13 RENAME TO outbox_bodies;
   `,
+  /* 14: the bodies of a page of queued messages are one segment file, each row naming where
+     its bytes start in it (NULL: a whole file of its own, as version 13 wrote them). The
+     index finds whether any row still names a segment once a message settles. */ `
+  ALTER TABLE outbox_bodies ADD COLUMN spool_offset INTEGER CHECK (spool_offset IS NULL OR (spool_file IS NOT NULL AND spool_offset >= 0));
+  CREATE INDEX outbox_bodies_by_spool_file ON outbox_bodies (spool_file) WHERE spool_file IS NOT NULL;
+  `,
 ];

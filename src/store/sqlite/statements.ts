@@ -145,7 +145,7 @@ ${PAPER_TOPIC_ROWS}      WHERE p.first_seen > @since
         unsubscribe_url, window_since, status, next_attempt_at, created_at)
       VALUES (@runId, @subscriberId, @kind, @messageId, @recipient, @recipientName, @subject,
         @unsubscribeUrl, @windowSince, 'queued', @now, @now)`),
-    insertOutboxBody: prepare(`INSERT INTO outbox_bodies (outbox_id, raw, spool_file, spooled_bytes, html) VALUES (?, ?, ?, ?, ?)`),
+    insertOutboxBody: prepare(`INSERT INTO outbox_bodies (outbox_id, raw, spool_file, spool_offset, spooled_bytes, html) VALUES (?, ?, ?, ?, ?, ?)`),
     // A digest's papers and record entries go in one statement each (a JSON array), not one per row.
     reservePapers: prepare(`INSERT OR IGNORE INTO deliveries (subscriber_id, paper_id, outbox_id) SELECT @subscriberId, value, @outboxId FROM json_each(@paperIds)`),
     insertDigest: prepare(`
@@ -183,7 +183,7 @@ ${PAPER_TOPIC_ROWS}      WHERE p.first_seen > @since
         ORDER BY o.next_attempt_at, o.id LIMIT @limit)
       RETURNING id`),
     claimedMessages: prepare(`
-      SELECT o.*, b.raw, b.spool_file, b.spooled_bytes, CASE WHEN @html THEN b.html END AS html, s.hard_bounces FROM outbox o
+      SELECT o.*, b.raw, b.spool_file, b.spool_offset, b.spooled_bytes, CASE WHEN @html THEN b.html END AS html, s.hard_bounces FROM outbox o
         JOIN outbox_bodies b ON b.outbox_id = o.id JOIN subscribers s ON s.id = o.subscriber_id
       WHERE o.id IN (SELECT value FROM json_each(@ids)) AND o.claimed_by = @worker
       ORDER BY o.next_attempt_at, o.id`),
@@ -191,7 +191,8 @@ ${PAPER_TOPIC_ROWS}      WHERE p.first_seen > @since
     extendClaims: prepare(`UPDATE outbox SET claim_expires_at = @until WHERE claimed_by = @worker AND status = 'queued'`),
     releaseClaims: prepare(`UPDATE outbox SET claimed_by = NULL, claim_expires_at = NULL WHERE claimed_by = ? AND status = 'queued'`),
     pruneBodies: prepare(`DELETE FROM outbox_bodies WHERE outbox_id IN (SELECT id FROM outbox WHERE status <> 'queued')`),
-    spoolFiles: prepare(`SELECT spool_file FROM outbox_bodies WHERE spool_file IS NOT NULL`).pluck(),
+    spoolFiles: prepare(`SELECT DISTINCT spool_file FROM outbox_bodies WHERE spool_file IS NOT NULL`).pluck(),
+    spoolFileInUse: prepare(`SELECT 1 FROM outbox_bodies WHERE spool_file = ? LIMIT 1`).pluck(),
     nextRetryAt: prepare(`SELECT min(max(next_attempt_at, coalesce(claim_expires_at, next_attempt_at))) AS at FROM outbox WHERE status = 'queued' AND (@kinds IS NULL OR kind IN (SELECT value FROM json_each(@kinds)))`),
     markSent: prepare(`
       UPDATE outbox SET status = 'sent', sent_at = @sentAt, attempts = @attempts, last_error = NULL, claimed_by = NULL, claim_expires_at = NULL

@@ -12,7 +12,7 @@ import type { ClaimOptions, HitWindow, MessageToQueue, Settlement, Store, StoreS
 import { decodeDigestEntries, encodeDigestEntries, encodeEntry, fittedPairs } from '../digest-entries.ts';
 import { camelCase, groupHeldPaperIds, groupWindowPapers, hitsGranted, paperParams, toClaimedMessage, toDigestPaper, toListing, toOutbox, toPaper, toPaperToClassify, toRun, toStoredDigest, toSubscriber, type Row, type StoredDigestRow, type WindowPaperRow } from '../rows.ts';
 import { MIGRATIONS } from './migrations.ts';
-import { openBodySpool, type BodySpool } from './spool.ts';
+import { openBodySpool, type BodySpool, type SpooledBody } from './spool.ts';
 import { prepareStatements, type Statements } from './statements.ts';
 
 /** Runs one synchronous database operation as a promise, under the session's rules. */
@@ -78,8 +78,8 @@ class SqliteSession implements StoreSession {
     private readonly failTransaction?: (error: unknown) => void,
   ) {}
 
-  /** Spool files of settled messages, deleted once what settled them is committed. */
-  private readonly spentFiles: string[] = [];
+  /** Spool files named by the bodies of settled messages: those no row names any more go once what settled them is committed. */
+  private spentFiles = new Set<string>();
 
   /** A multi-statement operation that must be atomic on its own (a savepoint inside a transaction). */
   protected atomic<T>(operation: () => T): Promise<T> {
@@ -94,11 +94,17 @@ class SqliteSession implements StoreSession {
   private atomicSettling<T>(operation: () => T): Promise<T> {
     return this.run(() => {
       try {
-        const result = this.db.transaction(operation).immediate();
-        if (this.spool && !this.db.inTransaction) this.spool.remove(this.spentFiles);
+        let unused: string[] = [];
+        const result = this.db.transaction(() => {
+          const settled = operation();
+          // A segment holds a page of messages: it goes with the last of them.
+          unused = [...this.spentFiles].filter((file) => this.sql.spoolFileInUse.get(file) === undefined);
+          return settled;
+        }).immediate();
+        if (this.spool && !this.db.inTransaction) this.spool.remove(unused);
         return result;
       } finally {
-        this.spentFiles.length = 0;
+        this.spentFiles.clear();
       }
     });
   }
@@ -320,41 +326,30 @@ class SqliteSession implements StoreSession {
   }
 
   async queueMessages(messages: readonly MessageToQueue[]): Promise<(number | null)[]> {
+    if (messages.length === 0) return [];
     // Written before the transaction, outside the write lock (src/store/sqlite/spool.ts).
-    const files = this.spoolAll(messages.map(({ message }) => message.raw));
+    const segment = this.spool?.write(messages.map(({ message }) => message.raw)) ?? null;
     let ids: (number | null)[];
     try {
       // One savepoint for the page, not one per message: each copies the pages it changes.
-      ids = await this.atomic(() => messages.map(({ message, paperIds, record }, index) => this.queueOne(message, paperIds, record, files?.[index])));
+      ids = await this.atomic(() =>
+        messages.map(({ message, paperIds, record }, index) => this.queueOne(message, paperIds, record, segment && { file: segment.file, offset: segment.offsets[index]! })),
+      );
     } catch (error) {
-      if (files) this.spool!.remove(files);
+      if (segment) this.spool!.remove([segment.file]);
       throw error;
     }
-    // A digest refused (another producer queued it) leaves no file behind.
-    if (files) this.spool!.remove(files.filter((_, index) => ids[index] === null));
+    // Every digest refused (another producer queued them): no row names the segment.
+    if (segment && ids.every((id) => id === null)) this.spool!.remove([segment.file]);
     return ids;
   }
 
-  /** Each body as a file of the spool, or null without one (an in-memory database); all or none. */
-  private spoolAll(bodies: readonly Buffer[]): string[] | null {
-    const spool = this.spool;
-    if (!spool) return null;
-    const files: string[] = [];
-    try {
-      for (const raw of bodies) files.push(spool.write(raw));
-    } catch (error) {
-      spool.remove(files);
-      throw error;
-    }
-    return files;
-  }
-
-  private queueOne(message: NewOutboxMessage, paperIds: readonly number[], record: NewDigestRecord | undefined, spoolFile: string | undefined): number | null {
+  private queueOne(message: NewOutboxMessage, paperIds: readonly number[], record: NewDigestRecord | undefined, spooled: { file: string; offset: number } | null): number | null {
     if (isDigest(message.kind) && !this.sql.digestQueueable.get({ subscriberId: message.subscriberId, windowSince: message.windowSince })) return null;
     const { raw, html, ...state } = message;
     const id = Number(this.sql.insertOutbox.run(state).lastInsertRowid);
-    if (spoolFile) this.sql.insertOutboxBody.run(id, null, spoolFile, raw.length, html);
-    else this.sql.insertOutboxBody.run(id, raw, null, null, html);
+    if (spooled) this.sql.insertOutboxBody.run(id, null, spooled.file, spooled.offset, raw.length, html);
+    else this.sql.insertOutboxBody.run(id, raw, null, null, null, html);
     if (paperIds.length > 0) this.sql.reservePapers.run({ subscriberId: message.subscriberId, outboxId: id, paperIds: JSON.stringify(paperIds) });
     if (isDigest(message.kind)) this.sql.advanceWindow.run(message.now, message.subscriberId);
     if (record) {
@@ -387,24 +382,34 @@ class SqliteSession implements StoreSession {
   }
 
   claimDue(worker: string, limit: number, now: string, until: string, kinds?: readonly OutboxKind[], options: ClaimOptions = {}): Promise<ClaimedMessage[]> {
+    const unsendable: [ClaimedMessage, string][] = [];
     return this.atomicSettling(() => {
       const ids = (this.sql.claimDue.all({ worker, limit, now, until, kinds: kinds ? JSON.stringify(kinds) : null }) as { id: number }[]).map((row) => row.id);
       if (ids.length === 0) return [];
       const claimed: ClaimedMessage[] = [];
-      for (const row of this.sql.claimedMessages.all({ ids: JSON.stringify(ids), worker, html: options.html === false ? 0 : 1 }) as Row[]) {
+      const rows = this.sql.claimedMessages.all({ ids: JSON.stringify(ids), worker, html: options.html === false ? 0 : 1 }) as Row[];
+      const spooled = rows.filter((row) => row.raw === null);
+      // One open per segment for the whole batch.
+      const read = this.spool?.readMany(spooled.map(spooledBodyOf)) ?? [];
+      const bytes = new Map(spooled.map((row, index) => [row, read[index]]));
+      for (const row of rows) {
         const message = toClaimedMessage(row);
         if (row.raw === null) {
-          const body = this.spool ? this.spool.read(row.spool_file as string, row.spooled_bytes as number) : `message ${message.id}: its bytes are in a spool file and an in-memory database has no folder`;
+          const body = bytes.get(row) ?? `message ${message.id}: its bytes are in a spool file and an in-memory database has no folder`;
           // A body that cannot be sent whole fails its message now (its papers come in the next
           // digest); the others of the batch go on.
           if (typeof body === 'string') {
-            this.settleOne(message, worker, { status: 'failed', attempts: message.attempts, error: body, hardBounce: false, bounceSubscriber: false, deliveryError: false }, now);
+            if (this.settleOne(message, worker, { status: 'failed', attempts: message.attempts, error: body, hardBounce: false, bounceSubscriber: false, deliveryError: false }, now)) unsendable.push([message, body]);
             continue;
           }
           message.raw = body;
         }
         claimed.push(message);
       }
+      return claimed;
+    }).then((claimed) => {
+      // Told once the failures are committed.
+      for (const [message, error] of unsendable) options.onUnsendable?.(message, error);
       return claimed;
     });
   }
@@ -458,7 +463,7 @@ class SqliteSession implements StoreSession {
 
   private dropBody(message: { id: number }): void {
     const file = this.sql.dropBody.get(message.id) as string | null | undefined;
-    if (file) this.spentFiles.push(file);
+    if (file) this.spentFiles.add(file);
   }
 
   /** Fails what is still queued for a subscriber, and gives back the papers it held. */
@@ -690,6 +695,11 @@ function untilNotBusy<T>(db: Database.Database, operation: () => T): T {
       Atomics.wait(sleeper, 0, 0, 5);
     }
   }
+}
+
+/** Where a row's spooled bytes are. */
+export function spooledBodyOf(row: Row): SpooledBody {
+  return { file: row.spool_file as string, offset: row.spool_offset as number | null, bytes: row.spooled_bytes as number };
 }
 
 function settled<T>(operation: () => T): Promise<T> {
