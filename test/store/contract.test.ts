@@ -1069,6 +1069,30 @@ describe.each(STORE_ADAPTERS)('store contract, compact digest records and archiv
     expect((await store.archivedPapers('code', 10)).map((row) => [row.paperId, row.digestedOn])).toEqual([[b, at(5)]]);
   });
 
+  it('archives a page of digests as it archives them one by one: each pair\'s first and last digest in the page', async () => {
+    const [a, b] = await papers(2);
+    const readers = await Promise.all(['ada', 'grace', 'linus'].map(async (name) => (await store.insertSubscriber({ email: `${name}@example.org`, name: null, topics: null, frequency: 'daily', weekday: null }, 'active', T0))!));
+    const page = [
+      { reader: readers[0]!, at: at(20), entries: [{ paperId: a!, topicId: 'reasoning', fitted: true, carried: false, score: 3 }] },
+      { reader: readers[1]!, at: at(10), entries: [{ paperId: a!, topicId: 'reasoning', fitted: true, carried: false, score: 3 }, { paperId: b!, topicId: 'code', fitted: true, carried: false, score: 2 }] },
+      { reader: readers[2]!, at: at(30), entries: [{ paperId: b!, topicId: 'code', fitted: true, carried: false, score: 2 }, { paperId: a!, topicId: 'code', fitted: false, carried: false, score: 1 }] },
+    ];
+    const ids = await store.queueMessages(
+      page.map(({ reader, at: createdAt, entries }, index) => ({
+        message: message(reader.id, index + 1, createdAt),
+        paperIds: entries.filter((entry) => entry.fitted).map((entry) => entry.paperId),
+        record: { key: `page-${index}`, subscriberId: reader.id, createdAt, entries },
+      })),
+    );
+    expect(ids.every((id) => id !== null)).toBe(true);
+    expect(await store.archiveTopics()).toEqual([
+      { topicId: 'code', papers: 1, latest: at(30) },
+      { topicId: 'reasoning', papers: 1, latest: at(20) },
+    ]);
+    expect((await store.archivedPapers('reasoning', 10)).map((row) => [row.paperId, row.digestedOn])).toEqual([[a, at(10)]]);
+    expect((await store.archivedPapers('code', 10)).map((row) => [row.paperId, row.digestedOn])).toEqual([[b, at(10)]]);
+  });
+
   it('keeps the public archive when a subscriber is deleted with their digests', async () => {
     const [a] = await papers(1);
     const ada = await digest('ada@example.org', 'k1', at(1), [{ paperId: a!, topicId: 'reasoning', fitted: true, carried: false, score: 1 }]);

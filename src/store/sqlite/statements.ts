@@ -150,10 +150,12 @@ ${PAPER_TOPIC_ROWS}      WHERE p.first_seen > @since
     reservePapers: prepare(`INSERT OR IGNORE INTO deliveries (subscriber_id, paper_id, outbox_id) SELECT @subscriberId, value, @outboxId FROM json_each(@paperIds)`),
     insertDigest: prepare(`
       INSERT INTO digests (key, subscriber_id, outbox_id, created_at, topics, entries) VALUES (@key, @subscriberId, @outboxId, @createdAt, @topics, @entries)`),
-    // The (topic, paper) pairs a digest sent out, in one statement (two JSON arrays of one length).
+    // The (topic, paper) pairs a page of digests sent out, each with the first and last time
+    // it was digested in the page: one statement per page (a JSON array of 4-tuples), not one
+    // per digest, which rewrote the same archive rows for every reader (1.7 s of a 10k run).
     archiveFitted: prepare(`
       INSERT INTO topic_archive (topic_id, paper_id, first_digested_at, last_digested_at)
-      SELECT t.value, p.value, @at, @at FROM json_each(@topicIds) t JOIN json_each(@paperIds) p ON p.key = t.key WHERE true
+      SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?) WHERE true
       ON CONFLICT (topic_id, paper_id) DO UPDATE SET first_digested_at = min(first_digested_at, excluded.first_digested_at),
         last_digested_at = max(last_digested_at, excluded.last_digested_at)
       WHERE excluded.first_digested_at < first_digested_at OR excluded.last_digested_at > last_digested_at`),

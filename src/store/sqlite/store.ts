@@ -52,6 +52,8 @@ export function openSqliteStore(path: string): Store {
   db.pragma('temp_store = MEMORY');
   registerMigrationFunctions(db);
   migrate(db);
+  // Opened and migrated: from here a busy database is waited out on a timer, never inside a call (ConnectionGate).
+  db.pragma('busy_timeout = 0');
   db.pragma('foreign_keys = ON');
   // An in-memory database keeps its messages' bytes in its rows: there is no folder beside it.
   return new SqliteStore(db, prepareStatements(db), path === ':memory:' ? null : openBodySpool(path));
@@ -332,9 +334,12 @@ class SqliteSession implements StoreSession {
     let ids: (number | null)[];
     try {
       // One savepoint for the page, not one per message: each copies the pages it changes.
-      ids = await this.atomic(() =>
-        messages.map(({ message, paperIds, record }, index) => this.queueOne(message, paperIds, record, segment && { file: segment.file, offset: segment.offsets[index]! })),
-      );
+      ids = await this.atomic(() => {
+        const archive = new ArchivedPairs();
+        const queued = messages.map(({ message, paperIds, record }, index) => this.queueOne(message, paperIds, record, segment && { file: segment.file, offset: segment.offsets[index]! }, archive));
+        if (archive.size > 0) this.sql.archiveFitted.run(archive.json());
+        return queued;
+      });
     } catch (error) {
       if (segment) this.spool!.remove([segment.file]);
       throw error;
@@ -344,7 +349,13 @@ class SqliteSession implements StoreSession {
     return ids;
   }
 
-  private queueOne(message: NewOutboxMessage, paperIds: readonly number[], record: NewDigestRecord | undefined, spooled: { file: string; offset: number } | null): number | null {
+  private queueOne(
+    message: NewOutboxMessage,
+    paperIds: readonly number[],
+    record: NewDigestRecord | undefined,
+    spooled: { file: string; offset: number } | null,
+    archive: ArchivedPairs,
+  ): number | null {
     if (isDigest(message.kind) && !this.sql.digestQueueable.get({ subscriberId: message.subscriberId, windowSince: message.windowSince })) return null;
     const { raw, html, ...state } = message;
     const id = Number(this.sql.insertOutbox.run(state).lastInsertRowid);
@@ -354,8 +365,7 @@ class SqliteSession implements StoreSession {
     if (isDigest(message.kind)) this.sql.advanceWindow.run(message.now, message.subscriberId);
     if (record) {
       this.sql.insertDigest.run({ key: record.key, subscriberId: record.subscriberId, outboxId: id, createdAt: record.createdAt, ...encodeDigestEntries(record.entries) });
-      const { topicIds, paperIds } = fittedPairs(record.entries);
-      if (topicIds.length > 0) this.sql.archiveFitted.run({ at: record.createdAt, topicIds: JSON.stringify(topicIds), paperIds: JSON.stringify(paperIds) });
+      archive.add(record.entries, record.createdAt);
     }
     return id;
   }
@@ -600,13 +610,47 @@ class SqliteSession implements StoreSession {
  * One connection's queue: outside a transaction an operation runs at once (it is
  * synchronous: nothing can come between its statements); while a transaction is open,
  * everything else waits for the connection in one chain.
+ *
+ * An operation that finds another connection writing (SQLITE_BUSY: it wrote nothing) is
+ * tried again every millisecond, on a timer, until BUSY_TIMEOUT_MS have passed on the clock.
+ * SQLite's own busy timeout sleeps inside the call instead: a delivery worker waiting out a
+ * run's page commit stopped feeding its SMTP connections for the whole wait, and its backed-off
+ * sleeps (1, 2, 5, 10, 15 … 100 ms) overslept the commit (23% of the worker's time in a 10k
+ * run, against the run's ~2.2 s of commits); signals also cut those sleeps short (--cpu-prof).
  */
 class ConnectionGate {
   private chain: Promise<unknown> = Promise.resolve();
+  private readonly waiting = new Set<Promise<unknown>>();
   inTransaction = false;
 
-  run<T>(operation: () => T): Promise<T> {
-    return this.inTransaction ? this.enqueue(async () => operation()) : settled(operation);
+  constructor(private readonly db: Database.Database) {}
+
+  run<T>(operation: () => T, deadline = Date.now() + BUSY_TIMEOUT_MS): Promise<T> {
+    if (this.inTransaction) return this.enqueue(async () => operation());
+    try {
+      return Promise.resolve(operation());
+    } catch (error) {
+      if (!isBusy(error) || this.db.inTransaction || Date.now() >= deadline) return Promise.reject(error as Error);
+      // Tried again through the gate: a transaction opened meanwhile is waited for, not joined.
+      const retry = busyPause().then(() => this.run(operation, deadline));
+      this.waiting.add(retry);
+      void retry.catch(() => {}).finally(() => this.waiting.delete(retry));
+      return retry;
+    }
+  }
+
+  /** BEGIN IMMEDIATE, waiting out another connection's write as `run` does. */
+  async begin(): Promise<void> {
+    const deadline = Date.now() + BUSY_TIMEOUT_MS;
+    for (;;) {
+      try {
+        this.db.exec('BEGIN IMMEDIATE');
+        return;
+      } catch (error) {
+        if (!isBusy(error) || Date.now() >= deadline) throw error;
+        await busyPause();
+      }
+    }
   }
 
   enqueue<T>(operation: () => Promise<T>): Promise<T> {
@@ -615,18 +659,22 @@ class ConnectionGate {
     return next;
   }
 
-  idle(): Promise<unknown> {
+  async idle(): Promise<unknown> {
+    while (this.waiting.size > 0) await Promise.allSettled([...this.waiting]);
     return this.chain;
   }
 }
+
+const isBusy = (error: unknown) => (error as { code?: unknown }).code === 'SQLITE_BUSY';
+const busyPause = () => new Promise<void>((resolve) => setTimeout(resolve, 1));
 
 class SqliteStore extends SqliteSession implements Store {
   readonly description: string;
   private readonly gate: ConnectionGate;
 
   constructor(db: Database.Database, sql: Statements, spool: BodySpool | null) {
-    const gate = new ConnectionGate();
-    super(db, sql, spool, (operation) => gate.run(() => untilNotBusy(db, operation)));
+    const gate = new ConnectionGate(db);
+    super(db, sql, spool, (operation) => gate.run(operation));
     this.gate = gate;
     this.description = db.name;
   }
@@ -646,7 +694,7 @@ class SqliteStore extends SqliteSession implements Store {
         },
         (error) => (failure ??= { error }),
       );
-      untilNotBusy(this.db, () => this.db.exec('BEGIN IMMEDIATE'));
+      await this.gate.begin();
       this.gate.inTransaction = true;
       try {
         const result = await work(tx);
@@ -683,7 +731,8 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
  * signal cuts each sleep short: under `node --cpu-prof` (a sample every millisecond) its
  * 5 s ran out after about 70 ms while a run committed a page of digests, and the delivery
  * worker beside it died. An operation that found the database busy outside a transaction
- * wrote nothing, so it is tried again until the same 5 s have passed on the clock.
+ * wrote nothing, so it is tried again until the same 5 s have passed on the clock. Used while
+ * a store opens (migrations); an open store waits on a timer instead (ConnectionGate).
  */
 function untilNotBusy<T>(db: Database.Database, operation: () => T): T {
   const deadline = Date.now() + BUSY_TIMEOUT_MS;
@@ -694,6 +743,32 @@ function untilNotBusy<T>(db: Database.Database, operation: () => T): T {
       if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || db.inTransaction || Date.now() >= deadline) throw error;
       Atomics.wait(sleeper, 0, 0, 5);
     }
+  }
+}
+
+/** The (topic, paper) pairs a page of digests sent out, each with the first and last time one of them did. */
+class ArchivedPairs {
+  private readonly pairs = new Map<string, [topicId: string, paperId: number, first: string, last: string]>();
+
+  get size(): number {
+    return this.pairs.size;
+  }
+
+  add(entries: NewDigestRecord['entries'], at: string): void {
+    const { topicIds, paperIds } = fittedPairs(entries);
+    for (const [index, topicId] of topicIds.entries()) {
+      const key = `${topicId}\u0000${paperIds[index]}`;
+      const pair = this.pairs.get(key);
+      if (!pair) this.pairs.set(key, [topicId, paperIds[index]!, at, at]);
+      else {
+        if (at < pair[2]) pair[2] = at;
+        if (at > pair[3]) pair[3] = at;
+      }
+    }
+  }
+
+  json(): string {
+    return JSON.stringify([...this.pairs.values()]);
   }
 }
 
