@@ -51,6 +51,12 @@ describe("nodemailer's DATA stream with the check in front of its loop", () => {
     expect(passesUnchanged(Buffer.from('a\nb'), false)).toBe(false);
     expect(passesUnchanged(Buffer.from('a\rb'), false)).toBe(false);
     expect(passesUnchanged(Buffer.from('a\r\n.b'), false)).toBe(false);
+    // Two CRs before one LF: the first is bare. A CR ending the chunk waits for nodemailer's loop.
+    expect(passesUnchanged(Buffer.from('a\r\r\nb'), false)).toBe(false);
+    expect(passesUnchanged(Buffer.from('a\r\nb\r'), false)).toBe(false);
+    // An LF ending the chunk is decided with the next chunk's first byte.
+    expect(passesUnchanged(Buffer.from('a\r\nb\r\n'), 0x61)).toBe(true);
+    expect(passesUnchanged(Buffer.from('a\r\n\r\n\r\nb'), false)).toBe(true);
   });
 
   it('passes a digest Paperboy built through unchanged, so its bytes take the fast path', async () => {
