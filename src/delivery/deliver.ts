@@ -153,8 +153,12 @@ export async function deliverOutbox(deps: DeliverDeps): Promise<DeliveryReport> 
     while (inFlight.size >= config.poolSize) await Promise.race(inFlight);
     throwIfSlotFailed();
   };
-  const allSettled = async () => {
+  // Slots never reject (a failure is kept in slotFailure), so waiting for them cannot throw.
+  const inFlightSettled = async () => {
     while (inFlight.size > 0) await Promise.all(inFlight);
+  };
+  const allSettled = async () => {
+    await inFlightSettled();
     throwIfSlotFailed();
   };
 
@@ -210,7 +214,7 @@ export async function deliverOutbox(deps: DeliverDeps): Promise<DeliveryReport> 
   } finally {
     // What a pause or a shutdown left unsent goes back to the outbox for any worker, once
     // the messages in flight are settled (theirs are not given back).
-    while (inFlight.size > 0) await Promise.all(inFlight);
+    await inFlightSettled();
     await store.releaseClaims(worker);
   }
   report.deferred = (await store.outboxCounts()).queued;

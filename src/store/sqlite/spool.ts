@@ -100,16 +100,19 @@ export function openBodySpool(databasePath: string): BodySpool {
         offsets.push(end);
         end += body.length;
       }
+      let opened = false;
       let fd: number | null = null;
       try {
         fd = openSync(path, 'wx');
+        opened = true;
         for (let from = 0; from < bodies.length; from += MAX_BUFFERS_PER_WRITE) writeAll(fd, bodies.slice(from, from + MAX_BUFFERS_PER_WRITE));
-        closeSync(fd);
+        const written = fd;
+        fd = null;
+        closeSync(written);
       } catch (error) {
-        if (fd !== null) {
-          closeSync(fd);
-          removeFile(path);
-        }
+        // Closed once, and a file this call made is never left half-written.
+        if (fd !== null) closeSync(fd);
+        if (opened) removeFile(path);
         throw new PaperboyError('CONFIG_INVALID', `${path}: cannot write queued messages (${reason((error as NodeJS.ErrnoException).code)})`, { cause: error });
       }
       return { file, offsets };

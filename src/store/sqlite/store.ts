@@ -639,20 +639,6 @@ class ConnectionGate {
     }
   }
 
-  /** BEGIN IMMEDIATE, waiting out another connection's write as `run` does. */
-  async begin(): Promise<void> {
-    const deadline = Date.now() + BUSY_TIMEOUT_MS;
-    for (;;) {
-      try {
-        this.db.exec('BEGIN IMMEDIATE');
-        return;
-      } catch (error) {
-        if (!isBusy(error) || Date.now() >= deadline) throw error;
-        await busyPause();
-      }
-    }
-  }
-
   enqueue<T>(operation: () => Promise<T>): Promise<T> {
     const next = this.chain.then(operation, operation);
     this.chain = next.catch(() => {});
@@ -694,7 +680,9 @@ class SqliteStore extends SqliteSession implements Store {
         },
         (error) => (failure ??= { error }),
       );
-      await this.gate.begin();
+      // Waits out another connection's write as any operation does; nothing of this store's
+      // can slip in meanwhile but a single operation outside any transaction.
+      await this.gate.run(() => void this.db.exec('BEGIN IMMEDIATE'));
       this.gate.inTransaction = true;
       try {
         const result = await work(tx);
@@ -740,7 +728,7 @@ function untilNotBusy<T>(db: Database.Database, operation: () => T): T {
     try {
       return operation();
     } catch (error) {
-      if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || db.inTransaction || Date.now() >= deadline) throw error;
+      if (!isBusy(error) || db.inTransaction || Date.now() >= deadline) throw error;
       Atomics.wait(sleeper, 0, 0, 5);
     }
   }
